@@ -1,0 +1,1 @@
+"""The long-running processes: usage ingest, the ledger relay, and the projector."""

@@ -1,0 +1,173 @@
+"""The billing ledger application: each method gets aggregates, calls a command, saves.
+
+The persistence backend comes from the environment (`PERSISTENCE_MODULE`), so this
+module never imports a database driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.persistence import IntegrityError, Tracking
+
+from domain.account import CustomerAccount, account_id
+from domain.errors import LedgerError, UnknownCustomer
+from domain.usage import UsageLine, UsageReport, usage_line_id
+
+
+@dataclass
+class UsageOutcome:
+    """What became of each report in a batch: recorded, a duplicate, or rejected with a reason."""
+
+    recorded: list[UsageLine] = field(default_factory=list)
+    duplicates: list[int] = field(default_factory=list)
+    rejected: list[tuple[int, LedgerError]] = field(default_factory=list)
+    already_tracked: bool = False
+
+
+class BillingLedger(Application):
+    name = "ledger"
+    # Accounts are read on every usage batch; snapshots bound the cost of a long history.
+    snapshotting_intervals = {CustomerAccount: 50}
+
+    def construct_recorder(self):
+        # A process recorder writes tracking positions in the same transaction as events.
+        return self.factory.process_recorder()
+
+    def save_tracked(self, tracking: Tracking | None, *aggregates) -> None:
+        """Save the aggregates' new events and the source position in one transaction."""
+        processing_event = ProcessingEvent(tracking=tracking)
+        processing_event.collect_events(*aggregates)
+        self._record(processing_event)
+        self._take_snapshots(processing_event)
+
+    # --- accounts --------------------------------------------------------------------
+
+    def get_account(self, customer_id: str) -> CustomerAccount:
+        try:
+            return self.repository.get(account_id(customer_id))
+        except AggregateNotFoundError:
+            raise UnknownCustomer(customer_id) from None
+
+    def open_account(
+        self,
+        customer_id: str,
+        name: str,
+        currency: str,
+        payment_terms_days: int,
+        tax_rate: Decimal,
+        *,
+        at: datetime,
+        actor: str,
+    ) -> bool:
+        """Open an account; returns False when the same account was opened before."""
+        try:
+            existing = self.get_account(customer_id)
+        except UnknownCustomer:
+            account = CustomerAccount.open(
+                customer_id, name, currency, payment_terms_days, tax_rate, at=at, actor=actor
+            )
+            self.save(account)
+            return True
+        existing.check_same_opening(name, currency, payment_terms_days, tax_rate)
+        return False
+
+    def add_metered_subscription(
+        self,
+        customer_id: str,
+        subscription_id: str,
+        product: str,
+        meter: str,
+        unit: str,
+        unit_price: Decimal,
+        markup_percent: Decimal = Decimal(0),
+        *,
+        at: datetime,
+        actor: str,
+    ) -> bool:
+        account = self.get_account(customer_id)
+        added = account.add_metered_subscription(
+            subscription_id, product, meter, unit, unit_price, markup_percent, at=at, actor=actor
+        )
+        self.save(account)
+        return added
+
+    def close_account(self, customer_id: str, *, at: datetime, actor: str) -> bool:
+        account = self.get_account(customer_id)
+        closed = account.close(at=at, actor=actor)
+        self.save(account)
+        return closed
+
+    # --- usage -----------------------------------------------------------------------
+
+    def record_usage(
+        self,
+        reports: Sequence[UsageReport],
+        *,
+        actor: str,
+        tracking: Tracking | None = None,
+        before_commit: Callable[[UsageOutcome], None] | None = None,
+    ) -> UsageOutcome:
+        """Record a batch of usage in one transaction, with its source position if given.
+
+        A usage id seen before (in this batch, earlier, or by another process) is a
+        counted duplicate; a report the domain refuses is returned with its error.
+        `before_commit` sees the outcome before anything is written: a consumer
+        dead-letters the refused reports there, so that none is lost by a crash.
+        """
+        for _attempt in range(3):
+            outcome = self._rate_usage(reports, actor)
+            if before_commit is not None:
+                before_commit(outcome)
+            try:
+                self.save_tracked(tracking, *outcome.recorded)
+            except IntegrityError:
+                if tracking is not None and self._is_tracked(tracking):
+                    # Another instance of the consumer recorded this very batch.
+                    return UsageOutcome(duplicates=list(range(len(reports))), already_tracked=True)
+                continue  # a concurrent writer took some of these usage ids: look again
+            return outcome
+        raise LedgerError("usage batch kept conflicting with concurrent writers; try again")
+
+    def _is_tracked(self, tracking: Tracking) -> bool:
+        tracked = self.recorder.max_tracking_id(tracking.application_name)
+        return tracked is not None and tracked >= tracking.notification_id
+
+    def _rate_usage(self, reports: Sequence[UsageReport], actor: str) -> UsageOutcome:
+        outcome = UsageOutcome()
+        seen = self.recorded_usage_line_ids(usage_line_id(r.usage_id) for r in reports)
+        accounts: dict[str, CustomerAccount | LedgerError] = {}
+        for index, report in enumerate(reports):
+            line_id = usage_line_id(report.usage_id)
+            if line_id in seen:
+                outcome.duplicates.append(index)
+                continue
+            account = accounts.get(report.customer_id)
+            if account is None:
+                try:
+                    account = accounts[report.customer_id] = self.get_account(report.customer_id)
+                except LedgerError as error:
+                    account = accounts[report.customer_id] = error
+            try:
+                if isinstance(account, LedgerError):
+                    raise account
+                line = UsageLine.record(report, account, actor=actor)
+            except LedgerError as error:
+                outcome.rejected.append((index, error))
+                continue
+            seen.add(line_id)
+            outcome.recorded.append(line)
+        return outcome
+
+    def recorded_usage_line_ids(self, ids: Iterable[UUID]) -> set[UUID]:
+        wanted = list(ids)
+        # The PostgreSQL recorder answers for a whole batch in one query; others one by one.
+        existing = getattr(self.recorder, "existing_aggregate_ids", None)
+        if existing is not None:
+            return set(existing(wanted))
+        return {i for i in wanted if self.recorder.select_events(i, limit=1)}

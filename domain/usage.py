@@ -1,0 +1,138 @@
+"""Rated usage: one aggregate per usage line, so that recording it costs the same on a new
+account and on one with years of history, and so that the event store itself refuses a
+second recording of the same usage id (its first event has a fixed aggregate id and version).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from domain.account import CustomerAccount
+from domain.errors import InvalidCommand
+
+USAGE_NAMESPACE = uuid5(NAMESPACE_URL, "billing-ledger:usage-line")
+
+
+def usage_line_id(usage_id: str) -> UUID:
+    return uuid5(USAGE_NAMESPACE, usage_id)
+
+
+@dataclass(frozen=True)
+class UsageReport:
+    """What an upstream system reports: a quantity of a meter, over a period."""
+
+    usage_id: str
+    source: str
+    customer_id: str
+    subscription_id: str
+    product: str
+    meter: str
+    quantity: Decimal
+    unit: str
+    period_start: datetime
+    period_end: datetime
+    observed_at: datetime
+    attributes: dict[str, str] = field(default_factory=dict)
+
+    def check_valid(self) -> None:
+        where = f"usage {self.usage_id!r}"
+        if not self.usage_id.strip():
+            raise InvalidCommand("a usage id must not be blank")
+        if not self.quantity.is_finite():
+            raise InvalidCommand(f"{where}: quantity {self.quantity} is not a finite number")
+        if self.quantity < 0:
+            raise InvalidCommand(f"{where}: quantity {self.quantity} is negative")
+        if self.period_end < self.period_start:
+            raise InvalidCommand(
+                f"{where}: usage period ends ({self.period_end.isoformat()}) "
+                f"before it starts ({self.period_start.isoformat()})"
+            )
+
+
+class UsageLine(Aggregate):
+    class Recorded(Aggregate.Created):
+        customer_id: str
+        actor: str
+        usage_id: str
+        source: str
+        subscription_id: str
+        product: str
+        meter: str
+        quantity: Decimal
+        unit: str
+        period_start: datetime
+        period_end: datetime
+        currency: str
+        unit_price: Decimal
+        markup_percent: Decimal
+        amount: Decimal
+        attributes: dict
+
+    def __init__(
+        self,
+        customer_id: str,
+        actor: str,
+        usage_id: str,
+        source: str,
+        subscription_id: str,
+        product: str,
+        meter: str,
+        quantity: Decimal,
+        unit: str,
+        period_start: datetime,
+        period_end: datetime,
+        currency: str,
+        unit_price: Decimal,
+        markup_percent: Decimal,
+        amount: Decimal,
+        attributes: dict,
+    ):
+        # A usage line keeps what invoicing needs; the full report stays in its event.
+        self.customer_id = customer_id
+        self.usage_id = usage_id
+        self.subscription_id = subscription_id
+        self.product = product
+        self.period_start = period_start
+        self.period_end = period_end
+        self.amount = amount
+        self.currency = currency
+
+    @classmethod
+    def record(cls, report: UsageReport, account: CustomerAccount, *, actor: str) -> UsageLine:
+        """Rate a usage report against the account's price and record it."""
+        report.check_valid()
+        subscription = account.subscription_for_usage(report.subscription_id)
+        where = f"usage {report.usage_id!r} for subscription {report.subscription_id!r}"
+        if (report.product, report.meter) != (subscription.product, subscription.meter):
+            raise InvalidCommand(
+                f"{where}: product/meter {report.product}/{report.meter} do not match the "
+                f"subscription's {subscription.product}/{subscription.meter}"
+            )
+        if report.unit != subscription.unit:
+            raise InvalidCommand(f"{where}: unit {report.unit!r} is not the subscription's {subscription.unit!r}")
+        return cls._create(
+            cls.Recorded,
+            id=usage_line_id(report.usage_id),
+            timestamp=report.observed_at,
+            customer_id=report.customer_id,
+            actor=actor,
+            usage_id=report.usage_id,
+            source=report.source,
+            subscription_id=report.subscription_id,
+            product=report.product,
+            meter=report.meter,
+            quantity=report.quantity,
+            unit=report.unit,
+            period_start=report.period_start,
+            period_end=report.period_end,
+            currency=account.currency,
+            unit_price=subscription.unit_price,
+            markup_percent=subscription.markup_percent,
+            amount=subscription.price(report.quantity),
+            attributes=dict(report.attributes),
+        )

@@ -1,0 +1,57 @@
+"""Configuration, read once from the environment.
+
+Unset connection variables mean "use the embedded service": the defaults start a
+real PostgreSQL server and a Kafka-compatible broker, so a new user needs nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import platformdirs
+
+
+def _default_home() -> Path:
+    return Path(platformdirs.user_data_dir("billing-ledger"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    bootstrap_servers: str | None = None
+    home: Path = field(default_factory=_default_home)
+    usage_topic: str = "billing.usage.v1"
+    ledger_topic: str = "billing.ledger.v1"
+    topic_partitions: int = 4
+    group_prefix: str = "billing-ledger"
+    # The event store and the read models live in schemas of their own, so that an
+    # analyst role can be granted the views and nothing else.
+    store_schema: str = "event_store"
+    read_schema: str = "ledger_read"
+    views_schema: str = "ledger_views"
+
+    @property
+    def dlq_topic(self) -> str:
+        return self.usage_topic + ".dlq"
+
+    def group(self, process: str) -> str:
+        return f"{self.group_prefix}.{process}"
+
+    def with_services(self, database_url: str, bootstrap_servers: str) -> Settings:
+        return replace(self, database_url=database_url, bootstrap_servers=bootstrap_servers)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        defaults = cls()
+        return cls(
+            database_url=env.get("LEDGER_DATABASE_URL") or None,
+            bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or None,
+            home=Path(env["LEDGER_HOME"]) if env.get("LEDGER_HOME") else defaults.home,
+            usage_topic=env.get("LEDGER_USAGE_TOPIC", defaults.usage_topic),
+            ledger_topic=env.get("LEDGER_LEDGER_TOPIC", defaults.ledger_topic),
+            topic_partitions=int(env.get("LEDGER_TOPIC_PARTITIONS", defaults.topic_partitions)),
+            group_prefix=env.get("LEDGER_GROUP_PREFIX", defaults.group_prefix),
+        )

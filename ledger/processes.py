@@ -1,0 +1,158 @@
+"""Assembles the three consumer processes from settings, and runs them."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from consumers.ingest import UsageIngest
+from consumers.partitions import TrackedMember
+from consumers.projector import Projector, connect_read_models
+from consumers.relay import Relay
+from domain.application import BillingLedger
+from ledger import kafka
+from ledger.config import Settings
+from ledger.store import open_application
+
+
+@dataclass
+class IngestProcess:
+    ingest: UsageIngest
+    member: TrackedMember
+
+    def step(self) -> int:
+        return self.member.poll_once()
+
+    def idle(self) -> bool:
+        return self.member.caught_up()
+
+    def close(self) -> None:
+        self.member.close()
+        self.ingest.dlq_producer.close()
+
+
+@dataclass
+class RelayProcess:
+    relay: Relay
+
+    def step(self) -> int:
+        return self.relay.publish_batch()
+
+    def idle(self) -> bool:
+        return self.relay.lag() == 0
+
+    def close(self) -> None:
+        self.relay.producer.close()
+
+
+@dataclass
+class ProjectorProcess:
+    projector: Projector
+    member: TrackedMember
+
+    def step(self) -> int:
+        return self.member.poll_once()
+
+    def idle(self) -> bool:
+        return self.member.caught_up()
+
+    def close(self) -> None:
+        self.member.close()
+        self.projector.conn.close()
+
+
+def ingest_process(settings: Settings, app: BillingLedger) -> IngestProcess:
+    kafka.ensure_topics(settings)
+    ingest = UsageIngest(app, kafka.producer(settings), settings.dlq_topic)
+    member = TrackedMember(
+        kafka.consumer(settings, settings.group("ingest")),
+        settings.usage_topic,
+        ingest.recorded_position,
+        ingest.handle_batch,
+    )
+    return IngestProcess(ingest, member)
+
+
+def relay_process(settings: Settings, app: BillingLedger) -> RelayProcess:
+    kafka.ensure_topics(settings)
+    return RelayProcess(Relay(app, kafka.producer(settings), settings.ledger_topic))
+
+
+def projector_process(settings: Settings) -> ProjectorProcess:
+    kafka.ensure_topics(settings)
+    conn = connect_read_models(settings.database_url, settings.read_schema)
+    projector = Projector(conn, settings.group("projector"))
+    member = TrackedMember(
+        kafka.consumer(settings, settings.group("projector")),
+        settings.ledger_topic,
+        projector.recorded_position,
+        projector.handle_batch,
+    )
+    return ProjectorProcess(projector, member)
+
+
+class Runner(threading.Thread):
+    """Runs one process in a thread of its own, as it would run in a process of its own.
+
+    (Kafka group joins of several consumers polled in turn from one thread stall for
+    tens of seconds; one thread each joins in seconds.)
+    """
+
+    IDLE_PAUSE = 0.05  # seconds a tailing process waits when it found nothing to do
+
+    def __init__(self, process, stop: threading.Event):
+        super().__init__(name=type(process).__name__, daemon=True)
+        self.process = process
+        self.stop = stop
+        self.error: BaseException | None = None
+        self.idle_since: float | None = None  # start of the current idle streak
+        self.checked_at: float | None = None  # last time the streak was confirmed
+
+    def run(self) -> None:
+        try:
+            while not self.stop.is_set():
+                worked = self.process.step()
+                now = time.monotonic()
+                if worked == 0 and self.process.idle():
+                    self.idle_since = self.idle_since or now
+                    self.checked_at = now
+                    self.stop.wait(self.IDLE_PAUSE)
+                else:
+                    self.idle_since = self.checked_at = None
+        except BaseException as error:  # handed to the main thread, which reports it
+            self.error = error
+            self.stop.set()
+
+
+def pipeline_drained(runners: list[Runner]) -> bool:
+    """True when each stage confirmed it was idle after the stage before it went idle.
+
+    Stage n+1 confirming idleness after stage n's last work means it has seen all of
+    that work; the first stage is idle once it has read its topic to the end.
+    """
+    previous_idle_since = 0.0
+    for runner in runners:
+        idle_since, checked_at = runner.idle_since, runner.checked_at
+        if idle_since is None or checked_at is None or checked_at <= previous_idle_since:
+            return False
+        previous_idle_since = idle_since
+    return True
+
+
+def run(processes: list, stop: threading.Event, until_drained: bool = False) -> None:
+    """Run the processes, in pipeline order, until `stop` is set or, if asked, until drained."""
+    runners = [Runner(process, stop) for process in processes]
+    for runner in runners:
+        runner.start()
+    try:
+        while not stop.wait(0.05):
+            if until_drained and pipeline_drained(runners):
+                break
+    finally:
+        stop.set()
+        for runner in runners:
+            runner.join()
+    for runner in runners:
+        if runner.error is not None:
+            raise runner.error
