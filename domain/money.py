@@ -40,4 +40,10 @@ def format_minor_units(amount: int, currency: str) -> str:
 
 def price_usage(quantity: Decimal, unit_price: Decimal, markup_percent: Decimal) -> Decimal:
     """The exact price of a usage quantity; it is rounded only when invoiced."""
-    return quantity * unit_price * (1 + markup_percent / 100)
+    return without_trailing_zeros(quantity * unit_price * (1 + markup_percent / 100))
+
+
+def without_trailing_zeros(value: Decimal) -> Decimal:
+    """The same exact value without the zeros Avro's fixed scales add (2.000000000 -> 2)."""
+    normalized = value.normalize()
+    return normalized.quantize(Decimal(1)) if normalized.as_tuple().exponent > 0 else normalized

@@ -1,0 +1,37 @@
+"""Builders of sample accounts and usage, so that tests state only what matters to them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+OPENED_AT = datetime(2026, 9, 1, tzinfo=timezone.utc)
+ADMIN = "alice@reseller.example"
+
+
+def open_customer(app, customer_id: str = "CUST-1", currency: str = "EUR", unit_price: str = "0.5") -> None:
+    app.open_account(customer_id, f"Customer {customer_id}", currency, 30, Decimal("20"), at=OPENED_AT, actor=ADMIN)
+    app.add_metered_subscription(
+        customer_id, f"{customer_id}-vm", "Virtual Machines", "vcpu-hours", "h", Decimal(unit_price),
+        at=OPENED_AT, actor=ADMIN,
+    )
+
+
+def usage_record(event_id: str, customer_id: str = "CUST-1", quantity: str = "2", day: int = 1, **changes) -> dict:
+    start = datetime(2026, 9, day, tzinfo=timezone.utc)
+    record = {
+        "event_id": event_id,
+        "source_system": "metering-test",
+        "customer_id": customer_id,
+        "subscription_id": f"{customer_id}-vm",
+        "product": "Virtual Machines",
+        "meter": "vcpu-hours",
+        "quantity": Decimal(quantity),
+        "unit": "h",
+        "usage_start": start,
+        "usage_end": start + timedelta(days=1),
+        "observed_at": start + timedelta(days=1, minutes=1),
+        "attributes": {},
+    }
+    record.update(changes)
+    return record

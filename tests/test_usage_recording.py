@@ -1,0 +1,81 @@
+"""Recording usage through the application, on the real event store."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from eventsourcing.persistence import Tracking
+
+from domain.errors import AccountClosed, InvalidCommand, UnknownCustomer, UnknownSubscription
+from domain.usage import UsageReport
+from tests.factories import ADMIN, OPENED_AT, open_customer, usage_record
+
+
+def report(event_id: str, **changes) -> UsageReport:
+    r = usage_record(event_id, **changes)
+    return UsageReport(
+        usage_id=r["event_id"], source=r["source_system"], customer_id=r["customer_id"],
+        subscription_id=r["subscription_id"], product=r["product"], meter=r["meter"],
+        quantity=r["quantity"], unit=r["unit"], period_start=r["usage_start"],
+        period_end=r["usage_end"], observed_at=r["observed_at"],
+    )
+
+
+def stored_event_count(app) -> int:
+    return app.recorder.max_notification_id() or 0
+
+
+def test_records_rated_usage_and_counts_a_repeated_usage_id_as_a_duplicate(app):
+    open_customer(app, unit_price="0.5")
+    first = app.record_usage([report("u-1", quantity="3"), report("u-1", quantity="3")], actor="ingest")
+    assert [line.amount for line in first.recorded] == [Decimal("1.5")]
+    assert first.duplicates == [1]
+
+    again = app.record_usage([report("u-1", quantity="3")], actor="ingest")
+    assert again.recorded == [] and again.duplicates == [0]
+
+
+def test_refuses_usage_it_cannot_bill_and_records_the_rest(app):
+    open_customer(app)
+    before = stored_event_count(app)
+    outcome = app.record_usage(
+        [
+            report("ok"),
+            report("no-customer", customer_id="NOBODY", subscription_id="NOBODY-vm"),
+            report("no-subscription", subscription_id="CUST-1-storage"),
+            report("negative", quantity="-1"),
+            report("backwards", usage_end=OPENED_AT - timedelta(days=30)),
+        ],
+        actor="ingest",
+    )
+    assert [line.usage_id for line in outcome.recorded] == ["ok"]
+    reasons = {index: type(error) for index, error in outcome.rejected}
+    assert reasons == {1: UnknownCustomer, 2: UnknownSubscription, 3: InvalidCommand, 4: InvalidCommand}
+    assert "ends" in str(dict(outcome.rejected)[4]) and "before it starts" in str(dict(outcome.rejected)[4])
+    assert stored_event_count(app) == before + 1
+
+
+def test_usage_for_a_closed_account_is_refused(app):
+    open_customer(app)
+    app.close_account("CUST-1", at=OPENED_AT, actor=ADMIN)
+    outcome = app.record_usage([report("late")], actor="ingest")
+    assert outcome.recorded == []
+    assert isinstance(outcome.rejected[0][1], AccountClosed)
+
+
+def test_a_batch_is_written_with_its_source_position_and_never_twice(app):
+    open_customer(app)
+    position = Tracking("ingest:usage:test:0", 41)
+    app.record_usage([report("a"), report("b")], actor="ingest", tracking=position)
+    assert app.recorder.max_tracking_id("ingest:usage:test:0") == 41
+
+    replayed = app.record_usage([report("c")], actor="ingest", tracking=position)
+    assert replayed.already_tracked
+    outcome = app.record_usage([report("c")], actor="ingest")
+    assert [line.usage_id for line in outcome.recorded] == ["c"], "the replayed batch must not have written c"
+
+
+def test_opening_an_account_twice_is_a_harmless_retry(app):
+    open_customer(app)
+    events = stored_event_count(app)
+    assert app.open_account("CUST-1", "Customer CUST-1", "EUR", 30, Decimal("20"), at=OPENED_AT, actor=ADMIN) is False
+    assert stored_event_count(app) == events
