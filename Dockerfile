@@ -15,7 +15,7 @@ RUN apt-get update \
 
 WORKDIR /src
 # Only what the package is built from: copying the whole tree would bring in .git and .venv.
-COPY pyproject.toml ./
+COPY pyproject.toml README.md ./
 COPY domain/ domain/
 COPY projections/ projections/
 COPY consumers/ consumers/

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 from domain.errors import LedgerError
 from ledger import embedded
@@ -99,7 +101,7 @@ def _run_processes(settings: Settings, args, build) -> int:
     processes = build(settings)
     say(f"{args.command}: running" + (" until idle" if args.until_idle else "; SIGTERM stops it cleanly"))
     try:
-        run(processes, stop, until_drained=args.until_idle)
+        run(processes, stop, until_drained=args.until_idle, heartbeat=args.heartbeat)
     finally:
         for process in processes:
             process.close()
@@ -241,6 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
     ]:
         p = command(name, func, text)
         p.add_argument("--until-idle", action="store_true", help="exit once everything available is processed")
+        p.add_argument(
+            "--heartbeat", type=Path, default=os.environ.get("LEDGER_HEARTBEAT_FILE") or None,
+            help="file whose time is renewed while the process makes progress (for health checks)",
+        )
         if name == "relay":
             p.add_argument("--from-start", action="store_true", help="republish the whole store (for an empty broker)")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from dataclasses import dataclass
 
 from consumers.ingest import UsageIngest
@@ -108,12 +109,13 @@ class Runner(threading.Thread):
         self.error: BaseException | None = None
         self.idle_since: float | None = None  # start of the current idle streak
         self.checked_at: float | None = None  # last time the streak was confirmed
+        self.last_step_at = time.monotonic()  # a stuck process stops moving this
 
     def run(self) -> None:
         try:
             while not self.stop.is_set():
                 worked = self.process.step()
-                now = time.monotonic()
+                now = self.last_step_at = time.monotonic()
                 if worked == 0 and self.process.idle():
                     self.idle_since = self.idle_since or now
                     self.checked_at = now
@@ -140,8 +142,20 @@ def pipeline_drained(runners: list[Runner]) -> bool:
     return True
 
 
-def run(processes: list, stop: threading.Event, until_drained: bool = False) -> None:
-    """Run the processes, in pipeline order, until `stop` is set or, if asked, until drained."""
+STALLED_AFTER = 60.0  # seconds without a completed step: far beyond any batch
+
+
+def run(
+    processes: list,
+    stop: threading.Event,
+    until_drained: bool = False,
+    heartbeat: Path | None = None,
+) -> None:
+    """Run the processes, in pipeline order, until `stop` is set or, if asked, until drained.
+
+    With `heartbeat`, the file's time is renewed while every process keeps completing
+    steps, so a container health check can tell a stuck process from a live one.
+    """
     runners = [Runner(process, stop) for process in processes]
     for runner in runners:
         runner.start()
@@ -149,6 +163,10 @@ def run(processes: list, stop: threading.Event, until_drained: bool = False) -> 
         while not stop.wait(0.05):
             if until_drained and pipeline_drained(runners):
                 break
+            if heartbeat is not None and all(
+                time.monotonic() - runner.last_step_at < STALLED_AFTER for runner in runners
+            ):
+                heartbeat.touch()
     finally:
         stop.set()
         for runner in runners:

@@ -36,9 +36,11 @@ def test_separate_ingest_relay_and_projector_processes_project_published_usage(c
     published = ledger(cli_env, "usage", "publish", str(usage_file))
     assert "published 5 usage events" in published.stdout, published.stderr
 
+    heartbeat = tmp_path / "heartbeat"
     for command in ("ingest", "relay", "project"):
-        done = ledger(cli_env, command, "--until-idle")
+        done = ledger(cli_env, command, "--until-idle", "--heartbeat", str(heartbeat))
         assert done.returncode == 0, done.stderr
+    assert heartbeat.exists(), "a live process renews its heartbeat file"
 
     shown = ledger(cli_env, "query", "balances", "ACME", "--format", "json")
     assert shown.returncode == 0, shown.stderr
