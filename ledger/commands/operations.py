@@ -1,0 +1,136 @@
+"""Running the ledger: embedded services, the demo, the three processes, publishing usage."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from ledger import embedded
+from ledger.commands import add_command, add_group, output_options, say, with_services
+from ledger.config import Settings
+
+
+def cmd_up(settings: Settings, args) -> int:
+    services = embedded.up(settings)
+    print(f"PostgreSQL: {services.database_url}")
+    print(f"broker:     {services.bootstrap_servers}")
+    return 0
+
+
+def cmd_down(settings: Settings, args) -> int:
+    stopped = embedded.down(settings)
+    print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    return 0
+
+
+def cmd_status(settings: Settings, args) -> int:
+    for name, where in embedded.status(settings).items():
+        print(f"{name}: {where or 'not running (started per command)'}")
+    return 0
+
+
+@with_services
+def cmd_demo(settings: Settings, args) -> int:
+    from ledger.demo import run_demo
+    from ledger.queries import balance_table, balances
+
+    run_demo(settings, say)
+    print(balance_table(balances(settings), args.format))
+    return 0
+
+
+def run_processes(settings: Settings, args, build) -> int:
+    from ledger.processes import run
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    processes = build(settings)
+    say(f"{args.command}: running" + (" until idle" if args.until_idle else "; SIGTERM stops it cleanly"))
+    try:
+        run(processes, stop, until_drained=args.until_idle, heartbeat=args.heartbeat)
+    finally:
+        for process in processes:
+            process.close()
+    return 0
+
+
+@with_services
+def cmd_ingest(settings: Settings, args) -> int:
+    from ledger.processes import ingest_process
+    from ledger.store import open_application
+
+    return run_processes(settings, args, lambda s: [ingest_process(s, open_application(s))])
+
+
+@with_services
+def cmd_relay(settings: Settings, args) -> int:
+    from ledger.processes import relay_process
+    from ledger.store import open_application
+
+    def build(s):
+        process = relay_process(s, open_application(s))
+        if args.from_start:
+            process.relay.restart_from_beginning()
+            say("relay: publishing the whole event store again")
+        return [process]
+
+    return run_processes(settings, args, build)
+
+
+@with_services
+def cmd_project(settings: Settings, args) -> int:
+    from ledger.processes import projector_process
+
+    return run_processes(settings, args, lambda s: [projector_process(s)])
+
+
+@with_services
+def cmd_usage_publish(settings: Settings, args) -> int:
+    from ledger import kafka
+    from ledger.usage_publisher import publish_usage, usage_from_json
+
+    source = sys.stdin if args.file == "-" else open(args.file)
+    with source:
+        # Parse everything first: a bad line publishes nothing rather than half a file.
+        records = [
+            usage_from_json(line, f"{args.file}:{number}")
+            for number, line in enumerate(source, 1)
+            if line.strip()
+        ]
+    kafka.ensure_topics(settings)
+    producer = kafka.producer(settings)
+    try:
+        count = publish_usage(producer, settings.usage_topic, records)
+    finally:
+        producer.close()
+    print(f"published {count} usage events to {settings.usage_topic}")
+    return 0
+
+
+def register(sub) -> None:
+    add_command(sub, "up", cmd_up, "start the embedded PostgreSQL and broker in the background, shared by later commands")
+    add_command(sub, "down", cmd_down, "stop what `ledger up` started")
+    add_command(sub, "status", cmd_status, "show which embedded services are running")
+    output_options(add_command(sub, "demo", cmd_demo, "run sample usage for a few dozen customers through the pipeline"))
+
+    for name, func, text in [
+        ("ingest", cmd_ingest, "consume billing.usage.v1 into the event store (dead letters to .dlq)"),
+        ("relay", cmd_relay, "publish the event store's events to billing.ledger.v1, in order"),
+        ("project", cmd_project, "consume billing.ledger.v1 into the read models"),
+    ]:
+        p = add_command(sub, name, func, text)
+        p.add_argument("--until-idle", action="store_true", help="exit once everything available is processed")
+        p.add_argument(
+            "--heartbeat", type=Path, default=os.environ.get("LEDGER_HEARTBEAT_FILE") or None,
+            help="file whose time is renewed while the process makes progress (for health checks)",
+        )
+        if name == "relay":
+            p.add_argument("--from-start", action="store_true", help="republish the whole store (for an empty broker)")
+
+    usage = add_group(sub, "usage", "publish usage as an upstream system would")
+    p = add_command(usage, "publish", cmd_usage_publish, "publish UsageEvents from JSON lines (a file, or - for stdin)")
+    p.add_argument("file")
