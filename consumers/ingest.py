@@ -1,30 +1,31 @@
 """Usage ingest: `billing.usage.v1` to the event store, exactly once, dead letters with reasons.
 
 Per partition batch, in order:
-1. decode each message; one that is not a valid UsageEvent becomes a dead letter;
+1. decode and check each message; one that is not a valid UsageEvent becomes a dead letter
+   with a reason code (consumers/dead_letters.REASONS);
 2. the application rates the rest and says which it refuses and which are duplicates;
 3. dead letters are sent to the DLQ topic and flushed;
-4. the usage events and the batch's position (`ingest:<topic>:<topic id>:<partition>`,
-   last offset)
-   are committed in one PostgreSQL transaction.
-A crash before 4 replays the batch (dead letters may repeat, usage never does); a crash
-after 4 resumes from the recorded position.
+4. the usage events, the batch's position (`ingest:<topic>:<topic id>:<partition>`, last
+   offset) and the batch's counts (consumed, recorded, duplicates, dead letters) are
+   committed in one PostgreSQL transaction.
+A crash before 4 replays the batch (dead letters may repeat, usage and counts never do);
+a crash after 4 resumes from the recorded position.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, field, fields
 
 from eventsourcing.persistence import Tracking
 from kafka import KafkaProducer
 
+from consumers.dead_letters import DeadLetterSender
 from consumers.partitions import Source
-
 from domain.application import BillingLedger, UsageOutcome
+from domain.errors import InvalidCommand, LedgerError
 from domain.usage import UsageReport
-from schemas import DecodeError, registry
+from schemas import DecodeError, SchemaRegistry, registry
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +33,10 @@ USAGE_SCHEMA = "billing.usage.UsageEvent"
 ACTOR = "system:ingest"
 
 
-def decode_usage(data: bytes) -> UsageReport:
-    _, record = registry().decode(data, expect=USAGE_SCHEMA)
-    return UsageReport(
+def decode_usage(data: bytes, codec: SchemaRegistry | None = None) -> UsageReport:
+    """A UsageReport from a single-object UsageEvent; DecodeError names why not."""
+    _, record = (codec or registry()).decode(data, expect=USAGE_SCHEMA)
+    report = UsageReport(
         usage_id=record["event_id"],
         source=record["source_system"],
         customer_id=record["customer_id"],
@@ -46,8 +48,36 @@ def decode_usage(data: bytes) -> UsageReport:
         period_start=record["usage_start"],
         period_end=record["usage_end"],
         observed_at=record["observed_at"],
-        attributes=dict(record["attributes"]),
+        attributes=record["attributes"],
     )
+    check_usage(report)
+    return report
+
+
+def check_usage(report: UsageReport) -> None:
+    """The checks a report passes before the ledger sees it, each with its own reason code.
+
+    The domain makes the same checks (and refuses with `invalid_command`); making them here
+    first gives the dead letter a reason an upstream team can act on.
+    """
+    if not report.usage_id.strip():
+        raise DecodeError("blank_usage_id", "the usage event id is blank")
+    where = f"usage {report.usage_id!r}"
+    if not report.quantity.is_finite():
+        raise DecodeError("non_finite_quantity", f"{where}: quantity {report.quantity} is not a finite number")
+    if report.quantity < 0:
+        raise DecodeError("negative_quantity", f"{where}: quantity {report.quantity} is negative")
+    if report.period_end < report.period_start:
+        raise DecodeError(
+            "period_ends_before_start",
+            f"{where}: usage period ends ({report.period_end.isoformat()}) before it starts ({report.period_start.isoformat()})",
+        )
+
+
+def refusal_reason(error: LedgerError) -> str:
+    # What is left of invalid_command once check_usage passed: the subscription's product,
+    # meter or unit do not match; the detail says which.
+    return "invalid_usage" if isinstance(error, InvalidCommand) else error.code
 
 
 @dataclass
@@ -58,16 +88,35 @@ class IngestCounts:
     dead_letters: int = 0
 
     def add(self, other: IngestCounts) -> None:
-        for name in ("consumed", "recorded", "duplicates", "dead_letters"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    def set(self, other: IngestCounts) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(other, f.name))
+
+    @property
+    def reconciles(self) -> bool:
+        return self.consumed == self.recorded + self.duplicates + self.dead_letters
+
+
+@dataclass(frozen=True)
+class CountedTracking(Tracking):
+    """A batch's position, with its counts: the recorder writes both in the batch's transaction."""
+
+    counts: IngestCounts = field(default_factory=IngestCounts, compare=False)
 
 
 class UsageIngest:
-    def __init__(self, app: BillingLedger, dlq_producer: KafkaProducer, dlq_topic: str):
+    def __init__(self, app: BillingLedger, dlq_producer: KafkaProducer, dlq_topic: str, codec: SchemaRegistry | None = None):
         self.app = app
-        self.dlq_producer = dlq_producer
-        self.dlq_topic = dlq_topic
+        self.dead_letters = DeadLetterSender(dlq_producer, dlq_topic)
+        self.codec = codec or registry()
         self.counts = IngestCounts()
+
+    @property
+    def dlq_producer(self) -> KafkaProducer:
+        return self.dead_letters.producer
 
     @staticmethod
     def tracking_name(source: Source) -> str:
@@ -78,50 +127,37 @@ class UsageIngest:
         return None if last is None else last + 1
 
     def handle_batch(self, source: Source, records: list) -> IngestCounts:
-        reports, sources, dead = [], [], []
+        reports, accepted, refused = [], [], []
         for record in records:
             try:
-                reports.append(decode_usage(record.value))
-                sources.append(record)
+                reports.append(decode_usage(record.value, self.codec))
+                accepted.append(record)
             except DecodeError as error:
-                dead.append((record, error.reason, error.detail))
+                refused.append((record, error.reason, error.detail))
+
+        tracking = CountedTracking(self.tracking_name(source), records[-1].offset)
 
         def dead_letter_refused(outcome: UsageOutcome) -> None:
-            refused = dead + [(sources[i], error.code, str(error)) for i, error in outcome.rejected]
-            for record, reason, detail in refused:
-                self._send_dead_letter(record, reason, detail)
-            if refused:
-                self.dlq_producer.flush()
+            rejected = [(accepted[i], refusal_reason(error), str(error)) for i, error in outcome.rejected]
+            for record, reason, detail in refused + rejected:
+                log.warning("dead letter %s:%d@%d: %s: %s", record.topic, record.partition, record.offset, reason, detail)
+                self.dead_letters.send(record, reason, detail)
+            self.dead_letters.flush()
+            # Called again if the write is retried: the counts follow the latest outcome.
+            tracking.counts.set(
+                IngestCounts(
+                    consumed=len(records),
+                    recorded=len(outcome.recorded),
+                    duplicates=len(outcome.duplicates),
+                    dead_letters=len(refused) + len(outcome.rejected),
+                )
+            )
 
-        outcome = self.app.record_usage(
-            reports,
-            actor=ACTOR,
-            tracking=Tracking(self.tracking_name(source), records[-1].offset),
-            before_commit=dead_letter_refused,
-        )
-        batch = IngestCounts(
-            consumed=len(records),
-            recorded=len(outcome.recorded),
-            duplicates=len(outcome.duplicates),
-            dead_letters=len(dead) + len(outcome.rejected),
-        )
+        outcome = self.app.record_usage(reports, actor=ACTOR, tracking=tracking, before_commit=dead_letter_refused)
+        if outcome.already_tracked:
+            # Another member committed this very batch (a rebalance): its counts are in.
+            batch = IngestCounts(consumed=len(records), duplicates=len(reports), dead_letters=len(refused))
+        else:
+            batch = tracking.counts
         self.counts.add(batch)
         return batch
-
-    def _send_dead_letter(self, record, reason: str, detail: str) -> None:
-        log.warning(
-            "dead letter %s:%d@%d: %s: %s", record.topic, record.partition, record.offset, reason, detail
-        )
-        self.dlq_producer.send(
-            self.dlq_topic,
-            key=record.key,
-            value=record.value,
-            headers=[
-                ("reason", reason.encode()),
-                ("detail", detail.encode()),
-                ("source_topic", record.topic.encode()),
-                ("source_partition", str(record.partition).encode()),
-                ("source_offset", str(record.offset).encode()),
-                ("dead_lettered_at", datetime.now(timezone.utc).isoformat().encode()),
-            ],
-        )

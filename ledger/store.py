@@ -16,20 +16,40 @@ from ledger.config import Settings
 
 
 class LedgerRecorder(PostgresProcessRecorder):
-    """The library's process recorder, with a batch insert of its own and two queries.
+    """The library's process recorder, with a batch insert of its own, ingest counts, and queries.
 
     The library inserts a batch with executemany in pipeline mode; with batches of
     thousands of events that stalled here (client and server each waiting to read).
     One INSERT ... SELECT FROM unnest() per batch sends the batch as four arrays, in the
     same transaction as the tracking record and under the same table lock that keeps
     notification ids in commit order.
+
+    A tracking object that carries `counts` (the ingest's CountedTracking) also adds them
+    to its source's row of `ledger_ingest_counts`, in the same transaction: the counts
+    then reconcile with what was committed, across restarts and ingest instances.
     """
+
+    COUNT_COLUMNS = ("consumed", "recorded", "duplicates", "dead_letters")
+
+    def __init__(self, datastore, **kwargs):
+        super().__init__(datastore, **kwargs)
+        self.counts_table = Identifier(self.datastore.schema), Identifier(f"{self.events_table_name.removesuffix('_events')}_ingest_counts")
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {}.{} (source text PRIMARY KEY, consumed bigint NOT NULL, "
+                "recorded bigint NOT NULL, duplicates bigint NOT NULL, dead_letters bigint NOT NULL, "
+                "updated_at timestamptz NOT NULL DEFAULT now())"
+            ).format(*self.counts_table)
+        )
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs) -> Sequence[int] | None:
         tracking: Tracking | None = kwargs.get("tracking")
         with self.datastore.transaction(commit=True) as curs:
             if tracking is not None:
                 self._insert_tracking(curs, tracking)
+                counts = getattr(tracking, "counts", None)
+                if counts is not None:
+                    self._add_counts(curs, tracking.application_name, counts)
             if not stored_events:
                 return []
             self._lock_table(curs)
@@ -52,6 +72,27 @@ class LedgerRecorder(PostgresProcessRecorder):
             "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) "
             "RETURNING notification_id"
         ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+
+    def _add_counts(self, curs, source: str, counts) -> None:
+        values = [getattr(counts, c) for c in self.COUNT_COLUMNS]
+        curs.execute(
+            SQL(
+                "INSERT INTO {0}.{1} (source, consumed, recorded, duplicates, dead_letters) "
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (source) DO UPDATE SET "
+                "consumed = {1}.consumed + excluded.consumed, recorded = {1}.recorded + excluded.recorded, "
+                "duplicates = {1}.duplicates + excluded.duplicates, "
+                "dead_letters = {1}.dead_letters + excluded.dead_letters, updated_at = now()"
+            ).format(*self.counts_table),
+            [source, *values],
+            prepare=True,
+        )
+
+    def ingest_counts(self) -> list[dict]:
+        """One row per source (`ingest:<topic>:<topic id>:<partition>`), as committed."""
+        statement = SQL("SELECT source, consumed, recorded, duplicates, dead_letters, updated_at FROM {}.{} ORDER BY source")
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement.format(*self.counts_table))
+            return [dict(row) for row in curs.fetchall()]
 
     def existing_aggregate_ids(self, ids: Sequence[UUID]) -> list[UUID]:
         if not ids:

@@ -63,7 +63,72 @@ def cmd_ingest(settings: Settings, args) -> int:
     from ledger.processes import ingest_process
     from ledger.store import open_application
 
-    return run_processes(settings, args, lambda s: [ingest_process(s, open_application(s))])
+    app = open_application(settings)
+    status = run_processes(settings, args, lambda s: [ingest_process(s, app)])
+    if args.stats:
+        print(stats_table(app.recorder.ingest_counts(), "table"))
+    return status
+
+
+STATS_COLUMNS = ["source", "consumed", "recorded", "duplicates", "dead_letters", "reconciles"]
+
+
+def stats_table(rows: list[dict], fmt: str) -> str:
+    """Committed ingest counts per source and in total; each row must reconcile:
+    consumed = recorded + duplicates + dead letters."""
+    from ledger.queries import render
+
+    total = {"source": "total", **{c: sum(r[c] for r in rows) for c in STATS_COLUMNS[1:5]}}
+    shown = [{k: v for k, v in r.items() if k != "updated_at"} for r in rows] + [total]
+    for row in shown:
+        row["reconciles"] = "yes" if row["consumed"] == row["recorded"] + row["duplicates"] + row["dead_letters"] else "NO"
+    return render(shown, STATS_COLUMNS, fmt)
+
+
+@with_services
+def cmd_stats(settings: Settings, args) -> int:
+    from ledger.store import open_application
+
+    app = open_application(settings)
+    try:
+        print(stats_table(app.recorder.ingest_counts(), args.format))
+    finally:
+        app.close()
+    return 0
+
+
+@with_services
+def cmd_dlq_list(settings: Settings, args) -> int:
+    from consumers.dead_letters import read_dead_letters, select
+    from ledger.queries import render
+
+    letters = select(read_dead_letters(settings.bootstrap_servers, settings.dlq_topic), set(args.id), set(args.reason))
+    if args.customer:
+        letters = [letter for letter in letters if letter.key == args.customer.encode()]
+    columns = ["id", "reason", "source", "dead_lettered_at", "key", "detail"]
+    print(render([letter.row() for letter in letters], columns, args.format))
+    return 0
+
+
+@with_services
+def cmd_dlq_redrive(settings: Settings, args) -> int:
+    from consumers.dead_letters import read_dead_letters, redrive, select
+    from domain.errors import LedgerError
+    from ledger import kafka
+
+    if not (args.id or args.reason or args.all):
+        raise LedgerError("say which dead letters to redrive: --offset PARTITION:OFFSET, --reason CODE or --all")
+    letters = select(read_dead_letters(settings.bootstrap_servers, settings.dlq_topic), set(args.id), set(args.reason))
+    missing = set(args.id) - {letter.id for letter in letters}
+    if missing:
+        raise LedgerError(f"no dead letter at {', '.join(sorted(missing))} on {settings.dlq_topic}")
+    producer = kafka.producer(settings)
+    try:
+        count = redrive(producer, settings.dlq_topic, settings.usage_topic, letters)
+    finally:
+        producer.close()
+    print(f"redrove {count} dead letters to {settings.usage_topic}")
+    return 0
 
 
 @with_services
@@ -111,6 +176,15 @@ def cmd_usage_publish(settings: Settings, args) -> int:
     return 0
 
 
+def dlq_filters(parser) -> None:
+    from consumers.dead_letters import REASONS
+
+    parser.add_argument("--offset", dest="id", action="append", default=[], metavar="PARTITION:OFFSET",
+                        help="the dead letter at this position of the dead-letter topic (repeatable)")
+    parser.add_argument("--reason", action="append", default=[], choices=sorted(REASONS),
+                        help="dead letters with this reason (repeatable)")
+
+
 def register(sub) -> None:
     add_command(sub, "up", cmd_up, "start the embedded PostgreSQL and broker in the background, shared by later commands")
     add_command(sub, "down", cmd_down, "stop what `ledger up` started")
@@ -128,8 +202,21 @@ def register(sub) -> None:
             "--heartbeat", type=Path, default=os.environ.get("LEDGER_HEARTBEAT_FILE") or None,
             help="file whose time is renewed while the process makes progress (for health checks)",
         )
+        if name == "ingest":
+            p.add_argument("--stats", action="store_true", help="print the committed ingest counts when it stops")
         if name == "relay":
             p.add_argument("--from-start", action="store_true", help="republish the whole store (for an empty broker)")
+
+    output_options(add_command(sub, "stats", cmd_stats, "ingest counts per source: consumed = recorded + duplicates + dead letters"))
+
+    dlq = add_group(sub, "dlq", "dead letters: usage messages the ingest could not accept")
+    p = add_command(dlq, "list", cmd_dlq_list, "show dead letters with their reasons")
+    dlq_filters(p)
+    p.add_argument("--customer", help="only dead letters keyed by this customer id")
+    output_options(p)
+    p = add_command(dlq, "redrive", cmd_dlq_redrive, "send dead letters back to the usage topic, once their cause is fixed")
+    dlq_filters(p)
+    p.add_argument("--all", action="store_true", help="every dead letter")
 
     usage = add_group(sub, "usage", "publish usage as an upstream system would")
     p = add_command(usage, "publish", cmd_usage_publish, "publish UsageEvents from JSON lines (a file, or - for stdin)")

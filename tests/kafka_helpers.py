@@ -1,0 +1,26 @@
+"""Small helpers for tests that drive the ingest through the real broker."""
+
+from __future__ import annotations
+
+import time
+
+from ledger import kafka
+from ledger.processes import IngestProcess
+
+
+def publish_raw(settings, messages: list[tuple[bytes, bytes]], headers=None) -> None:
+    """Send these exact bytes (key, value) to the usage topic, as any producer could."""
+    kafka.ensure_topics(settings)
+    producer = kafka.producer(settings)
+    for key, value in messages:
+        producer.send(settings.usage_topic, key=key, value=value, headers=headers or [])
+    producer.flush()
+    producer.close()
+
+
+def ingest_until_idle(process: IngestProcess, timeout: float = 60.0) -> None:
+    """Step one ingest (one group member, so one join) until it has read its topic to the end."""
+    deadline = time.monotonic() + timeout
+    while not (process.step() == 0 and process.idle()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"ingest not idle after {timeout}s")
