@@ -1,16 +1,26 @@
-"""A customer's account: its billing profile and the subscriptions it is billed for."""
+"""A customer's account: billing profile, subscriptions, receivables and collections state.
+
+The account is the consistency boundary for money: an invoice, a payment and what they
+settle change it in one event. Receivables (`billing.py`) and collections
+(`collections.py`) are parts of it kept in modules of their own; their events are
+nested in CustomerAccount like these.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
+from domain.account_event import AccountEvent
+from domain.billing import Billing
+from domain.collections import Collections
 from domain.errors import AccountClosed, AlreadyExists, InvalidCommand, UnknownSubscription
-from domain.money import check_currency, price_usage
+from domain.money import check_currency
+from domain.policy import DEFAULT_POLICY
+from domain.subscriptions import MeteredSubscription, SeatSubscription
 
 ACCOUNT_NAMESPACE = uuid5(NAMESPACE_URL, "billing-ledger:customer-account")
 
@@ -20,23 +30,16 @@ def account_id(customer_id: str) -> UUID:
     return uuid5(ACCOUNT_NAMESPACE, customer_id)
 
 
-@dataclass(frozen=True)
-class MeteredSubscription:
-    subscription_id: str
-    product: str
-    meter: str
-    unit: str
-    unit_price: Decimal
-    markup_percent: Decimal
-
-    def price(self, quantity: Decimal) -> Decimal:
-        return price_usage(quantity, self.unit_price, self.markup_percent)
+def check_terms(customer_id: str, payment_terms_days: int, tax_rate: Decimal) -> None:
+    if payment_terms_days < 0:
+        raise InvalidCommand(f"customer {customer_id!r}: payment terms must not be negative")
+    if not Decimal(0) <= tax_rate < Decimal(100):
+        raise InvalidCommand(f"customer {customer_id!r}: tax rate {tax_rate} is not a percentage")
 
 
-class CustomerAccount(Aggregate):
-    class Event(Aggregate.Event):
-        customer_id: str
-        actor: str
+class CustomerAccount(Billing, Collections, Aggregate):
+    class Event(AccountEvent):
+        pass
 
     class Opened(Event, Aggregate.Created):
         name: str
@@ -58,8 +61,12 @@ class CustomerAccount(Aggregate):
         self.currency = currency
         self.payment_terms_days = payment_terms_days
         self.tax_rate = tax_rate
+        self.policy_name = DEFAULT_POLICY
         self.subscriptions: dict[str, MeteredSubscription] = {}
+        self.seat_subscriptions: dict[str, SeatSubscription] = {}
         self.closed = False
+        Billing.__init__(self)
+        Collections.__init__(self)
 
     @classmethod
     def open(
@@ -76,10 +83,7 @@ class CustomerAccount(Aggregate):
         if not customer_id.strip():
             raise InvalidCommand("a customer id must not be blank")
         check_currency(currency)
-        if payment_terms_days < 0:
-            raise InvalidCommand(f"customer {customer_id!r}: payment terms must not be negative")
-        if not Decimal(0) <= tax_rate < Decimal(100):
-            raise InvalidCommand(f"customer {customer_id!r}: tax rate {tax_rate} is not a percentage")
+        check_terms(customer_id, payment_terms_days, tax_rate)
         return cls._create(
             cls.Opened,
             id=account_id(customer_id),
@@ -102,12 +106,47 @@ class CustomerAccount(Aggregate):
         ):
             raise AlreadyExists(f"customer {self.customer_id!r} already has an account with other details")
 
-    def _emit(self, event_class: type[Event], at: datetime, actor: str, **fields) -> None:
+    def _emit(self, event_class: type[AccountEvent], at: datetime, actor: str, **fields) -> None:
         self.trigger_event(event_class, timestamp=at, customer_id=self.customer_id, actor=actor, **fields)
 
     def check_open(self) -> None:
         if self.closed:
             raise AccountClosed(self.customer_id)
+
+    # --- billing profile -------------------------------------------------------------
+
+    class ProfileChanged(Event):
+        name: str
+        payment_terms_days: int
+        tax_rate: Decimal
+
+        def apply(self, account: CustomerAccount) -> None:
+            account.name = self.name
+            account.payment_terms_days = self.payment_terms_days
+            account.tax_rate = self.tax_rate
+
+    def change_profile(
+        self, name: str, payment_terms_days: int, tax_rate: Decimal, *, at: datetime, actor: str
+    ) -> bool:
+        self.check_open()
+        check_terms(self.customer_id, payment_terms_days, tax_rate)
+        if (name, payment_terms_days, tax_rate) == (self.name, self.payment_terms_days, self.tax_rate):
+            return False
+        self._emit(self.ProfileChanged, at, actor, name=name, payment_terms_days=payment_terms_days, tax_rate=tax_rate)
+        return True
+
+    class CollectionsPolicyAssigned(Event):
+        policy_name: str
+
+        def apply(self, account: CustomerAccount) -> None:
+            account.policy_name = self.policy_name
+
+    def assign_policy(self, policy_name: str, *, at: datetime, actor: str) -> bool:
+        self.check_open()
+        if policy_name == self.policy_name:
+            return False
+        self._emit(self.CollectionsPolicyAssigned, at, actor, policy_name=policy_name)
+        return True
 
     # --- subscriptions ---------------------------------------------------------------
 
@@ -146,6 +185,7 @@ class CustomerAccount(Aggregate):
                     f"customer {self.customer_id!r} already has subscription {subscription_id!r} with other terms"
                 )
             return False
+        self._check_new_subscription_id(subscription_id)
         if unit_price < 0:
             raise InvalidCommand(f"subscription {subscription_id!r}: unit price must not be negative")
         if markup_percent <= -100:
@@ -162,6 +202,76 @@ class CustomerAccount(Aggregate):
             markup_percent=markup_percent,
         )
         return True
+
+    class SeatSubscriptionAdded(Event):
+        subscription_id: str
+        product: str
+        seats: int
+        price_per_seat: Decimal
+        starts_on: date
+
+        def apply(self, account: CustomerAccount) -> None:
+            account.seat_subscriptions[self.subscription_id] = SeatSubscription(
+                self.subscription_id, self.product, self.price_per_seat, self.starts_on, ((self.starts_on, self.seats),)
+            )
+
+    def add_seat_subscription(
+        self, subscription_id: str, product: str, seats: int, price_per_seat: Decimal, starts_on: date,
+        *, at: datetime, actor: str,
+    ) -> bool:
+        self.check_open()
+        existing = self.seat_subscriptions.get(subscription_id)
+        if existing is not None:
+            if (existing.product, existing.price_per_seat, existing.starts_on, existing.seat_changes[0][1]) != (
+                product, price_per_seat, starts_on, seats,
+            ):
+                raise AlreadyExists(
+                    f"customer {self.customer_id!r} already has subscription {subscription_id!r} with other terms"
+                )
+            return False
+        self._check_new_subscription_id(subscription_id)
+        if seats < 0 or price_per_seat < 0:
+            raise InvalidCommand(f"subscription {subscription_id!r}: seats and price must not be negative")
+        self._emit(
+            self.SeatSubscriptionAdded, at, actor, subscription_id=subscription_id, product=product, seats=seats,
+            price_per_seat=price_per_seat, starts_on=starts_on,
+        )
+        return True
+
+    class SeatsChanged(Event):
+        subscription_id: str
+        seats: int
+        effective_on: date
+
+        def apply(self, account: CustomerAccount) -> None:
+            subscription = account.seat_subscriptions[self.subscription_id]
+            account.seat_subscriptions[self.subscription_id] = subscription.with_seats(self.seats, self.effective_on)
+
+    def change_seats(self, subscription_id: str, seats: int, effective_on: date, *, at: datetime, actor: str) -> bool:
+        self.check_open()
+        subscription = self.seat_subscriptions.get(subscription_id)
+        if subscription is None:
+            raise UnknownSubscription(self.customer_id, subscription_id)
+        if seats < 0:
+            raise InvalidCommand(f"subscription {subscription_id!r}: seats must not be negative")
+        if effective_on < subscription.starts_on:
+            raise InvalidCommand(f"subscription {subscription_id!r} starts on {subscription.starts_on}")
+        if self.invoiced_through is not None and effective_on < self.invoiced_through:
+            raise InvalidCommand(
+                f"subscription {subscription_id!r}: seats cannot change from {effective_on}, "
+                f"a day already invoiced (invoiced through {self.invoiced_through})"
+            )
+        if subscription.with_seats(seats, effective_on) == subscription:
+            return False
+        self._emit(self.SeatsChanged, at, actor, subscription_id=subscription_id, seats=seats, effective_on=effective_on)
+        return True
+
+    def _check_new_subscription_id(self, subscription_id: str) -> None:
+        if subscription_id in self.subscriptions or subscription_id in self.seat_subscriptions:
+            raise AlreadyExists(f"customer {self.customer_id!r} already has subscription {subscription_id!r}")
+
+    def all_subscription_ids(self) -> list[str]:
+        return sorted([*self.subscriptions, *self.seat_subscriptions])
 
     def subscription_for_usage(self, subscription_id: str) -> MeteredSubscription:
         self.check_open()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 from uuid import UUID
 
@@ -17,6 +17,10 @@ from eventsourcing.persistence import IntegrityError, Tracking
 
 from domain.account import CustomerAccount, account_id
 from domain.errors import LedgerError, UnknownCustomer
+from domain.roles import DIRECTORY_ID, Permission, Role, StaffDirectory
+from domain.support_service import SupportCases
+from domain.billing_service import BillingService
+from domain.state import register_state_transcodings
 from domain.usage import UsageLine, UsageReport, usage_line_id
 
 
@@ -30,10 +34,15 @@ class UsageOutcome:
     already_tracked: bool = False
 
 
-class BillingLedger(Application):
+class BillingLedger(SupportCases, BillingService, Application):
     name = "ledger"
     # Accounts are read on every usage batch; snapshots bound the cost of a long history.
     snapshotting_intervals = {CustomerAccount: 50}
+
+    def register_transcodings(self, transcoder) -> None:
+        super().register_transcodings(transcoder)
+        # Snapshots store aggregate state: its dates and immutable state objects.
+        register_state_transcodings(transcoder)
 
     def construct_recorder(self):
         # A process recorder writes tracking positions in the same transaction as events.
@@ -45,6 +54,36 @@ class BillingLedger(Application):
         processing_event.collect_events(*aggregates)
         self._record(processing_event)
         self._take_snapshots(processing_event)
+
+    # --- staff and roles -------------------------------------------------------------
+
+    def staff_directory(self) -> StaffDirectory:
+        try:
+            return self.repository.get(DIRECTORY_ID)
+        except AggregateNotFoundError:
+            return StaffDirectory.create(at=datetime.min.replace(tzinfo=timezone.utc), actor="system:ledger")
+
+    def authorize(self, actor: str, permission: Permission) -> None:
+        """Refuse, before anything changes, a command the actor's roles do not allow."""
+        self.staff_directory().check_allowed(actor, permission)
+
+    def bootstrap_admin(self, user_id: str, *, at: datetime, actor: str) -> bool:
+        directory = self.staff_directory()
+        granted = directory.bootstrap(user_id, at=at, actor=actor)
+        self.save(directory)
+        return granted
+
+    def grant_role(self, user_id: str, role: Role, *, at: datetime, actor: str) -> bool:
+        directory = self.staff_directory()
+        granted = directory.grant(user_id, role, at=at, actor=actor)
+        self.save(directory)
+        return granted
+
+    def revoke_role(self, user_id: str, role: Role, *, at: datetime, actor: str) -> bool:
+        directory = self.staff_directory()
+        revoked = directory.revoke(user_id, role, at=at, actor=actor)
+        self.save(directory)
+        return revoked
 
     # --- accounts --------------------------------------------------------------------
 
@@ -66,6 +105,7 @@ class BillingLedger(Application):
         actor: str,
     ) -> bool:
         """Open an account; returns False when the same account was opened before."""
+        self.authorize(actor, Permission.OPEN_ACCOUNTS)
         try:
             existing = self.get_account(customer_id)
         except UnknownCustomer:
@@ -90,6 +130,7 @@ class BillingLedger(Application):
         at: datetime,
         actor: str,
     ) -> bool:
+        self.authorize(actor, Permission.CHANGE_SUBSCRIPTIONS)
         account = self.get_account(customer_id)
         added = account.add_metered_subscription(
             subscription_id, product, meter, unit, unit_price, markup_percent, at=at, actor=actor
@@ -98,10 +139,19 @@ class BillingLedger(Application):
         return added
 
     def close_account(self, customer_id: str, *, at: datetime, actor: str) -> bool:
+        self.authorize(actor, Permission.CHANGE_ACCOUNTS)
         account = self.get_account(customer_id)
         closed = account.close(at=at, actor=actor)
         self.save(account)
         return closed
+
+    def record_usage_by_hand(self, report: UsageReport, *, actor: str) -> UsageOutcome:
+        """Usage keyed in by billing staff (a correction, a meter that is not connected)."""
+        self.authorize(actor, Permission.RECORD_USAGE)
+        outcome = self.record_usage([report], actor=actor)
+        if outcome.rejected:
+            raise outcome.rejected[0][1]
+        return outcome
 
     # --- usage -----------------------------------------------------------------------
 

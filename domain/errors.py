@@ -50,3 +50,65 @@ class UnknownCurrency(LedgerError):
     def __init__(self, currency: str):
         super().__init__(f"{currency!r} is not an ISO 4217 currency the ledger knows")
         self.currency = currency
+
+
+class PermissionDenied(LedgerError):
+    code = "permission_denied"
+
+    def __init__(self, actor: str, action: str, roles: list[str]):
+        held = ", ".join(roles) if roles else "no role"
+        super().__init__(f"{actor!r} may not {action} (holds {held})")
+        self.actor = actor
+        self.action = action
+
+
+class UnknownInvoice(LedgerError):
+    code = "unknown_invoice"
+
+    def __init__(self, customer_id: str, invoice_number: str):
+        super().__init__(f"customer {customer_id!r} has no invoice {invoice_number!r}")
+        self.customer_id = customer_id
+        self.invoice_number = invoice_number
+
+
+class UnknownPayment(LedgerError):
+    code = "unknown_payment"
+
+    def __init__(self, customer_id: str, payment_id: str):
+        super().__init__(f"customer {customer_id!r} has no payment {payment_id!r}")
+        self.customer_id = customer_id
+        self.payment_id = payment_id
+
+
+class CurrencyMismatch(LedgerError):
+    code = "currency_mismatch"
+
+    def __init__(self, customer_id: str, given: str, expected: str):
+        super().__init__(
+            f"customer {customer_id!r} is billed in {expected}; a payment in {given} is refused"
+        )
+        self.customer_id = customer_id
+
+
+class UnknownCase(LedgerError):
+    code = "unknown_case"
+
+    def __init__(self, case_id: str):
+        super().__init__(f"there is no support case {case_id!r}")
+        self.case_id = case_id
+
+
+class CaseResolved(LedgerError):
+    code = "case_resolved"
+
+    def __init__(self, case_id: str, doing: str):
+        super().__init__(f"support case {case_id!r} is resolved; reopen it to {doing}")
+        self.case_id = case_id
+
+
+class CaseNotResolved(LedgerError):
+    code = "case_not_resolved"
+
+    def __init__(self, case_id: str):
+        super().__init__(f"support case {case_id!r} is open; only a resolved case can be reopened")
+        self.case_id = case_id

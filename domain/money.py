@@ -5,9 +5,10 @@ Rounding happens once, half-even, when a priced amount becomes an owed amount.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
+from fractions import Fraction
 
-from domain.errors import UnknownCurrency
+from domain.errors import InvalidCommand, UnknownCurrency
 
 # ISO 4217 minor-unit exponents of the currencies a reseller bills in.
 MINOR_UNIT_EXPONENT: dict[str, int] = {
@@ -27,10 +28,10 @@ def check_currency(currency: str) -> str:
     return currency
 
 
-def to_minor_units(amount: Decimal, currency: str) -> int:
-    """Round a priced amount once, half-even, to integer minor units of the currency."""
+def to_minor_units(amount: Decimal | Fraction, currency: str) -> int:
+    """Round an exact amount once, half-even, to integer minor units of the currency."""
     exponent = MINOR_UNIT_EXPONENT[check_currency(currency)]
-    return int((amount * (10**exponent)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    return round(Fraction(amount) * 10**exponent)  # round() of a Fraction is half-even
 
 
 def format_minor_units(amount: int, currency: str) -> str:
@@ -47,3 +48,13 @@ def without_trailing_zeros(value: Decimal) -> Decimal:
     """The same exact value without the zeros Avro's fixed scales add (2.000000000 -> 2)."""
     normalized = value.normalize()
     return normalized.quantize(Decimal(1)) if normalized.as_tuple().exponent > 0 else normalized
+
+
+def minor_units_exactly(amount: Decimal, currency: str) -> int:
+    """An amount someone typed, in minor units; more decimals than the currency has is an error,
+    not a rounding."""
+    exponent = MINOR_UNIT_EXPONENT[check_currency(currency)]
+    scaled = amount.scaleb(exponent)
+    if scaled != scaled.to_integral_value():
+        raise InvalidCommand(f"{amount} {currency} has more decimals than {currency} has ({exponent})")
+    return int(scaled)

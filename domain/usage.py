@@ -14,6 +14,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.account import CustomerAccount
 from domain.errors import InvalidCommand
+from domain.invoicing import UsageToBill
 
 USAGE_NAMESPACE = uuid5(NAMESPACE_URL, "billing-ledger:usage-line")
 
@@ -101,6 +102,38 @@ class UsageLine(Aggregate):
         self.period_end = period_end
         self.amount = amount
         self.currency = currency
+        self.unit = unit
+        self.quantity = quantity
+        self.unit_price = unit_price
+        self.markup_percent = markup_percent
+        self.invoice_number: str | None = None
+
+    def to_bill(self) -> UsageToBill:
+        return UsageToBill(
+            self.usage_id, self.subscription_id, self.product, self.unit, self.quantity, self.amount,
+            self.period_start.date(), self.period_end.date(),
+        )
+
+    class Invoiced(Aggregate.Event):
+        customer_id: str
+        actor: str
+        usage_id: str
+        invoice_number: str
+        # the price again, so that a reader of the ledger topic can take the line off unbilled usage
+        quantity: Decimal
+        unit_price: Decimal
+        markup_percent: Decimal
+
+        def apply(self, line: UsageLine) -> None:
+            line.invoice_number = self.invoice_number
+
+    def mark_invoiced(self, invoice_number: str, *, at: datetime, actor: str) -> None:
+        if self.invoice_number is None:
+            self.trigger_event(
+                self.Invoiced, timestamp=at, customer_id=self.customer_id, actor=actor, usage_id=self.usage_id,
+                invoice_number=invoice_number, quantity=self.quantity, unit_price=self.unit_price,
+                markup_percent=self.markup_percent,
+            )
 
     @classmethod
     def record(cls, report: UsageReport, account: CustomerAccount, *, actor: str) -> UsageLine:

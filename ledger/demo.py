@@ -110,6 +110,8 @@ def open_demo_accounts(app, customers: list[dict]) -> None:
 
 def run_demo(settings: Settings, say) -> None:
     app = open_application(settings)
+    if not app.staff_directory().roles:  # a new ledger: the demo's admin is its first user
+        app.bootstrap_admin(ACTOR, at=datetime.combine(FIRST_DAY, time(), timezone.utc), actor="demo")
     customers = demo_customers()
     open_demo_accounts(app, customers)
     kafka.ensure_topics(settings)

@@ -138,5 +138,9 @@ def ensure_schema(database_url: str, schema: str) -> None:
 
 
 def open_application(settings: Settings) -> BillingLedger:
+    from ledger.index import PostgresLedgerIndex
+
     ensure_schema(settings.database_url, settings.store_schema)
-    return BillingLedger(env=application_env(settings))
+    app = BillingLedger(env=application_env(settings))
+    app.index = PostgresLedgerIndex(app)
+    return app

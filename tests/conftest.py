@@ -56,9 +56,12 @@ def settings(services: Settings) -> Settings:
 
 @pytest.fixture
 def app(settings: Settings):
+    """The application on this test's database, with the factories' admin as global admin."""
     from ledger.store import open_application
+    from tests.factories import ADMIN, OPENED_AT
 
     application = open_application(settings)
+    application.bootstrap_admin(ADMIN, at=OPENED_AT, actor="operator")
     yield application
     application.close()
 

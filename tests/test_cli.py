@@ -27,6 +27,7 @@ USAGE_LINE = (
 
 def test_separate_ingest_relay_and_projector_processes_project_published_usage(cli_env, tmp_path):
     staff = ["--as", "alice@reseller.example", "--at", "2026-10-01"]
+    assert ledger(cli_env, "staff", "bootstrap", "alice@reseller.example", "--as", "operator").returncode == 0
     assert ledger(cli_env, "account", "open", "ACME", "--name", "Acme", "--currency", "EUR", *staff).returncode == 0
     added = ledger(cli_env, "subscription", "add-metered", "ACME", "ACME-vm", "--product", "VM",
                    "--meter", "vcpu-hours", "--unit", "h", "--unit-price", "0.04", *staff)
@@ -55,9 +56,14 @@ def test_separate_ingest_relay_and_projector_processes_project_published_usage(c
         (["subscription", "add-metered", "NOBODY", "S", "--product", "p", "--meter", "m", "--unit", "u",
           "--unit-price", "1", "--as", "a"], "unknown customer 'NOBODY'"),
         (["query", "balances", "NOBODY"], "no balance projected for customer 'NOBODY'"),
+        (["staff", "grant", "bob", "billing-admin", "--as", "nobody"], "'nobody' may not grant and revoke roles"),
+        (["staff", "grant", "bob", "cashier", "--as", "a"], "'cashier' is not a role"),
+        (["payment", "receive", "NOBODY", "P-1", "--amount", "10", "--currency", "EUR", "--as", "a"],
+         "unknown customer 'NOBODY'"),
     ],
 )
 def test_a_refused_command_says_why_in_one_line_and_exits_non_zero(cli_env, args, message):
+    assert ledger(cli_env, "staff", "bootstrap", "a", "--as", "operator").returncode == 0
     result = ledger(cli_env, *args)
     assert result.returncode == 2
     error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]

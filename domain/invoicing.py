@@ -1,0 +1,105 @@
+"""Drafting an invoice for a billing period: pure functions from subscriptions and usage to lines.
+
+Each line is rounded once, half-even, from its exact amount; tax is rounded once from
+the rounded subtotal.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+from domain.money import to_minor_units
+from domain.subscriptions import SeatSubscription
+
+
+@dataclass(frozen=True)
+class UsageToBill:
+    usage_id: str
+    subscription_id: str
+    product: str
+    unit: str
+    quantity: Decimal
+    amount: Decimal  # exact
+    period_start: date
+    period_end: date
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    kind: str  # seats | usage | late-usage
+    subscription_id: str
+    product: str
+    quantity: Decimal  # seat-days, or the usage quantity
+    unit: str
+    period_start: date
+    period_end: date  # the usage's own dates for late usage
+    amount: int  # minor units
+    usage_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class InvoiceDraft:
+    lines: tuple[InvoiceLine, ...]
+    subtotal: int
+    tax: int
+    total: int
+    billed_usage_ids: tuple[str, ...]
+
+    @property
+    def subscription_ids(self) -> frozenset[str]:
+        return frozenset(line.subscription_id for line in self.lines if line.amount)
+
+
+def seat_lines(
+    subscriptions: Iterable[SeatSubscription], period_start: date, period_end: date, currency: str
+) -> list[InvoiceLine]:
+    lines = []
+    for subscription in sorted(subscriptions, key=lambda s: s.subscription_id):
+        seat_days, amount = subscription.charge(period_start, period_end)
+        if seat_days:
+            lines.append(
+                InvoiceLine(
+                    "seats", subscription.subscription_id, subscription.product, Decimal(seat_days), "seat-days",
+                    max(period_start, subscription.starts_on), period_end, to_minor_units(amount, currency),
+                )
+            )
+    return lines
+
+
+def usage_lines(usage: Iterable[UsageToBill], period_start: date, currency: str) -> list[InvoiceLine]:
+    """Usage aggregated per subscription and product; usage of earlier periods is late usage."""
+    groups: dict[tuple[str, str, str, str], list[UsageToBill]] = defaultdict(list)
+    for item in usage:
+        kind = "late-usage" if item.period_start < period_start else "usage"
+        groups[(kind, item.subscription_id, item.product, item.unit)].append(item)
+    lines = []
+    for (kind, subscription_id, product, unit), items in sorted(groups.items(), key=lambda g: (g[0][0] != "usage", g[0])):
+        exact = sum((Fraction(i.amount) for i in items), Fraction(0))
+        lines.append(
+            InvoiceLine(
+                kind, subscription_id, product, sum((i.quantity for i in items), Decimal(0)), unit,
+                min(i.period_start for i in items), max(i.period_end for i in items),
+                to_minor_units(exact, currency), tuple(sorted(i.usage_id for i in items)),
+            )
+        )
+    return lines
+
+
+def draft_invoice(
+    seats: Iterable[SeatSubscription],
+    usage: Iterable[UsageToBill],
+    period_start: date,
+    period_end: date,
+    tax_rate: Decimal,
+    currency: str,
+) -> InvoiceDraft:
+    billable = [u for u in usage if u.period_start < period_end]
+    lines = seat_lines(seats, period_start, period_end, currency) + usage_lines(billable, period_start, currency)
+    subtotal = sum(line.amount for line in lines)
+    tax = round(Fraction(subtotal) * Fraction(tax_rate) / 100)  # minor units already: half-even, once
+    return InvoiceDraft(tuple(lines), subtotal, tax, subtotal + tax, tuple(sorted(u.usage_id for u in billable)))

@@ -1,0 +1,80 @@
+"""Staff users and roles: `ledger staff ...` and the permission matrix, `ledger roles`."""
+
+from __future__ import annotations
+
+from ledger.commands import add_command, add_group, business_time, staff_options, with_services
+from ledger.config import Settings
+
+
+def _app(settings: Settings):
+    from ledger.store import open_application
+
+    return open_application(settings)
+
+
+@with_services
+def cmd_bootstrap(settings: Settings, args) -> int:
+    granted = _app(settings).bootstrap_admin(args.user, at=business_time(args), actor=args.actor)
+    print(f"{args.user}: {'is now global admin' if granted else 'already global admin (nothing changed)'}")
+    return 0
+
+
+@with_services
+def cmd_grant(settings: Settings, args) -> int:
+    from domain.roles import parse_role
+
+    role = parse_role(args.role)
+    granted = _app(settings).grant_role(args.user, role, at=business_time(args), actor=args.actor)
+    print(f"{args.user}: {'granted' if granted else 'already holds'} {role.value}")
+    return 0
+
+
+@with_services
+def cmd_revoke(settings: Settings, args) -> int:
+    from domain.roles import parse_role
+
+    role = parse_role(args.role)
+    revoked = _app(settings).revoke_role(args.user, role, at=business_time(args), actor=args.actor)
+    print(f"{args.user}: {'revoked' if revoked else 'did not hold'} {role.value}")
+    return 0
+
+
+@with_services
+def cmd_list(settings: Settings, args) -> int:
+    directory = _app(settings).staff_directory()
+    for user_id in sorted(directory.roles):
+        roles = ", ".join(sorted(r.value for r in directory.roles_of(user_id))) or "(no role)"
+        print(f"{user_id}: {roles}")
+    return 0
+
+
+def cmd_roles(settings: Settings, args) -> int:
+    from domain.roles import PERMISSIONS, Role
+
+    print(permission_matrix(PERMISSIONS, list(Role)))
+    return 0
+
+
+def permission_matrix(permissions, roles) -> str:
+    """The matrix as a Markdown table, as the README shows it."""
+    header = "| permission | " + " | ".join(r.value for r in roles) + " |"
+    rule = "| --- |" + " :-: |" * len(roles)
+    rows = [
+        f"| {permission.value} | " + " | ".join("yes" if r in allowed else "" for r in roles) + " |"
+        for permission, allowed in permissions.items()
+    ]
+    return "\n".join([header, rule, *rows])
+
+
+def register(sub) -> None:
+    staff = add_group(sub, "staff", "staff users and their roles")
+    p = add_command(staff, "bootstrap", cmd_bootstrap, "make the first global admin (only while no user has a role)")
+    p.add_argument("user")
+    staff_options(p)
+    for name, func, text in [("grant", cmd_grant, "grant a role"), ("revoke", cmd_revoke, "revoke a role")]:
+        p = add_command(staff, name, func, text)
+        p.add_argument("user")
+        p.add_argument("role", help="global-admin, user-management-admin, helpdesk-agent, billing-admin, sales-agent")
+        staff_options(p)
+    add_command(staff, "list", cmd_list, "list staff users and their roles")
+    add_command(sub, "roles", cmd_roles, "print the permission matrix: which role may do what")

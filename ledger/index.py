@@ -1,0 +1,80 @@
+"""The two questions the billing application asks of the event store, answered by
+indexes that PostgreSQL keeps in the same transaction as the events themselves:
+which customers have accounts, and which usage lines of a customer are not invoiced.
+
+Both read the stored events' JSON state; a partial expression index per question keeps
+each a lookup rather than a scan. Nothing here is a copy that could drift: drop the
+indexes and the answers stay the same, only slower.
+"""
+
+from __future__ import annotations
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import get_topic
+from psycopg.sql import SQL, Identifier, Literal
+
+from domain.account import CustomerAccount
+from domain.usage import UsageLine
+
+RECORDED = get_topic(UsageLine.Recorded)
+OPENED = get_topic(CustomerAccount.Opened)
+
+DDL = """
+CREATE OR REPLACE FUNCTION {schema}.event_json(state bytea) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    -- the library stores events as UTF-8 JSON; decoding it is deterministic
+    AS $$ SELECT convert_from(state, 'UTF8')::jsonb $$;
+CREATE INDEX IF NOT EXISTS usage_recorded_by_customer ON {schema}.{events}
+    (({schema}.event_json(state) ->> 'customer_id'))
+    WHERE topic = {recorded};
+CREATE INDEX IF NOT EXISTS accounts_opened ON {schema}.{events} (notification_id)
+    WHERE topic = {opened};
+"""
+
+UNINVOICED = """
+SELECT e.originator_id, e.originator_version, e.topic, e.state FROM {schema}.{events} e
+WHERE e.topic = {recorded} AND {schema}.event_json(e.state) ->> 'customer_id' = %s
+  AND NOT EXISTS (
+      SELECT 1 FROM {schema}.{events} later
+      WHERE later.originator_id = e.originator_id AND later.originator_version > 1)
+ORDER BY e.notification_id
+"""
+
+CUSTOMERS = """
+SELECT {schema}.event_json(state) ->> 'customer_id' FROM {schema}.{events}
+WHERE topic = {opened} ORDER BY notification_id
+"""
+
+
+class PostgresLedgerIndex:
+    def __init__(self, app):
+        self.app = app
+        recorder = app.recorder
+        self.datastore = recorder.datastore
+        names = {
+            "schema": Identifier(self.datastore.schema),
+            "events": Identifier(recorder.events_table_name),
+            "recorded": Literal(RECORDED),
+            "opened": Literal(OPENED),
+        }
+        self.uninvoiced_sql = SQL(UNINVOICED).format(**names)
+        self.customers_sql = SQL(CUSTOMERS).format(**names)
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(SQL(DDL).format(**names))
+
+    def customer_ids(self) -> list[str]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.customers_sql)
+            return [row["?column?"] for row in curs.fetchall()]
+
+    def uninvoiced_usage(self, customer_id: str) -> list[UsageLine]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.uninvoiced_sql, (customer_id,))
+            rows = curs.fetchall()
+        events = [
+            self.app.mapper.to_domain_event(
+                StoredEvent(r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"]))
+            )
+            for r in rows
+        ]
+        return [event.mutate(None) for event in events]
