@@ -4,11 +4,15 @@ database of its own and topics of its own, removed afterwards."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from uuid import uuid4
 
 import psycopg
@@ -21,8 +25,11 @@ from ledger.config import Settings
 
 
 @pytest.fixture(scope="session")
-def services(tmp_path_factory) -> Settings:
-    home = tmp_path_factory.mktemp("ledger-home")
+def services() -> Settings:
+    # Not under pytest's basetemp: pytest deletes old basetemps, and a second test run
+    # beside this one (another developer's) would delete a running server's data.
+    home = Path(tempfile.mkdtemp(prefix="ledger-tests-"))
+    atexit.register(shutil.rmtree, home, True)  # registered first, so it runs after the server stops
     with embedded.services(replace(Settings.from_env(), home=home), announce=print) as resolved:
         yield resolved
 
