@@ -1,7 +1,8 @@
 """Receivables of an account: invoices, payments, reversals, refunds, credit notes, write-offs.
 
 Part of CustomerAccount (see account.py). The account's balance is what its open
-invoices hold less its credit balance, and always equals
+invoices hold less its credit balance (negative only when a payment whose credit was
+refunded is reversed), and always equals
     invoiced - credited - written off - paid + reversed + refunded.
 """
 
@@ -187,10 +188,12 @@ class Billing:
         payment = self.check_has_payment(payment_id)
         if payment.reversed:
             return False
-        # What the payment's credit balance already settled must be owed again.
-        from_credit_balance = min(payment.to_credit_balance, self.credit_balance)
-        shortfall = payment.to_credit_balance - from_credit_balance
+        # What the payment put on the credit balance is taken back from it; what of that the
+        # credit balance already settled is owed again on those invoices; and what was
+        # refunded meanwhile leaves the credit balance negative: a debt outside any invoice.
+        shortfall = payment.to_credit_balance - max(self.credit_balance, 0)
         reclaimed = _take_newest(self.credit_applied, shortfall)
+        from_credit_balance = payment.to_credit_balance - sum(amount for _, amount in reclaimed)
         reopened: dict[str, int] = {}
         for number, amount in [(a.invoice_number, a.amount) for a in payment.allocations] + reclaimed:
             reopened[number] = reopened.get(number, 0) + amount

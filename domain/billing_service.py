@@ -8,6 +8,8 @@ customer are not invoiced yet.
 
 from __future__ import annotations
 
+import random
+import time
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Protocol
@@ -24,7 +26,7 @@ from domain.roles import Permission
 from domain.usage import UsageLine
 
 INVOICE_PREFIX = "INV"
-CONFLICT_RETRIES = 5
+CONFLICT_RETRIES = 12
 
 
 class LedgerIndex(Protocol):
@@ -157,7 +159,10 @@ class BillingService:
             try:
                 self.save(series, account, *usage)
             except IntegrityError:
-                continue  # another writer took a number or changed the account: do it again
+                # Another writer took a number or changed the account: do it again, after a
+                # random pause so that racing writers stop colliding (not business time).
+                time.sleep(random.uniform(0, 0.005 * 2**_attempt))
+                continue
             return number
         raise LedgerError(f"invoicing customer {customer_id!r} kept conflicting with other writers; try again")
 
