@@ -18,7 +18,7 @@ from domain.account_event import AccountEvent
 from domain.billing import Billing
 from domain.collections import Collections
 from domain.errors import AccountClosed, AlreadyExists, InvalidCommand, UnknownSubscription
-from domain.money import check_currency
+from domain.money import check_currency, check_places
 from domain.policy import DEFAULT_POLICY
 from domain.subscriptions import MeteredSubscription, SeatSubscription
 
@@ -31,6 +31,7 @@ def account_id(customer_id: str) -> UUID:
 
 
 def check_terms(customer_id: str, payment_terms_days: int, tax_rate: Decimal) -> None:
+    check_places(tax_rate, 4, f"customer {customer_id!r}: tax rate")
     if payment_terms_days < 0:
         raise InvalidCommand(f"customer {customer_id!r}: payment terms must not be negative")
     if not Decimal(0) <= tax_rate < Decimal(100):
@@ -186,6 +187,8 @@ class CustomerAccount(Billing, Collections, Aggregate):
                 )
             return False
         self._check_new_subscription_id(subscription_id)
+        check_places(unit_price, 9, f"subscription {subscription_id!r}: unit price")
+        check_places(markup_percent, 4, f"subscription {subscription_id!r}: markup")
         if unit_price < 0:
             raise InvalidCommand(f"subscription {subscription_id!r}: unit price must not be negative")
         if markup_percent <= -100:
@@ -230,6 +233,7 @@ class CustomerAccount(Billing, Collections, Aggregate):
                 )
             return False
         self._check_new_subscription_id(subscription_id)
+        check_places(price_per_seat, 9, f"subscription {subscription_id!r}: price per seat")
         if seats < 0 or price_per_seat < 0:
             raise InvalidCommand(f"subscription {subscription_id!r}: seats and price must not be negative")
         self._emit(

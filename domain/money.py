@@ -58,3 +58,11 @@ def minor_units_exactly(amount: Decimal, currency: str) -> int:
     if scaled != scaled.to_integral_value():
         raise InvalidCommand(f"{amount} {currency} has more decimals than {currency} has ({exponent})")
     return int(scaled)
+
+
+def check_places(value: Decimal, places: int, what: str) -> Decimal:
+    """Prices carry at most 9 decimals, rates and percentages 4: what the ledger's Avro
+    schemas hold exactly. More is refused here rather than rounded on the way out."""
+    if not value.is_finite() or value.as_tuple().exponent < -places:
+        raise InvalidCommand(f"{what}: {value} has more than {places} decimals")
+    return value

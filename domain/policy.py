@@ -15,6 +15,7 @@ from uuid import NAMESPACE_URL, uuid5
 from eventsourcing.domain import Aggregate
 
 from domain.errors import InvalidCommand
+from domain.money import check_places
 
 POLICY_BOOK_ID = uuid5(NAMESPACE_URL, "billing-ledger:collections-policies")
 DEFAULT_POLICY = "standard"
@@ -50,6 +51,7 @@ class CollectionsPolicy:
                 raise InvalidCommand(f"{where}: {label} must not be negative")
         if list(self.reminder_days) != sorted(set(self.reminder_days)) or any(d < 0 for d in self.reminder_days):
             raise InvalidCommand(f"{where}: reminder days must be increasing and not negative")
+        check_places(self.suspend_min_overdue, 4, f"{where}: minimum overdue amount")
         if self.suspend_min_overdue < 0:
             raise InvalidCommand(f"{where}: the minimum overdue amount must not be negative")
         if self.write_off_after_days < self.suspend_after_days:

@@ -14,6 +14,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.account import CustomerAccount
 from domain.errors import InvalidCommand
+from domain.money import check_places
 from domain.invoicing import UsageToBill
 
 USAGE_NAMESPACE = uuid5(NAMESPACE_URL, "billing-ledger:usage-line")
@@ -48,6 +49,7 @@ class UsageReport:
             raise InvalidCommand(f"{where}: quantity {self.quantity} is not a finite number")
         if self.quantity < 0:
             raise InvalidCommand(f"{where}: quantity {self.quantity} is negative")
+        check_places(self.quantity, 9, f"{where}: quantity")
         if self.period_end < self.period_start:
             raise InvalidCommand(
                 f"{where}: usage period ends ({self.period_end.isoformat()}) "

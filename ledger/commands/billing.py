@@ -111,6 +111,17 @@ def cmd_subscription_seats(settings: Settings, args) -> int:
     return _report(f"subscription {args.subscription}", changed, f"{args.seats} seats from {args.effective_on}")
 
 
+@with_services
+def cmd_account_show(settings: Settings, args) -> int:
+    import json
+
+    from ledger.account_view import account_summary, render_summary
+
+    summary = account_summary(_app(settings).get_account(args.customer))
+    print(json.dumps(summary, indent=2, default=str) if args.format == "json" else render_summary(summary))
+    return 0
+
+
 # --- invoices, payments, credits ---------------------------------------------------------------
 
 
@@ -171,6 +182,9 @@ def register(sub) -> None:
     p.add_argument("--terms", type=int, default=30, help="payment terms in days (default 30)")
     p.add_argument("--tax-rate", type=decimal_arg, default=Decimal(0), help="tax rate in percent")
     staff_options(p)
+    p = add_command(account, "show", cmd_account_show, "an account as the ledger holds it now: balance, invoices, suspensions")
+    p.add_argument("customer")
+    p.add_argument("--format", choices=["table", "json"], default="table")
     p = add_command(account, "profile", cmd_account_profile, "change the billing profile (what is given)")
     p.add_argument("customer")
     p.add_argument("--name")
