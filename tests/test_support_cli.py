@@ -16,7 +16,6 @@ ROOT = ADMIN  # the global admin (the `app` fixture may have bootstrapped it alr
 
 
 def staff_and_a_customer(app) -> None:
-    # Staff are bootstrapped through the application: the CLI for it is not this module's.
     app.bootstrap_admin(ROOT, at=AT, actor="operator")
     app.grant_role("hana@partner.example", Role.HELPDESK_AGENT, at=AT, actor=ROOT)
     app.grant_role("sam@partner.example", Role.SALES_AGENT, at=AT, actor=ROOT)
@@ -28,9 +27,15 @@ def error_lines(result) -> list[str]:
     return [line for line in result.stderr.splitlines() if line.startswith("error:")]
 
 
-def test_a_helpdesk_agent_works_a_case_from_the_command_line(app, cli_env):
-    staff_and_a_customer(app)
+def test_a_helpdesk_agent_works_a_case_from_the_command_line(cli_env):
     env = {**cli_env, "LEDGER_PARTNER_SUPPORT_PLAN": "Premier Support"}
+    root = ["--as", "root@partner.example"]
+    for args in (["staff", "bootstrap", "root@partner.example", "--as", "operator"],
+                 ["staff", "grant", "hana@partner.example", "helpdesk-agent", *root],
+                 ["staff", "grant", "sam@partner.example", "sales-agent", *root],
+                 ["account", "open", "CONTOSO", "--name", "Contoso Ltd", "--currency", "EUR", *root]):
+        done = ledger(env, *args)
+        assert done.returncode == 0, done.stderr
     agent = ["--as", "hana@partner.example"]
 
     opened = ledger(env, "case", "open", "CONTOSO", "--category", "technical", "--subject", "VM will not start",
@@ -77,6 +82,15 @@ def test_opening_a_case_again_with_its_id_changes_nothing(app, cli_env):
     shown = ledger(cli_env, "case", "show", "CASE-RETRY")
     assert shown.returncode == 0, shown.stderr
     assert "vendor" not in shown.stdout and "status" in shown.stdout and "open" in shown.stdout
+
+
+def test_without_a_configured_plan_a_case_is_escalated_under_the_default_plan(app, cli_env):
+    staff_and_a_customer(app)
+    app.open_case("CASE-1", "CONTOSO", "billing", "Charged twice", [], at=AT, actor=ROOT)
+    env = {name: value for name, value in cli_env.items() if name != "LEDGER_PARTNER_SUPPORT_PLAN"}
+    escalated = ledger(env, "case", "escalate", "CASE-1", "--as", "hana@partner.example")
+    assert escalated.stdout == "case CASE-1: escalated (support plan Partner Success Advanced)\n", escalated.stderr
+    assert app.get_case("CASE-1").escalation == ("vendor-commercial-support", "Partner Success Advanced", None)
 
 
 def test_an_unknown_case_is_refused_in_one_line(cli_env):
