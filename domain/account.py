@@ -260,13 +260,13 @@ class CustomerAccount(Billing, Collections, Aggregate):
             raise InvalidCommand(f"subscription {subscription_id!r}: seats must not be negative")
         if effective_on < subscription.starts_on:
             raise InvalidCommand(f"subscription {subscription_id!r} starts on {subscription.starts_on}")
+        if subscription.with_seats(seats, effective_on) == subscription:
+            return False  # the same change again: a retry
         if self.invoiced_through is not None and effective_on < self.invoiced_through:
             raise InvalidCommand(
                 f"subscription {subscription_id!r}: seats cannot change from {effective_on}, "
                 f"a day already invoiced (invoiced through {self.invoiced_through})"
             )
-        if subscription.with_seats(seats, effective_on) == subscription:
-            return False
         self._emit(self.SeatsChanged, at, actor, subscription_id=subscription_id, seats=seats, effective_on=effective_on)
         return True
 

@@ -108,26 +108,126 @@ def open_demo_accounts(app, customers: list[dict]) -> None:
             )
 
 
-def run_demo(settings: Settings, say) -> None:
-    app = open_application(settings)
-    if not app.staff_directory().roles:  # a new ledger: the demo's admin is its first user
-        app.bootstrap_admin(ACTOR, at=datetime.combine(FIRST_DAY, time(), timezone.utc), actor="demo")
-    customers = demo_customers()
-    open_demo_accounts(app, customers)
-    kafka.ensure_topics(settings)
-    producer = kafka.producer(settings)
-    published = publish_usage(producer, settings.usage_topic, demo_usage(customers))
-    producer.close()
-    say(f"published {published} usage events for {len(customers)} customers to {settings.usage_topic}")
+SEATS = ("m365", "Microsoft 365 E3", Decimal("33.00"))
+DEMO_END = date(2026, 11, 30)
 
+
+def add_demo_seats(app, customers: list[dict]) -> None:
+    suffix, product, price = SEATS
+    for n, customer in enumerate(customers, 1):
+        subscription = f"{customer['customer_id']}-{suffix}"
+        app.add_seat_subscription(customer["customer_id"], subscription, product, 5 + n % 20, price, FIRST_DAY,
+                                  at=_at(FIRST_DAY), actor=ACTOR)
+        if n % 4 == 0:  # some customers add seats in the middle of September
+            app.change_seats(customer["customer_id"], subscription, 10 + n % 20, date(2026, 9, 16),
+                             at=_at(date(2026, 9, 15)), actor=ACTOR)
+
+
+def _at(day: date) -> datetime:
+    return datetime.combine(day, time(9), timezone.utc)
+
+
+def billing_timeline(customers: list[dict]) -> list[tuple[date, int, str, tuple]]:
+    """Three months invoiced; customers who pay on time, in part, late, too much, or not at all;
+    a bounced payment, a credit note, a promise to pay; collections twice a month."""
+    timeline = []
+    months = [(date(2026, 8, 1), date(2026, 9, 1)), (date(2026, 9, 1), date(2026, 10, 1)),
+              (date(2026, 10, 1), date(2026, 11, 1))]
+    for start, end in months:
+        timeline.append((end, 0, "invoice", (start, end)))
+    for day in (15, 30):
+        for month in (9, 10, 11):
+            timeline.append((date(2026, month, min(day, 30)), 2, "collect", ()))
+    for n, customer in enumerate(customers, 1):
+        cid = customer["customer_id"]
+        behaviour = n % 6
+        for m, (_start, end) in enumerate(months):
+            if behaviour == 3 and m == 2:
+                continue  # stops paying
+            delay = {0: 10, 1: 25, 2: 12, 3: 20, 4: 5, 5: 45}[behaviour]
+            paid_on = end + timedelta(days=delay)
+            if paid_on <= DEMO_END:
+                share = {2: Decimal("0.5"), 4: Decimal("1.2")}.get(behaviour, Decimal(1))
+                timeline.append((paid_on, 1, "pay", (cid, f"DEMO-PAY-{cid}-{m}", share, m)))
+        if n == 7:
+            timeline.append((date(2026, 10, 20), 1, "bounce", (cid, f"DEMO-PAY-{cid}-0")))
+        if n == 11:
+            timeline.append((date(2026, 10, 5), 1, "credit", (cid, "INV-for-sep")))
+        if n == 17:
+            timeline.append((date(2026, 11, 2), 1, "hold", (cid,)))
+    return sorted(timeline, key=lambda item: (item[0], item[1], item[2], item[3]))
+
+
+def run_billing(app, timeline) -> None:
+    invoices: dict[tuple[str, int], str] = {}
+    for day, _order, kind, detail in timeline:
+        at = _at(day)
+        if kind == "invoice":
+            start, end = detail
+            for customer_id in app.index.customer_ids():
+                number = app.issue_invoice(customer_id, start, end, at=at, actor=ACTOR)
+                month = {9: 0, 10: 1, 11: 2}[end.month]
+                invoices[(customer_id, month)] = number or _invoice_of(app, customer_id, end)
+        elif kind == "pay":
+            customer_id, payment_id, share, month = detail
+            account = app.get_account(customer_id)
+            total = account.invoices[invoices[(customer_id, month)]].total
+            amount = int(total * share)
+            if amount > 0:
+                app.receive_payment(customer_id, payment_id, amount, account.currency, "transfer", payment_id,
+                                    at=at, actor=ACTOR)
+        elif kind == "bounce":
+            app.reverse_payment(detail[0], detail[1], "returned by the bank", at=at, actor=ACTOR)
+        elif kind == "credit":
+            customer_id = detail[0]
+            number = invoices[(customer_id, 1)]
+            open_amount = app.get_account(customer_id).invoices[number].open_amount
+            if open_amount:
+                app.issue_credit_note(customer_id, f"DEMO-CN-{customer_id}", number, max(1, open_amount // 10),
+                                      "service outage credit", at=at, actor=ACTOR)
+        elif kind == "hold":
+            app.place_hold(detail[0], "promise-to-pay", date(2026, 12, 15), "promised after their budget review",
+                           at=at, actor=ACTOR)
+        elif kind == "collect":
+            app.collect(at=datetime.combine(day, time(), timezone.utc), actor=ACTOR)
+
+
+def _invoice_of(app, customer_id: str, period_end: date) -> str:
+    """On a second run, the invoice issued before for that period."""
+    account = app.get_account(customer_id)
+    issued = [i for i in account.invoices.values() if i.issue_date == period_end]
+    return issued[0].number
+
+
+def drain_pipeline(settings: Settings, app) -> list:
     processes = [ingest_process(settings, app), relay_process(settings, app), projector_process(settings)]
     try:
         run(processes, threading.Event(), until_drained=True)
     finally:
         for process in processes:
             process.close()
+    return processes
+
+
+def run_demo(settings: Settings, say) -> None:
+    app = open_application(settings)
+    if not app.staff_directory().roles:  # a new ledger: the demo's admin is its first user
+        app.bootstrap_admin(ACTOR, at=datetime.combine(FIRST_DAY, time(), timezone.utc), actor="demo")
+    customers = demo_customers()
+    open_demo_accounts(app, customers)
+    add_demo_seats(app, customers)
+    kafka.ensure_topics(settings)
+    producer = kafka.producer(settings)
+    published = publish_usage(producer, settings.usage_topic, demo_usage(customers))
+    producer.close()
+    say(f"published {published} usage events for {len(customers)} customers to {settings.usage_topic}")
+
+    processes = drain_pipeline(settings, app)
     counts = processes[0].ingest.counts
-    say(
-        f"ingest: {counts.consumed} consumed = {counts.recorded} recorded + {counts.duplicates} duplicates"
-        f" + {counts.dead_letters} dead letters; relay published {processes[1].relay.published} ledger events"
-    )
+    say(f"ingest: {counts.consumed} consumed = {counts.recorded} recorded + {counts.duplicates} duplicates"
+        f" + {counts.dead_letters} dead letters")
+    run_billing(app, billing_timeline(customers))
+    say("billing: August to October invoiced; payments, a bounced payment, a credit note, a promise to pay;"
+        " collections run twice a month to 30 November")
+    processes = drain_pipeline(settings, app)
+    say(f"relay published {processes[1].relay.published} ledger events; projections are complete")
