@@ -7,13 +7,12 @@ same usage again: the ledger counts it as duplicates and prints the same table.
 from __future__ import annotations
 
 import random
-import threading
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
 from ledger import kafka
 from ledger.config import Settings
-from ledger.processes import ingest_process, projector_process, relay_process, run
+from ledger.processes import drain
 from ledger.store import open_application
 from ledger.usage_publisher import publish_usage
 
@@ -199,16 +198,6 @@ def _invoice_of(app, customer_id: str, period_end: date) -> str:
     return issued[0].number
 
 
-def drain_pipeline(settings: Settings, app) -> list:
-    processes = [ingest_process(settings, app), relay_process(settings, app), projector_process(settings)]
-    try:
-        run(processes, threading.Event(), until_drained=True)
-    finally:
-        for process in processes:
-            process.close()
-    return processes
-
-
 def run_demo(settings: Settings, say) -> None:
     app = open_application(settings)
     if not app.staff_directory().roles:  # a new ledger: the demo's admin is its first user
@@ -222,12 +211,12 @@ def run_demo(settings: Settings, say) -> None:
     producer.close()
     say(f"published {published} usage events for {len(customers)} customers to {settings.usage_topic}")
 
-    processes = drain_pipeline(settings, app)
+    processes = drain(settings, app)
     counts = processes[0].ingest.counts
     say(f"ingest: {counts.consumed} consumed = {counts.recorded} recorded + {counts.duplicates} duplicates"
         f" + {counts.dead_letters} dead letters")
     run_billing(app, billing_timeline(customers))
     say("billing: August to October invoiced; payments, a bounced payment, a credit note, a promise to pay;"
         " collections run twice a month to 30 November")
-    processes = drain_pipeline(settings, app)
+    processes = drain(settings, app)
     say(f"relay published {processes[1].relay.published} ledger events; projections are complete")

@@ -174,3 +174,14 @@ def run(
     for runner in runners:
         if runner.error is not None:
             raise runner.error
+
+
+def drain(settings: Settings, app: BillingLedger) -> list:
+    """Ingest, relay and project everything there is, then stop; returns the processes."""
+    processes = [ingest_process(settings, app), relay_process(settings, app), projector_process(settings)]
+    try:
+        run(processes, threading.Event(), until_drained=True)
+    finally:
+        for process in processes:
+            process.close()
+    return processes

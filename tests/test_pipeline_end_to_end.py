@@ -3,13 +3,12 @@ customer balances, with duplicates and consumers restarted in the middle."""
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import psycopg
 
 from ledger import kafka
-from ledger.processes import ingest_process, projector_process, relay_process, run
+from ledger.processes import drain, ingest_process, relay_process
 from ledger.queries import balances
 from ledger.usage_publisher import publish_usage
 from tests.factories import open_customer, usage_record
@@ -20,17 +19,6 @@ def publish(settings, records) -> None:
     producer = kafka.producer(settings)
     publish_usage(producer, settings.usage_topic, records)
     producer.close()
-
-
-def drain(settings, app) -> list:
-    """Run ingest, relay and projector until each has processed all the one before it gave."""
-    processes = [ingest_process(settings, app), relay_process(settings, app), projector_process(settings)]
-    try:
-        run(processes, threading.Event(), until_drained=True)
-    finally:
-        for process in processes:
-            process.close()
-    return processes
 
 
 def balance_of(settings, customer_id: str) -> dict:

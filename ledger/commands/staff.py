@@ -19,24 +19,19 @@ def cmd_bootstrap(settings: Settings, args) -> int:
     return 0
 
 
-@with_services
-def cmd_grant(settings: Settings, args) -> int:
-    from domain.roles import parse_role
+def role_change(method: str, done: str, undone: str):
+    """`staff grant` and `staff revoke`: the same command but for the application method."""
 
-    role = parse_role(args.role)
-    granted = _app(settings).grant_role(args.user, role, at=business_time(args), actor=args.actor)
-    print(f"{args.user}: {'granted' if granted else 'already holds'} {role.value}")
-    return 0
+    @with_services
+    def command(settings: Settings, args) -> int:
+        from domain.roles import parse_role
 
+        role = parse_role(args.role)
+        changed = getattr(_app(settings), method)(args.user, role, at=business_time(args), actor=args.actor)
+        print(f"{args.user}: {done if changed else undone} {role.value}")
+        return 0
 
-@with_services
-def cmd_revoke(settings: Settings, args) -> int:
-    from domain.roles import parse_role
-
-    role = parse_role(args.role)
-    revoked = _app(settings).revoke_role(args.user, role, at=business_time(args), actor=args.actor)
-    print(f"{args.user}: {'revoked' if revoked else 'did not hold'} {role.value}")
-    return 0
+    return command
 
 
 @with_services
@@ -71,7 +66,10 @@ def register(sub) -> None:
     p = add_command(staff, "bootstrap", cmd_bootstrap, "make the first global admin (only while no user has a role)")
     p.add_argument("user")
     staff_options(p)
-    for name, func, text in [("grant", cmd_grant, "grant a role"), ("revoke", cmd_revoke, "revoke a role")]:
+    for name, func, text in [
+        ("grant", role_change("grant_role", "granted", "already holds"), "grant a role"),
+        ("revoke", role_change("revoke_role", "revoked", "did not hold"), "revoke a role"),
+    ]:
         p = add_command(staff, name, func, text)
         p.add_argument("user")
         p.add_argument("role", help="global-admin, user-management-admin, helpdesk-agent, billing-admin, sales-agent")
