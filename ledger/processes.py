@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from consumers.ingest import UsageIngest
 from consumers.partitions import TrackedMember
 from consumers.projector import Projector, connect_read_models
-from consumers.relay import Relay
+from consumers.relay import NewEvents, Relay
 from domain.application import BillingLedger
 from ledger import kafka
 from ledger.config import Settings
@@ -36,6 +36,7 @@ class IngestProcess:
 @dataclass
 class RelayProcess:
     relay: Relay
+    new_events: NewEvents
 
     def step(self) -> int:
         return self.relay.publish_batch()
@@ -43,8 +44,12 @@ class RelayProcess:
     def idle(self) -> bool:
         return self.relay.lag() == 0
 
+    def wait_for_work(self, timeout: float) -> None:
+        self.new_events.wait(timeout)
+
     def close(self) -> None:
         self.relay.producer.close()
+        self.new_events.close()
 
 
 @dataclass
@@ -77,7 +82,8 @@ def ingest_process(settings: Settings, app: BillingLedger) -> IngestProcess:
 
 def relay_process(settings: Settings, app: BillingLedger) -> RelayProcess:
     kafka.ensure_topics(settings)
-    return RelayProcess(Relay(app, kafka.producer(settings), settings.ledger_topic))
+    new_events = NewEvents(settings.database_url, app.recorder.channel_name)
+    return RelayProcess(Relay(app, kafka.producer(settings), settings.ledger_topic), new_events)
 
 
 def projector_process(settings: Settings) -> ProjectorProcess:
@@ -101,6 +107,9 @@ class Runner(threading.Thread):
     """
 
     IDLE_PAUSE = 0.05  # seconds a tailing process waits when it found nothing to do
+    # A process that can be woken (the relay, by the store's NOTIFY) waits longer: it is
+    # woken at once when there is work, and checks anyway after this.
+    WAKEABLE_PAUSE = 0.2
 
     def __init__(self, process, stop: threading.Event):
         super().__init__(name=type(process).__name__, daemon=True)
@@ -119,12 +128,19 @@ class Runner(threading.Thread):
                 if worked == 0 and self.process.idle():
                     self.idle_since = self.idle_since or now
                     self.checked_at = now
-                    self.stop.wait(self.IDLE_PAUSE)
+                    self.pause()
                 else:
                     self.idle_since = self.checked_at = None
         except BaseException as error:  # handed to the main thread, which reports it
             self.error = error
             self.stop.set()
+
+    def pause(self) -> None:
+        wait_for_work = getattr(self.process, "wait_for_work", None)
+        if wait_for_work is None:
+            self.stop.wait(self.IDLE_PAUSE)
+        else:
+            wait_for_work(self.WAKEABLE_PAUSE)
 
 
 def pipeline_drained(runners: list[Runner]) -> bool:

@@ -1,0 +1,128 @@
+"""What the benchmarks share: real services, a database and topics of their own, figures.
+
+Each benchmark starts the embedded PostgreSQL and broker (or uses the ones that
+LEDGER_DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS name), creates a fresh database and
+fresh topics, and drops them afterwards, so that runs do not see each other's data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import cProfile
+import json
+import pstats
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from uuid import uuid4
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from ledger import embedded
+from ledger.config import Settings
+
+
+OPENED_AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
+ADMIN = "bench-admin"
+
+
+def say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def bench_settings(partitions: int = 4) -> Iterator[Settings]:
+    with embedded.services(Settings.from_env(), announce=say) as services:
+        name = "bench_" + uuid4().hex[:10]
+        admin_url = (
+            make_conninfo(services.database_url, dbname="postgres")
+            if conninfo_to_dict(services.database_url).get("dbname")
+            else services.database_url
+        )
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield replace(
+                services,
+                database_url=make_conninfo(services.database_url, dbname=name),
+                usage_topic=f"usage.{name}",
+                ledger_topic=f"ledger.{name}",
+                group_prefix=f"group.{name}",
+                topic_partitions=partitions,
+            )
+        finally:
+            with psycopg.connect(admin_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Stopwatch:
+    def __enter__(self) -> Stopwatch:
+        self.started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.seconds = time.perf_counter() - self.started
+
+
+@contextlib.contextmanager
+def profiled(path: Path | None) -> Iterator[None]:
+    """cProfile the block when a path is given; print the top of it to stderr."""
+    if path is None:
+        yield
+        return
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        profile.dump_stats(path)
+        stats = pstats.Stats(str(path), stream=sys.stderr)
+        stats.sort_stats("tottime").print_stats(25)
+
+
+def report(name: str, value: float, unit: str, **figures) -> None:
+    """The last line a benchmark prints: one JSON object."""
+    print(json.dumps({"name": name, "value": round(value, 1), "unit": unit, **figures}))
+
+
+def open_customers(app, count: int) -> list[str]:
+    """Customers with one metered subscription each (the admin granted first, where roles exist)."""
+    if hasattr(app, "bootstrap_admin"):
+        app.bootstrap_admin(ADMIN, at=OPENED_AT, actor="bench")
+    customers = [f"BENCH-{n:05d}" for n in range(count)]
+    for customer in customers:
+        app.open_account(customer, f"Customer {customer}", "EUR", 30, Decimal(20), at=OPENED_AT, actor=ADMIN)
+        app.add_metered_subscription(
+            customer, f"{customer}-vm", "Virtual Machines", "vcpu-hours", "h", Decimal("0.042"),
+            Decimal(10), at=OPENED_AT, actor=ADMIN,
+        )
+    return customers
+
+
+def usage_records(customers: list[str], count: int, prefix: str = "bench-usage") -> list[dict]:
+    """Distinct usage, spread evenly over the customers, an hour of a VM each."""
+    records = []
+    for n in range(count):
+        customer = customers[n % len(customers)]
+        start = OPENED_AT + timedelta(hours=n // len(customers))
+        records.append({
+            "event_id": f"{prefix}-{n:09d}",
+            "source_system": "bench-metering",
+            "customer_id": customer,
+            "subscription_id": f"{customer}-vm",
+            "product": "Virtual Machines",
+            "meter": "vcpu-hours",
+            "quantity": Decimal(n % 97) / 4,
+            "unit": "h",
+            "usage_start": start,
+            "usage_end": start + timedelta(hours=1),
+            "observed_at": start + timedelta(hours=1, minutes=2),
+            "attributes": {"region": "westeurope"},
+        })
+    return records

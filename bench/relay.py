@@ -1,0 +1,88 @@
+"""Relay throughput: stored ledger events -> Avro on the ledger topic, against a raw
+kafka-python producer sending messages of the same sizes (key, value, headers) in the same run.
+
+    .venv/bin/python -m bench.relay [--events 100000] [--customers 200] [--profile FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from kafka import KafkaProducer
+
+from bench.common import Stopwatch, bench_settings, open_customers, profiled, report, say, usage_records
+from consumers.ingest import decode_usage
+from ledger import kafka
+from ledger.processes import relay_process
+from ledger.store import open_application
+from schemas import registry
+
+
+def store_usage(app, customers: list[str], count: int, batch: int = 5000) -> None:
+    codec = registry()
+    records = usage_records(customers, count, prefix="relay-usage")
+    for start in range(0, count, batch):
+        reports = [decode_usage(codec.encode("billing.usage.UsageEvent", r)) for r in records[start : start + batch]]
+        app.record_usage(reports, actor="system:bench")
+
+
+def sample_messages(app, relay, count: int) -> list[tuple[bytes, bytes, list]]:
+    """What the relay would send for the first events, to size the raw producer's messages."""
+    from consumers.ledger_events import to_ledger_record
+
+    messages = []
+    for notification in app.recorder.select_notifications(start=1, limit=count):
+        schema, record = to_ledger_record(app.mapper.to_domain_event(notification), notification.id)
+        headers = [("event_type", schema.short_name.encode()), ("event_id", record["event_id"].encode())]
+        messages.append((record["customer_id"].encode(), registry().encode(schema.name, record), headers))
+    return messages
+
+
+def raw_produce_rate(settings, topic: str, samples, count: int) -> float:
+    """kafka-python alone, with the relay's producer settings: send `count` ready-made messages."""
+    producer: KafkaProducer = kafka.producer(settings)
+    producer.partitions_for(topic)
+    with Stopwatch() as watch:
+        for n in range(count):
+            key, value, headers = samples[n % len(samples)]
+            producer.send(topic, key=key, value=value, headers=headers)
+        producer.flush()
+    producer.close()
+    return count / watch.seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000, help="usage events to store and relay")
+    parser.add_argument("--customers", type=int, default=200)
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the relay to this file")
+    args = parser.parse_args()
+    with bench_settings() as settings:
+        app = open_application(settings)
+        customers = open_customers(app, args.customers)
+        with Stopwatch() as storing:
+            store_usage(app, customers, args.events)
+        total = app.recorder.max_notification_id()
+        say(f"stored {total} ledger events ({args.events} usage) in {storing.seconds:.1f}s")
+        kafka.ensure_topics(settings, settings.ledger_topic, "raw." + settings.ledger_topic)
+        process = relay_process(settings, app)
+        raw = raw_produce_rate(settings, "raw." + settings.ledger_topic, sample_messages(app, process.relay, 1000), total)
+        say(f"raw kafka-python produce: {raw:,.0f} messages/s")
+        with profiled(args.profile), Stopwatch() as relaying:
+            while process.step():
+                pass
+        published = process.relay.published
+        process.close()
+        app.close()
+    rate = published / relaying.seconds
+    ratio = rate / raw
+    say(f"relay: {rate:,.0f} ledger events/s ({published} in {relaying.seconds:.1f}s); relay / raw produce = {ratio:.2f}")
+    report(
+        "relay_ledger_events_per_second", rate, "events/s",
+        raw_produce_per_second=round(raw, 1), ratio=round(ratio, 3), events=published, target=20_000,
+    )
+
+
+if __name__ == "__main__":
+    main()

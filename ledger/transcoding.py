@@ -1,0 +1,72 @@
+"""A faster JSON transcoder for the event store, writing what the library's writes.
+
+The library's JSONTranscoder calls back into Python for every Decimal, datetime and UUID
+(`default=` and `object_hook=` of the json module): at ingest rates that was a sixth of
+the time per usage event. This one hands plain states to orjson, which writes the same
+bytes (`{"_type_": name, "_data_": ...}` for the registered types, compact separators,
+UTF-8), and decodes with orjson plus one walk that applies the same transcodings.
+
+Anything orjson would write differently (UUIDs, floats, enums, dataclasses, subclasses of
+the JSON types, dict keys that are not strings, huge integers) sends the whole state down
+the library's own path, so stored events stay decodable by the library's mapper and by
+anything that reads the JSON (the ledger's PostgreSQL indexes).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from eventsourcing.persistence import JSONTranscoder
+
+# Exact types that orjson writes as the json module does.
+_PLAIN = frozenset({str, int, bool, type(None)})
+_CONTAINERS = frozenset({dict, list})
+# Types that orjson hands to `default` (datetimes only with OPT_PASSTHROUGH_DATETIME).
+_HANDED_OVER = frozenset({Decimal, datetime, date, time})
+
+
+class FastJSONTranscoder(JSONTranscoder):
+    def encode(self, obj: Any) -> bytes:
+        if _fast(obj, self.types):
+            try:
+                return orjson.dumps(obj, default=self._encode_obj, option=orjson.OPT_PASSTHROUGH_DATETIME)
+            except (orjson.JSONEncodeError, TypeError):
+                pass
+        return super().encode(obj)
+
+    def decode(self, data: bytes) -> Any:
+        try:
+            parsed = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return super().decode(data)
+        return self._revive(parsed) if type(parsed) in _CONTAINERS else parsed
+
+    def _revive(self, value: Any) -> Any:
+        """Apply the transcodings bottom-up, as the json module's object_hook does."""
+        items = enumerate(value) if type(value) is list else value.items()
+        for key, item in items:
+            if type(item) is dict and len(item) == 2 and type(item.get("_data_")) not in _CONTAINERS:
+                value[key] = self._decode_obj(item)  # a transcoded value: the common case
+            elif type(item) in _CONTAINERS:
+                value[key] = self._revive(item)
+        if type(value) is dict and len(value) == 2 and "_type_" in value and "_data_" in value:
+            return self._decode_obj(value)
+        return value
+
+
+def _fast(value: Any, registered: dict) -> bool:
+    kind = type(value)
+    if kind is dict:
+        for k, v in value.items():
+            kind = type(v)
+            if type(k) is not str or (kind not in _PLAIN and not (kind in _HANDED_OVER and kind in registered) and not _fast(v, registered)):
+                return False
+        return True
+    if kind is list:
+        return all(_fast(v, registered) for v in value)
+    if kind is int:
+        return -(2**63) <= value < 2**64
+    return kind in _PLAIN or (kind in _HANDED_OVER and kind in registered)

@@ -1,0 +1,99 @@
+"""The event store's faster JSON transcoder writes exactly what the library's writes, so stored
+events stay readable by the library's own mapper (and by SQL that reads their JSON)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from enum import Enum
+from uuid import UUID
+
+import pytest
+from eventsourcing.persistence import (
+    DatetimeAsISO, DecimalAsStr, JSONTranscoder, Mapper, Transcoding, TranscodingNotRegisteredError, UUIDAsHex,
+)
+
+from ledger.transcoding import FastJSONTranscoder
+from tests.factories import open_customer, usage_record
+from tests.test_usage_recording import report
+
+
+class Colour(Enum):
+    RED = "red"
+
+
+class ColourAsName(Transcoding):
+    type = Colour
+    name = "colour"
+
+    def encode(self, obj):
+        return obj.name
+
+    def decode(self, data):
+        return Colour[data]
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj):
+        return obj.isoformat()
+
+    def decode(self, data):
+        return date.fromisoformat(data)
+
+
+@dataclass(frozen=True)
+class Point:
+    x: int
+
+
+def transcoders(*extra):
+    made = []
+    for cls in (JSONTranscoder, FastJSONTranscoder):
+        transcoder = cls()
+        for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO(), *extra):
+            transcoder.register(transcoding)
+        made.append(transcoder)
+    return made
+
+
+AT = datetime(2026, 9, 1, 12, 30, tzinfo=timezone.utc)
+STATES = [
+    {"timestamp": AT, "quantity": Decimal("12.500"), "customer_id": "CUST-1", "attributes": {"région": "ouest"}},
+    {"nested": [{"amount": Decimal("-0.01")}, [AT, None, True, 3]], "empty": {}, "list": []},
+    {"id": UUID(int=7), "price": 0.1, "big": 2**70, "small": -(2**63)},  # the library's own path
+    {"looks_transcoded": {"_type_": "decimal_str", "_data_": "1.5"}, "not_quite": {"_type_": "x"}},
+    {"colour": Colour.RED, "day": AT.date()},
+]
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_writes_the_same_bytes_and_reads_the_same_values_as_the_library(state):
+    library, fast = transcoders(ColourAsName(), DateAsISO())
+    assert fast.encode(state) == library.encode(state)
+    assert fast.decode(library.encode(state)) == library.decode(library.encode(state))
+
+
+def test_refuses_what_the_library_refuses():
+    library, fast = transcoders()
+    for state in ({"colour": Colour.RED}, {"point": Point(1)}, {"day": date(2026, 1, 1)}):
+        with pytest.raises(TranscodingNotRegisteredError):
+            library.encode(state)
+        with pytest.raises(TranscodingNotRegisteredError):
+            fast.encode(state)
+
+
+def test_usage_stored_through_the_ledger_is_read_back_by_the_librarys_own_mapper(app):
+    assert isinstance(app.mapper.transcoder, FastJSONTranscoder)
+    open_customer(app)
+    app.record_usage([report("u-1", quantity="2.25")], actor="system:ingest")
+    library = JSONTranscoder()
+    app.register_transcodings(library)
+    plain = Mapper(transcoder=library)
+    events = [plain.to_domain_event(n) for n in app.recorder.select_notifications(start=1, limit=100)]
+    recorded = events[-1]
+    assert (recorded.usage_id, recorded.quantity, recorded.period_start) == (
+        "u-1", Decimal("2.25"), usage_record("u-1")["usage_start"])
