@@ -1,6 +1,10 @@
 """The projector: `billing.ledger.v1` to the read models, each batch with its offsets in one
 PostgreSQL transaction, so a crash never applies an event twice nor loses one.
 
+Every projection of the registry sees every batch; each skips the events at or below its
+per-customer watermark (projections/base.py), so a republished event changes nothing, and
+a rebuilt projection swapped in behind the projector's back catches up without doubling.
+
 Policy for a ledger event it cannot decode: stop, naming topic, partition and offset.
 Skipping it would leave the read models silently wrong; the fix is a schema or a
 projector upgrade, after which the projector resumes from that very offset.
@@ -14,7 +18,9 @@ import psycopg
 from psycopg.sql import SQL, Identifier
 
 from consumers.partitions import Source
-from projections.balances import BalancesProjection
+from projections import views
+from projections.base import LedgerEvent, Projection
+from projections.registry import all_projections
 from schemas import DecodeError, registry
 
 log = logging.getLogger(__name__)
@@ -38,6 +44,10 @@ LOAD_OFFSET = """
 SELECT next_offset FROM projector_offsets
 WHERE consumer_group = %s AND topic = %s AND topic_id = %s AND partition = %s"""
 
+DEFAULT_VIEWS_SCHEMA = "ledger_views"
+# Projector instances starting together would race on CREATE ... IF NOT EXISTS.
+_SET_UP_LOCK = 0x1ED9E5  # any constant; pg_advisory_xact_lock takes a bigint
+
 
 class UndecodableLedgerEvent(RuntimeError):
     pass
@@ -51,16 +61,59 @@ def connect_read_models(database_url: str, schema: str) -> psycopg.Connection:
     return conn
 
 
+def set_up_read_side(conn: psycopg.Connection, projections: list[Projection], views_schema: str) -> None:
+    """Create the offsets table, the projections' tables in the connection's schema, and their views."""
+    with conn.transaction(), conn.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", (_SET_UP_LOCK,))
+        cursor.execute(OFFSETS_DDL)
+        for projection in projections:
+            projection.create(cursor)
+        cursor.execute("SELECT current_schema()")
+        views.publish(cursor, projections, cursor.fetchone()[0], views_schema)
+
+
+class LedgerDecoder:
+    """Decodes ledger records to (event type, record), leaving out the types no projection reads.
+
+    The relay names each record's type in its `event_type` header: a record of a type no
+    projection reads is not decoded at all (Avro decoding is most of a batch's cost).
+    """
+
+    def __init__(self, event_types: set[str]):
+        self.event_types = event_types
+        self.codec = registry()
+
+    def decode(self, records: list) -> list[LedgerEvent]:
+        events = []
+        wanted = self.event_types
+        for record in records:
+            declared = _header(record, "event_type")
+            if declared is not None and declared not in wanted:
+                continue
+            try:
+                schema, event = self.codec.decode(record.value)
+            except DecodeError as error:
+                raise UndecodableLedgerEvent(f"{record.topic}:{record.partition}@{record.offset}: {error}") from error
+            if schema.short_name in wanted:
+                events.append((schema.short_name, event))
+        return events
+
+
+def _header(record, name: str) -> str | None:
+    for key, value in record.headers or ():
+        if key == name:
+            return value.decode()
+    return None
+
+
 class Projector:
-    def __init__(self, conn: psycopg.Connection, group: str, projections=None):
+    def __init__(self, conn: psycopg.Connection, group: str, projections=None, views_schema: str = DEFAULT_VIEWS_SCHEMA):
         self.conn = conn
         self.group = group
-        self.projections = projections or [BalancesProjection()]
+        self.projections = projections or all_projections()
+        self.decoder = LedgerDecoder({t for p in self.projections for t in p.event_types})
         self.applied = 0
-        with conn.transaction(), conn.cursor() as cursor:
-            cursor.execute(OFFSETS_DDL)
-            for projection in self.projections:
-                projection.create(cursor)
+        set_up_read_side(conn, self.projections, views_schema)
 
     def recorded_position(self, source: Source) -> int | None:
         with self.conn.transaction():
@@ -70,16 +123,7 @@ class Projector:
         return None if row is None else row[0]
 
     def handle_batch(self, source: Source, records: list) -> int:
-        codec = registry()
-        events = []
-        for record in records:
-            try:
-                schema, event = codec.decode(record.value)
-            except DecodeError as error:
-                raise UndecodableLedgerEvent(
-                    f"{record.topic}:{record.partition}@{record.offset}: {error}"
-                ) from error
-            events.append((schema.short_name, event))
+        events = self.decoder.decode(records)
         applied = 0
         with self.conn.transaction(), self.conn.cursor() as cursor:
             for projection in self.projections:
@@ -87,6 +131,7 @@ class Projector:
             cursor.execute(
                 SAVE_OFFSET,
                 (self.group, source.topic, source.topic_id, source.partition, records[-1].offset + 1),
+                prepare=True,
             )
         self.applied += applied
         return applied

@@ -1,25 +1,112 @@
-"""Reading the projections: `ledger query ...`."""
+"""Reading the ledger: `ledger query <view>`, `ledger history`, `ledger balance --as-of`."""
 
 from __future__ import annotations
 
+import argparse
+
 from domain.errors import LedgerError
-from ledger.commands import add_command, add_group, output_options, with_services
+from ledger.commands import add_command, add_group, output_options, say, time_arg, with_services
 from ledger.config import Settings
+from projections.base import View
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return value
+
+
+def filter_type(convert):
+    """An argparse type that names the bad value in one line, whatever `convert` raises."""
+
+    def parse(text: str):
+        try:
+            return convert(text)
+        except Exception:  # noqa: BLE001 - Decimal, int... each raise their own kind
+            raise argparse.ArgumentTypeError(f"{text!r} is not a valid value") from None
+
+    parse.__name__ = getattr(convert, "__name__", "value")
+    return parse
+
+
+def query_command(view: View):
+    @with_services
+    def run(settings: Settings, args) -> int:
+        from ledger.queries import ViewQuery, read_view, view_table
+
+        filters = [(f, getattr(args, _dest(f))) for f in view.filters if getattr(args, _dest(f)) is not None]
+        query = ViewQuery(view, key=args.customer, filters=filters, after=args.after, limit=args.limit)
+        rows = read_view(settings, query)
+        if args.customer and not rows and not filters:
+            raise LedgerError(f"no {view.row_name} projected for customer {args.customer!r}")
+        print(view_table(view, rows, args.format, view.shown_columns if not args.all_columns else list(view.columns)))
+        if args.limit is not None and len(rows) == args.limit:
+            say(f"more rows may follow: --after {rows[-1][view.key]}")
+        return 0
+
+    return run
+
+
+def _dest(option) -> str:
+    return "filter_" + option.option.replace("-", "_")
 
 
 @with_services
-def cmd_query_balances(settings: Settings, args) -> int:
-    from ledger.queries import balance_table, balances
+def cmd_history(settings: Settings, args) -> int:
+    from ledger.history import HISTORY_COLUMNS, customer_history
+    from ledger.queries import render
 
-    rows = balances(settings, args.customer)
-    if args.customer and not rows:
-        raise LedgerError(f"no balance projected for customer {args.customer!r}")
-    print(balance_table(rows, args.format))
+    rows = customer_history(settings, args.customer)
+    if not rows:
+        raise LedgerError(f"no events for customer {args.customer!r}")
+    if args.format == "table":  # one line per event; json and csv keep every detail
+        rows = [{**r, "details": _shortened(r["details"])} for r in rows]
+    print(render(rows, HISTORY_COLUMNS, args.format))
+    return 0
+
+
+def _shortened(text: str, width: int = 72) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@with_services
+def cmd_balance(settings: Settings, args) -> int:
+    from ledger.history import balance_as_of
+    from ledger.queries import balance_table
+
+    row = balance_as_of(settings, args.customer, args.as_of)
+    if row is None:
+        raise LedgerError(f"customer {args.customer!r} had no account at {args.as_of.isoformat()}")
+    print(balance_table([row], args.format))
     return 0
 
 
 def register(sub) -> None:
-    query = add_group(sub, "query", "read the projections", dest="view")
-    p = add_command(query, "balances", cmd_query_balances, "customer balances")
-    p.add_argument("customer", nargs="?")
+    from projections.registry import all_views
+
+    query = add_group(sub, "query", "read the views (what analysts read)", dest="view")
+    for _projection, view in all_views():
+        p = add_command(query, view.query_name, query_command(view), view.help or view.name)
+        p.add_argument("customer", nargs="?", help="only this customer's row")
+        for option in view.filters:
+            p.add_argument(
+                f"--{option.option}", dest=_dest(option), type=filter_type(option.type),
+                choices=option.choices, help=option.help,
+            )
+        p.add_argument("--limit", type=positive_int, help="at most this many rows")
+        p.add_argument("--after", metavar=view.key.upper(), help=f"rows after this {view.key} (the next page)")
+        p.add_argument("--all-columns", action="store_true", help="every column of the view")
+        output_options(p)
+
+    p = add_command(sub, "history", cmd_history, "a customer's events, from the event store, in order")
+    p.add_argument("customer")
+    output_options(p)
+
+    p = add_command(sub, "balance", cmd_balance, "a customer's balance as it was at a moment (business time)")
+    p.add_argument("customer")
+    p.add_argument("--as-of", type=time_arg, required=True, help="ISO 8601 time (UTC if no zone)")
     output_options(p)

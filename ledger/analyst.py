@@ -1,0 +1,82 @@
+"""Analyst logins: read the views, and nothing else.
+
+`grant_analyst` creates (or updates) a login role that is a member of `ledger_analysts`,
+the role every view in the views schema is granted to (projections/views.py grants new
+views to it as they are created). A view runs with its owner's rights, so the analyst
+reads the read models through the views without any right on the read-model schema, the
+event store, or the projector's offsets. Writing: no right on any table, no CREATE on
+any schema, no temporary tables, and transactions read-only by default.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg.sql import SQL, Identifier, Literal
+
+from consumers.projector import connect_read_models, set_up_read_side
+from domain.errors import LedgerError
+from ledger.config import Settings
+from projections.registry import all_projections
+from projections.views import ANALYSTS, grant_views
+
+_ROLES_LOCK = 0x1ED9E6  # CREATE ROLE races with itself across sessions; serialise it
+
+
+def grant_analyst(settings: Settings, name: str, password: str | None = None) -> bool:
+    """Returns True when the login role was created, False when it existed (and was updated)."""
+    if not name or name.startswith("pg_"):
+        raise LedgerError(f"{name!r} is not a role name an analyst can have")
+    # The views must exist to be granted: a new database gets its read side first.
+    conn = connect_read_models(settings.database_url, settings.read_schema)
+    try:
+        set_up_read_side(conn, all_projections(), settings.views_schema)
+        with conn.transaction(), conn.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (_ROLES_LOCK,))
+            _ensure_role(cursor, ANALYSTS, login=False)
+            created = _ensure_role(cursor, name, login=True)
+            if _is_privileged(cursor, name):
+                raise LedgerError(f"role {name!r} is a superuser or may bypass row security; it cannot be an analyst")
+            role = Identifier(name)
+            if password is not None:
+                cursor.execute(SQL("ALTER ROLE {} PASSWORD {}").format(role, Literal(password)))
+            cursor.execute(SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(role))
+            cursor.execute(SQL("GRANT {} TO {}").format(Identifier(ANALYSTS), role))
+            database = Identifier(conn.info.dbname)
+            cursor.execute(SQL("GRANT CONNECT ON DATABASE {} TO {}").format(database, Identifier(ANALYSTS)))
+            _close_public_doors(cursor, database, settings)
+            grant_views(cursor, settings.views_schema)
+        return created
+    finally:
+        conn.close()
+
+
+def _ensure_role(cursor, name: str, login: bool) -> bool:
+    cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,))
+    if cursor.fetchone():
+        return False
+    cursor.execute(SQL("CREATE ROLE {} " + ("LOGIN" if login else "NOLOGIN")).format(Identifier(name)))
+    return True
+
+
+def _is_privileged(cursor, name: str) -> bool:
+    cursor.execute("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = %s", (name,))
+    return cursor.fetchone()[0]
+
+
+def _close_public_doors(cursor, database: Identifier, settings: Settings) -> None:
+    """What PUBLIC (every role) may do by default, and an analyst must not: create
+    temporary tables, create in the public schema, use the ledger's own schemas."""
+    owner = SQL("CURRENT_USER")
+    cursor.execute(SQL("GRANT TEMPORARY ON DATABASE {} TO {}").format(database, owner))  # the ledger keeps its own
+    cursor.execute(SQL("REVOKE TEMPORARY ON DATABASE {} FROM PUBLIC").format(database))
+    cursor.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+    for schema in (settings.store_schema, settings.read_schema, settings.views_schema):
+        cursor.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema)))
+        cursor.execute(SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(Identifier(schema)))
+
+
+def connect_as(settings: Settings, name: str, password: str | None = None) -> psycopg.Connection:
+    """A connection as that role (for checks and tests): the ledger's URL with another user."""
+    from psycopg.conninfo import make_conninfo
+
+    return psycopg.connect(make_conninfo(settings.database_url, user=name, password=password or ""))

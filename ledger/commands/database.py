@@ -1,0 +1,71 @@
+"""Looking after the read side in PostgreSQL: analyst logins, rebuilding and verifying projections."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+
+from ledger.commands import add_command, add_group, say, with_services
+from ledger.config import Settings
+
+EXIT_INTERRUPTED = 130  # the shell's code for a command stopped by SIGINT
+
+
+@with_services
+def cmd_grant_analyst(settings: Settings, args) -> int:
+    from ledger.analyst import grant_analyst
+
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+    created = grant_analyst(settings, args.name, password)
+    print(f"analyst role {args.name!r} {'created' if created else 'updated'}: may read {settings.views_schema}, nothing else")
+    return 0
+
+
+@with_services
+def cmd_replay(settings: Settings, args) -> int:
+    from ledger.replay import replay
+
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    result = replay(settings, args.projection, args.source, stop, restart=args.restart, workers=args.workers)
+    if not result.complete:
+        return EXIT_INTERRUPTED
+    print(
+        f"replayed {args.projection} from {'the event store' if args.source == 'store' else 'Kafka'}: {result.events:,} events in "
+        f"{result.seconds:.1f} s ({result.rate:,.0f} events/s); swapped in"
+    )
+    return 0
+
+
+@with_services
+def cmd_verify(settings: Settings, args) -> int:
+    from ledger.verify import EXIT_DIFFERENT, verify
+
+    differences, events = verify(settings, args.projection or None)
+    for d in differences:
+        print(f"{d.projection}.{d.table} {d.key}: {d.column}: live {d.live!s}, recomputed {d.recomputed!s}")
+    if differences:
+        say(f"verify: {len(differences)} difference(s) from the {events:,} stored events")
+        return EXIT_DIFFERENT
+    say(f"verify: every projection matches the {events:,} stored events")
+    return 0
+
+
+def register(sub) -> None:
+    from projections.registry import names
+
+    db = add_group(sub, "db", "the read side in PostgreSQL: analyst access")
+    p = add_command(db, "grant-analyst", cmd_grant_analyst, "create or update a login that may read the views and nothing else")
+    p.add_argument("name", help="the PostgreSQL role name")
+    p.add_argument("--password-stdin", action="store_true", help="set its password from the first line of stdin")
+
+    p = add_command(sub, "replay", cmd_replay, "rebuild a projection into a shadow, then swap it in at once")
+    p.add_argument("projection", choices=names())
+    p.add_argument("--source", choices=["kafka", "store"], required=True, help="the ledger topic from offset zero, or the event store")
+    p.add_argument("--restart", action="store_true", help="discard an interrupted rebuild instead of resuming it")
+    p.add_argument("--workers", type=int, help="processes converting stored events (--source store); default: CPUs")
+
+    p = add_command(sub, "verify", cmd_verify, "recompute the projections from the event store and compare (exit 1 on a difference)")
+    p.add_argument("projection", nargs="*", help=f"of: {', '.join(names())} (default: all)")

@@ -1,0 +1,130 @@
+"""One customer's events from the event store: `ledger history` and `ledger balance --as-of`.
+
+A customer's events are spread over many aggregates (the account, one usage line per usage,
+support cases...). They are found by an index of the event store on the customer id in
+each stored event's JSON state, with the notification id, so one index range gives them in
+order. Why the store and not a read model: the history is the store's truth, current to the
+last commit (a projector-maintained index lags by the projector's delay), and the index
+costs the writers of the store a little per event instead of a second row per usage event
+on the projector's hot path. It relies on the state being plain JSON, as the application
+stores it (no cipher, no compression configured).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from psycopg.sql import SQL, Identifier
+
+from domain.money import MINOR_UNIT_EXPONENT, price_usage
+from ledger.config import Settings
+from ledger.event_log import COLUMNS, events_table, to_ledger_events
+from ledger.store import open_application
+from projections.balances import BALANCES_VIEW, BalancesProjection
+from projections.base import LedgerEvent, Projection
+
+INDEX = "ledger_events_by_customer"
+# event_json() is the store's own function (ledger/index.py): the state as jsonb.
+CUSTOMER = "{schema}.event_json(state) ->> 'customer_id'"
+HISTORY_COLUMNS = ["notification_id", "occurred_at", "event", "actor", "amount", "details"]
+COMMON_FIELDS = {"event_id", "notification_id", "aggregate_id", "aggregate_version", "customer_id", "occurred_at", "actor"}
+
+
+def ensure_index(database_url: str, store_schema: str) -> None:
+    """Build the index once; CONCURRENTLY, so that ingest keeps writing meanwhile."""
+    schema = Identifier(store_schema)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        valid = conn.execute(
+            "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE c.relname = %s AND c.relnamespace = %s::regnamespace",
+            (INDEX, store_schema),
+        ).fetchone()
+        if valid == (True,):
+            return
+        if valid == (False,):  # an interrupted build leaves an invalid index behind
+            conn.execute(SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(Identifier(store_schema, INDEX)))
+        conn.execute(
+            SQL("CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON {} ((" + CUSTOMER + "), notification_id)").format(
+                Identifier(INDEX), events_table(store_schema), schema=schema
+            )
+        )
+
+
+def customer_events(settings: Settings, customer_id: str) -> list[LedgerEvent]:
+    """The customer's ledger events in notification order, converted as the relay converts them."""
+    app = open_application(settings)  # also creates event_json() if the store is new
+    try:
+        ensure_index(settings.database_url, settings.store_schema)
+        statement = SQL("SELECT " + COLUMNS + " FROM {} WHERE " + CUSTOMER + " = %s ORDER BY notification_id").format(
+            events_table(settings.store_schema), schema=Identifier(settings.store_schema)
+        )
+        with psycopg.connect(settings.database_url) as conn, conn.cursor(binary=True) as cursor:
+            rows = cursor.execute(statement, (customer_id,)).fetchall()
+        return to_ledger_events(rows, app.mapper)
+    finally:
+        app.close()
+
+
+def customer_history(settings: Settings, customer_id: str) -> list[dict]:
+    currency = None
+    rows = []
+    for event_type, record in customer_events(settings, customer_id):
+        currency = record.get("currency") or currency
+        rows.append(
+            {
+                "notification_id": record["notification_id"],
+                "occurred_at": record["occurred_at"],
+                "event": event_type,
+                "actor": record["actor"],
+                "amount": amount_of(event_type, record, currency),
+                "details": details_of(record),
+            }
+        )
+    return rows
+
+
+def amount_of(event_type: str, record: dict[str, Any], currency: str | None) -> Decimal | None:
+    """The money an event moves, in the currency's units: usage at its exact price; the
+    integer minor units of invoices, payments and credits scaled to the currency."""
+    if event_type == "UsageRecorded":
+        return price_usage(record["quantity"], record["unit_price"], record["markup_percent"])
+    for name in ("total", "amount"):
+        value = record.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return Decimal(value).scaleb(-MINOR_UNIT_EXPONENT.get(currency or "", 2))
+        if isinstance(value, Decimal):
+            return value
+    return None
+
+
+def details_of(record: dict[str, Any]) -> str:
+    shown = []
+    for name, value in record.items():
+        if name in COMMON_FIELDS or name in ("total", "amount") or value in (None, "", [], {}):
+            continue
+        shown.append(f"{name}={value.isoformat() if isinstance(value, datetime) else value}")
+    return " ".join(shown)
+
+
+def fold_in_temp(conn: psycopg.Connection, projection: Projection, events: list[LedgerEvent]) -> None:
+    """Apply events to the projection's tables created in pg_temp: the same pure functions
+    and the same SQL as the live projector, on this session's private copy."""
+    with conn.cursor() as cursor:
+        cursor.execute("SET search_path TO pg_temp")
+        projection.create(cursor)
+        projection.write(cursor, projection.changes(projection.relevant(events)))
+
+
+def balance_as_of(settings: Settings, customer_id: str, as_of: datetime) -> dict | None:
+    """The customer's balance row from the events whose business time is at or before `as_of`."""
+    events = [(t, e) for t, e in customer_events(settings, customer_id) if e["occurred_at"] <= as_of]
+    projection = BalancesProjection()
+    with psycopg.connect(settings.database_url) as conn:
+        fold_in_temp(conn, projection, events)
+        columns = SQL(", ").join(map(Identifier, BALANCES_VIEW.shown_columns))
+        cursor = conn.execute(SQL("SELECT {} FROM pg_temp.customer_balances").format(columns))
+        row = cursor.fetchone()
+        return None if row is None else dict(zip(BALANCES_VIEW.shown_columns, row))

@@ -1,0 +1,105 @@
+"""What every projection is, and the one rule by which each skips what it has applied.
+
+A projection is a pure function from ledger events to row changes (`changes`), plus the
+SQL beside it in `<name>.sql` that creates its tables (`create`), stores changes
+(`write`) and answers its watermarks (`watermarks`). Its SQL names tables without a
+schema: the caller's search_path decides where they are (the read-model schema for the
+live projector, a shadow schema for a rebuild, pg_temp for verify and `--as-of`).
+
+The rule every projection follows: for each customer, it keeps the notification id of
+the last ledger event it applied (its watermark), in its own tables, written in the same
+transaction as its rows. A customer's events reach the projector in notification order
+(one partition per customer, published in log order), so an event at or below the
+watermark was applied before: a relay republish, or a batch replayed after a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from projections import load_sql
+
+LedgerEvent = tuple[str, dict[str, Any]]  # (event type, decoded Avro record)
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A `ledger query` option that narrows a view's rows: `--<option> VALUE`."""
+
+    option: str
+    column: str
+    operator: str  # one of =, >=, <=
+    type: Callable[[str], Any] = str
+    help: str = ""
+    choices: Sequence[str] | None = None
+
+
+@dataclass(frozen=True)
+class View:
+    """A documented view over a read model, in the views schema; what analysts query."""
+
+    name: str  # the view's name in the views schema
+    query_name: str  # `ledger query <query_name>`
+    key: str  # the column rows are ordered and paged by, and that `[CUSTOMER]` matches
+    row_name: str  # what one row is, for messages: "balance"
+    columns: dict[str, str]  # column -> one line of meaning, in the view's order
+    filters: tuple[Filter, ...] = ()
+    shown: tuple[str, ...] = ()  # columns `ledger query` prints; empty: all
+    amounts: dict[str, str] = field(default_factory=dict)  # exact amount column -> its currency column
+    help: str = ""
+
+    @property
+    def shown_columns(self) -> list[str]:
+        return list(self.shown or self.columns)
+
+
+@dataclass
+class Projection:
+    """Subclasses set the class attributes and implement `changes` and `write`."""
+
+    name: ClassVar[str]  # registry key; its SQL is `<name>.sql`
+    tables: ClassVar[tuple[str, ...]]  # its tables, rebuilt and swapped together
+    event_types: ClassVar[frozenset[str]]  # ledger event types it reads
+    views: ClassVar[tuple[View, ...]] = ()
+    sql: dict[str, str] = field(init=False, repr=False)
+
+    def __post_init__(self):
+        self.sql = load_sql(self.name)
+
+    # --- pure -----------------------------------------------------------------------
+
+    def changes(self, events: list[LedgerEvent]) -> list:
+        """The row changes of these events, folded: events of one customer in order."""
+        raise NotImplementedError
+
+    # --- SQL ------------------------------------------------------------------------
+
+    def create(self, cursor) -> None:
+        cursor.execute(self.sql["create"])
+
+    def write(self, cursor, changes: list) -> None:
+        raise NotImplementedError
+
+    def watermarks(self, cursor, customer_ids: list[str], lock: bool = True) -> dict[str, int]:
+        """Per customer, the notification id of the last event applied. The projector locks
+        the rows (a fixed order: sorted ids); verify reads them as of its snapshot."""
+        statement = self.sql["watermarks"].rstrip().rstrip(";") + (" FOR UPDATE" if lock else "")
+        cursor.execute(statement, {"customer_ids": sorted(customer_ids)})
+        return dict(cursor.fetchall())
+
+    def relevant(self, events: list[LedgerEvent]) -> list[LedgerEvent]:
+        return [e for e in events if e[0] in self.event_types]
+
+    def apply(self, cursor, events: list[LedgerEvent]) -> int:
+        """Apply a batch inside the caller's transaction, skipping events at or below each
+        customer's watermark; returns how many events were applied."""
+        relevant = self.relevant(events)
+        if not relevant:
+            return 0
+        applied_through = self.watermarks(cursor, list({e["customer_id"] for _, e in relevant}))
+        fresh = [(t, e) for t, e in relevant if e["notification_id"] > applied_through.get(e["customer_id"], 0)]
+        if fresh:
+            self.write(cursor, self.changes(fresh))
+        return len(fresh)

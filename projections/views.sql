@@ -1,0 +1,27 @@
+-- Helpers shared by the views in the views schema. Time-relative columns (days since,
+-- days past due, ageing buckets) are computed when a view is read, from dates the read
+-- models store, so that they are right at the query's time, not frozen at the last event.
+
+-- name: create
+CREATE OR REPLACE FUNCTION {views}.today() RETURNS date
+    LANGUAGE sql STABLE PARALLEL SAFE
+    -- the query's date in UTC, whatever the session's time zone
+    RETURN (now() AT TIME ZONE 'UTC')::date;
+
+CREATE OR REPLACE FUNCTION {views}.days_since(at timestamptz) RETURNS integer
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN {views}.today() - (at AT TIME ZONE 'UTC')::date;
+
+CREATE OR REPLACE FUNCTION {views}.days_past_due(due date) RETURNS integer
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN greatest({views}.today() - due, 0);
+
+CREATE OR REPLACE FUNCTION {views}.ageing_bucket(due date) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN CASE
+        WHEN {views}.today() <= due THEN 'not_due'
+        WHEN {views}.today() - due <= 30 THEN '0-30'
+        WHEN {views}.today() - due <= 60 THEN '31-60'
+        WHEN {views}.today() - due <= 90 THEN '61-90'
+        ELSE '>90'
+    END;
