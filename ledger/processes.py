@@ -68,6 +68,11 @@ class ProjectorProcess:
         self.projector.conn.close()
 
 
+# Records per poll, shared by the partitions it returns: the per-batch costs (a position,
+# a transaction, each customer's account) are spread over more usage.
+INGEST_POLL_RECORDS = 20_000
+
+
 def ingest_process(settings: Settings, app: BillingLedger) -> IngestProcess:
     kafka.ensure_topics(settings)
     ingest = UsageIngest(app, kafka.producer(settings), settings.dlq_topic)
@@ -76,6 +81,7 @@ def ingest_process(settings: Settings, app: BillingLedger) -> IngestProcess:
         settings.usage_topic,
         ingest.recorded_position,
         ingest.handle_batch,
+        max_records=INGEST_POLL_RECORDS,
     )
     return IngestProcess(ingest, member)
 

@@ -108,6 +108,18 @@ class LedgerRecorder(PostgresProcessRecorder):
             return [row["originator_id"] for row in curs.fetchall()]
 
 
+    def current_versions(self, ids: Sequence[UUID]) -> dict[UUID, int]:
+        """The latest stored version of each aggregate that has events."""
+        if not ids:
+            return {}
+        statement = SQL(
+            "SELECT originator_id, max(originator_version) AS version FROM {}.{} "
+            "WHERE originator_id = ANY(%s) GROUP BY originator_id"
+        ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, (list(ids),), prepare=True)
+            return {row["originator_id"]: row["version"] for row in curs.fetchall()}
+
     def reset_tracking(self, application_name: str) -> None:
         """Forget a position: single-row tracking only moves forward, so delete it."""
         statement = SQL("DELETE FROM {}.{} WHERE application_name = %s").format(
