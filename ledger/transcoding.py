@@ -49,7 +49,9 @@ class FastJSONTranscoder(JSONTranscoder):
         items = enumerate(value) if type(value) is list else value.items()
         for key, item in items:
             if type(item) is dict and len(item) == 2 and type(item.get("_data_")) not in _CONTAINERS:
-                value[key] = self._decode_obj(item)  # a transcoded value: the common case
+                # A transcoded value, the common case: decoded without the generic checks.
+                transcoding = self.names.get(item.get("_type_"))
+                value[key] = self._decode_obj(item) if transcoding is None else transcoding.decode(item["_data_"])
             elif type(item) in _CONTAINERS:
                 value[key] = self._revive(item)
         if type(value) is dict and len(value) == 2 and "_type_" in value and "_data_" in value:
