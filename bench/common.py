@@ -7,6 +7,7 @@ fresh topics, and drops them afterwards, so that runs do not see each other's da
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import cProfile
 import json
@@ -84,6 +85,15 @@ def profiled(path: Path | None) -> Iterator[None]:
         profile.dump_stats(path)
         stats = pstats.Stats(str(path), stream=sys.stderr)
         stats.sort_stats("tottime").print_stats(25)
+
+
+def size_options(doc: str, events_help: str) -> argparse.Namespace:
+    """The options every benchmark takes: how much work, and where to put a profile."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000, help=events_help)
+    parser.add_argument("--customers", type=int, default=200, help="customers the usage is spread over")
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the timed part to this file (slows it)")
+    return parser.parse_args()
 
 
 def report(name: str, value: float, unit: str, **figures) -> None:

@@ -9,13 +9,12 @@ ingest consumer (seconds on the embedded broker) is not part of the ingest rate.
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, TopicPartition
 
-from bench.common import Stopwatch, bench_settings, open_customers, profiled, report, say, usage_records
+from bench.common import Stopwatch, bench_settings, open_customers, profiled, report, say, size_options, usage_records
 from ledger import kafka
 from ledger.processes import ingest_process
 from ledger.store import open_application
@@ -84,11 +83,7 @@ def ingest_rate(settings, app, count: int, profile: Path | None) -> tuple[float,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--customers", type=int, default=200)
-    parser.add_argument("--profile", type=Path, help="write a cProfile of the ingest to this file")
-    args = parser.parse_args()
+    args = size_options(__doc__, "usage messages to publish and ingest")
     with bench_settings() as settings:
         app = open_application(settings)
         customers = open_customers(app, args.customers)

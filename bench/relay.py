@@ -6,12 +6,10 @@ kafka-python producer sending messages of the same sizes (key, value, headers) i
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
 
 from kafka import KafkaProducer
 
-from bench.common import Stopwatch, bench_settings, open_customers, profiled, report, say, usage_records
+from bench.common import Stopwatch, bench_settings, open_customers, profiled, report, say, size_options, usage_records
 from consumers.ingest import decode_usage
 from ledger import kafka
 from ledger.processes import relay_process
@@ -53,11 +51,7 @@ def raw_produce_rate(settings, topic: str, samples, count: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=100_000, help="usage events to store and relay")
-    parser.add_argument("--customers", type=int, default=200)
-    parser.add_argument("--profile", type=Path, help="write a cProfile of the relay to this file")
-    args = parser.parse_args()
+    args = size_options(__doc__, "usage events to store and relay")
     with bench_settings() as settings:
         app = open_application(settings)
         customers = open_customers(app, args.customers)

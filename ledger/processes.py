@@ -14,7 +14,6 @@ from consumers.relay import NewEvents, Relay
 from domain.application import BillingLedger
 from ledger import kafka
 from ledger.config import Settings
-from ledger.store import open_application
 
 
 @dataclass

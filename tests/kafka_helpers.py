@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from ledger import kafka
-from ledger.processes import IngestProcess
+from ledger.processes import IngestProcess, ingest_process
 
 
 def publish_raw(settings, messages: list[tuple[bytes, bytes]], headers=None) -> None:
@@ -24,3 +24,15 @@ def ingest_until_idle(process: IngestProcess, timeout: float = 60.0) -> None:
     while not (process.step() == 0 and process.idle()):
         if time.monotonic() > deadline:
             raise AssertionError(f"ingest not idle after {timeout}s")
+
+
+def ingest_all(settings, app, codec=None) -> IngestProcess:
+    """A fresh ingest (a group join) that reads everything there is, then stops."""
+    process = ingest_process(settings, app)
+    if codec is not None:
+        process.ingest.codec = codec
+    try:
+        ingest_until_idle(process)
+    finally:
+        process.close()
+    return process

@@ -17,7 +17,7 @@ from domain.usage import UsageReport
 from ledger.processes import ingest_process
 from schemas import encode_with, registry
 from tests.factories import ADMIN, OPENED_AT, open_customer, usage_record
-from tests.kafka_helpers import ingest_until_idle, publish_raw
+from tests.kafka_helpers import ingest_all, ingest_until_idle, publish_raw
 from tests.test_schema_evolution import V1_HEADER, retyped, usage_v2
 
 USAGE = "billing.usage.UsageEvent"
@@ -64,11 +64,7 @@ def test_each_refused_message_is_dead_lettered_with_its_reason_and_the_rest_reco
     messages += [(b"ok-2", usage("u-ok-2")), (b"ok-1-again", usage("u-ok-1"))]
     publish_raw(settings, messages, headers=[("trace_id", b"t-42")])
 
-    process = ingest_process(settings, app)
-    try:
-        ingest_until_idle(process)
-    finally:
-        process.close()
+    process = ingest_all(settings, app)
 
     counts = process.ingest.counts
     assert (counts.consumed, counts.recorded, counts.duplicates, counts.dead_letters) == (len(messages), 2, 1, len(bad))

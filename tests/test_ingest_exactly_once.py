@@ -13,11 +13,10 @@ import sys
 import psycopg
 
 from ledger import kafka
-from ledger.processes import ingest_process
 from schemas import registry
 from tests.conftest import wait_for
 from tests.factories import open_customer, usage_record
-from tests.kafka_helpers import ingest_until_idle
+from tests.kafka_helpers import ingest_all
 
 USAGE = "billing.usage.UsageEvent"
 COUNTS = ("consumed", "recorded", "duplicates", "dead_letters")
@@ -53,20 +52,12 @@ def test_a_usage_id_in_several_partitions_and_after_a_restart_is_recorded_once(s
     first_wave = [(p, "CUST-1", usage_record("u-1")) for p in range(4)]  # the same id in every partition
     first_wave += [(0, "CUST-2", usage_record("u-2", "CUST-2")), (3, "CUST-2", usage_record("u-2", "CUST-2"))]
     send(settings, first_wave)
-    process = ingest_process(settings, app)
-    try:
-        ingest_until_idle(process)
-    finally:
-        process.close()
+    process = ingest_all(settings, app)
     assert (process.ingest.counts.recorded, process.ingest.counts.duplicates) == (2, 4)
 
     # The producer retries everything after the ingest restarted; one new usage comes along.
     send(settings, first_wave + [(1, "CUST-1", usage_record("u-3"))])
-    restarted = ingest_process(settings, app)
-    try:
-        ingest_until_idle(restarted)
-    finally:
-        restarted.close()
+    restarted = ingest_all(settings, app)
 
     counts = restarted.ingest.counts
     assert (counts.consumed, counts.recorded, counts.duplicates) == (7, 1, 6), "a restart resumes after its positions"

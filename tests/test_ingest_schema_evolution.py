@@ -9,7 +9,7 @@ from ledger import kafka
 from ledger.processes import ingest_process
 from schemas import SchemaRegistry, encode_with, registry
 from tests.factories import open_customer, usage_record
-from tests.kafka_helpers import ingest_until_idle, publish_raw
+from tests.kafka_helpers import ingest_all, ingest_until_idle, publish_raw
 from tests.test_schema_evolution import V1, V2, retyped, usage_v2
 
 USAGE = "billing.usage.UsageEvent"
@@ -62,12 +62,7 @@ def test_a_version_whose_reader_resolution_fails_is_dead_lettered_with_the_field
         (b"CUST-1", encode_with(no_unit, usage_record("u-no-unit"))),
         (b"CUST-1", registry().encode(USAGE, usage_record("u-fine"))),
     ])
-    process = ingest_process(settings, app)
-    process.ingest.codec = SchemaRegistry([V1, retyped_start, no_unit], readers={USAGE: 1})
-    try:
-        ingest_until_idle(process)
-    finally:
-        process.close()
+    process = ingest_all(settings, app, codec=SchemaRegistry([V1, retyped_start, no_unit], readers={USAGE: 1}))
     reasons = {letter.reason: letter.header("detail") for letter in read_dead_letters(settings.bootstrap_servers, settings.dlq_topic)}
     assert set(reasons) == {"wrong_type", "missing_field"}
     assert "field unit" in reasons["missing_field"]
