@@ -5,6 +5,8 @@ by customer, with its type and id; it resumes after a stop; --from-start refills
 from __future__ import annotations
 
 import multiprocessing
+import subprocess
+import sys
 import threading
 
 from kafka import KafkaConsumer, TopicPartition
@@ -120,3 +122,16 @@ def test_a_restarted_relay_resumes_after_its_position_and_from_start_refills(set
     second.close()
     assert second.relay.published == 2 * total - 10
     assert len({dict(m.headers)["event_id"] for m in ledger_topic_messages(settings)}) == total
+
+
+def test_ledger_relay_from_start_republishes_the_whole_store(settings, app, cli_env):
+    open_customer(app, "CUST-1")
+    app.record_usage([decode_usage(registry().encode("billing.usage.UsageEvent", usage_record(f"u-{n}"))) for n in range(5)], actor="t")
+    relay = [sys.executable, "-m", "ledger.cli", "relay", "--until-idle"]
+    first = subprocess.run(relay, env=cli_env, capture_output=True, text=True, timeout=120)
+    again = subprocess.run(relay + ["--from-start"], env=cli_env, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0 and again.returncode == 0, again.stderr
+    assert "publishing the whole event store again" in again.stderr
+    ids = [dict(m.headers)["event_id"] for m in ledger_topic_messages(settings)]
+    total = app.recorder.max_notification_id()
+    assert len(ids) == 2 * total and len(set(ids)) == total
