@@ -64,9 +64,12 @@ def cmd_ingest(settings: Settings, args) -> int:
     from ledger.store import open_application
 
     app = open_application(settings)
-    status = run_processes(settings, args, lambda s: [ingest_process(s, app)])
-    if args.stats:
-        print(stats_table(app.recorder.ingest_counts(), "table"))
+    try:
+        status = run_processes(settings, args, lambda s: [ingest_process(s, app)])
+        if args.stats:
+            print(stats_table(app.recorder.ingest_counts(), "table"))
+    finally:
+        app.close()
     return status
 
 
