@@ -42,6 +42,7 @@ from projections.registry import projection_named
 
 STORE_STREAM = "notifications"
 CHUNK = 20_000  # stored events per task: big enough to fold well, small enough to resume cheaply
+KAFKA_BATCH = 5_000  # records per poll
 
 
 @dataclass
@@ -216,7 +217,7 @@ class KafkaReplay:
         total = sum(max(ends[tp] - positions.get(s.key, 0), 0) for tp, s in self.sources.items())
         progress = Progress(f"replay {self.projection.name} from {topic}", total, stream)
         while not self.caught_up():
-            for tp, records in self.consumer.poll(timeout_ms=500, max_records=5000).items():
+            for tp, records in self.consumer.poll(timeout_ms=500, max_records=KAFKA_BATCH).items():
                 events = self.decoder.decode(records)
                 shadow.commit_batch(
                     self.name, {self.sources[tp].key: records[-1].offset + 1},
@@ -261,7 +262,7 @@ class KafkaReplay:
         )
         targets = {TopicPartition(topic, p): offset for p, offset in cursor.fetchall()}
         while any(self.consumer.position(tp) < offset for tp, offset in targets.items()):
-            for _tp, records in self.consumer.poll(timeout_ms=500, max_records=5000).items():
+            for _tp, records in self.consumer.poll(timeout_ms=500, max_records=KAFKA_BATCH).items():
                 self.projection.apply(cursor, self.decoder.decode(records))
                 self.events += len(records)
 
