@@ -203,7 +203,7 @@ class BillingLedger(SupportCases, BillingService, Application):
         # fast-forward query and a deep copy per customer (get_account's safe default).
         current_versions = getattr(self.recorder, "current_versions", None)
         if current_versions is not None and self.repository.cache is not None:
-            ids = {account_id(r.customer_id): r.customer_id for r in reports}
+            ids = {account_id(customer): customer for customer in {r.customer_id for r in reports}}
             for aggregate_id, version in current_versions(list(ids)).items():
                 try:
                     cached = self.repository.cache.get(aggregate_id)
