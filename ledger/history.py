@@ -25,6 +25,8 @@ from ledger.event_log import COLUMNS, events_table, to_ledger_events
 from ledger.store import open_application
 from projections.balances import BALANCES_VIEW, BalancesProjection
 from projections.base import LedgerEvent, Projection
+from projections.registry import all_projections
+from projections.views import create_helpers, view_statement
 
 INDEX = "ledger_events_by_customer"
 # event_json() is the store's own function (ledger/index.py): the state as jsonb.
@@ -119,12 +121,19 @@ def fold_in_temp(conn: psycopg.Connection, projection: Projection, events: list[
 
 
 def balance_as_of(settings: Settings, customer_id: str, as_of: datetime) -> dict | None:
-    """The customer's balance row from the events whose business time is at or before `as_of`."""
+    """The customer's balance row from the events whose business time is at or before `as_of`,
+    read through the balances view as of that day (its overdue reads the invoices and the
+    collections read models, so every projection is folded)."""
     events = [(t, e) for t, e in customer_events(settings, customer_id) if e["occurred_at"] <= as_of]
-    projection = BalancesProjection()
     with psycopg.connect(settings.database_url) as conn:
-        fold_in_temp(conn, projection, events)
+        if conn.execute("SELECT to_regprocedure(%s)", (f'"{settings.views_schema}".today()',)).fetchone()[0] is None:
+            with conn.cursor() as cursor:
+                create_helpers(cursor, settings.views_schema)  # no projector has run here yet
+        for projection in all_projections():
+            fold_in_temp(conn, projection, events)
+        conn.execute("SELECT set_config('ledger.as_of', %s, false)", (as_of.date().isoformat(),))
+        select = view_statement(BalancesProjection(), BALANCES_VIEW, "pg_temp", settings.views_schema)
         columns = SQL(", ").join(map(Identifier, BALANCES_VIEW.shown_columns))
-        cursor = conn.execute(SQL("SELECT {} FROM pg_temp.customer_balances").format(columns))
+        cursor = conn.execute(SQL("SELECT {} FROM ({}) AS balances").format(columns, select))
         row = cursor.fetchone()
         return None if row is None else dict(zip(BALANCES_VIEW.shown_columns, row))

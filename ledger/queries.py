@@ -10,6 +10,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +21,7 @@ from psycopg.sql import SQL, Composed, Identifier, Placeholder
 from domain.money import MINOR_UNIT_EXPONENT
 from ledger.config import Settings
 from projections.balances import BALANCES_VIEW
+from projections.collections import COLLECTIONS_VIEW
 from projections.base import Filter, View
 
 BALANCE_COLUMNS = BALANCES_VIEW.shown_columns
@@ -28,13 +30,15 @@ _OPERATORS = {"=": SQL("="), ">=": SQL(">="), "<=": SQL("<=")}
 
 @dataclass
 class ViewQuery:
-    """One read of a view: an optional key (a customer), filters, and a page."""
+    """One read of a view: an optional key (a customer), filters, a page, and the day it is
+    read as of (the views' `today()`: days past due, ageing, collection status)."""
 
     view: View
     key: str | None = None
     filters: list[tuple[Filter, Any]] = field(default_factory=list)
     after: str | None = None  # keyset paging: rows whose key sorts after this one
     limit: int | None = None
+    as_of: date | None = None
 
     def statement(self, views_schema: str) -> tuple[Composed, list]:
         columns = SQL(", ").join(map(Identifier, self.view.columns))
@@ -42,7 +46,8 @@ class ViewQuery:
         params: list = []
         key = Identifier(self.view.key)
         if self.key is not None:
-            conditions.append(SQL("{} = {}").format(key, Placeholder()))
+            matched = Identifier(self.view.customer_column or self.view.key)
+            conditions.append(SQL("{} = {}").format(matched, Placeholder()))
             params.append(self.key)
         for option, value in self.filters:
             conditions.append(SQL("{} {} {}").format(Identifier(option.column), _OPERATORS[option.operator], Placeholder()))
@@ -63,6 +68,8 @@ class ViewQuery:
         query, params = self.statement(views_schema)
         with conn.cursor(row_factory=dict_row) as cursor:
             try:
+                if self.as_of is not None:  # for this transaction only
+                    cursor.execute("SELECT set_config('ledger.as_of', %s, true)", (self.as_of.isoformat(),))
                 return cursor.execute(query, params, prepare=True).fetchall()
             except psycopg.errors.UndefinedTable:
                 conn.rollback()
@@ -79,9 +86,12 @@ def balances(settings: Settings, customer_id: str | None = None) -> list[dict]:
     return [{c: r[c] for c in BALANCE_COLUMNS} for r in rows]
 
 
-def display_amount(amount: Decimal, currency: str | None) -> str:
-    """Amounts are exact; shown at the currency's minor unit (display only)."""
+def display_amount(amount: Decimal | int, currency: str | None) -> str:
+    """Shown at the currency's minor unit (display only): a Decimal is an exact amount in
+    the currency, an int is integer minor units (what invoices, payments and balances hold)."""
     places = MINOR_UNIT_EXPONENT.get(currency or "", 2)
+    if isinstance(amount, int):
+        amount = Decimal(amount).scaleb(-places)
     return f"{amount:,.{places}f}"
 
 
@@ -96,7 +106,9 @@ def render(rows: list[dict], columns: list[str], fmt: str) -> str:
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        # nested lists and objects (a support view's invoices, say) as JSON, not Python's repr
+        writer.writerows({c: json.dumps(v, default=str) if isinstance(v, (list, dict)) else v for c, v in r.items()}
+                         for r in rows)
         return out.getvalue().rstrip("\n")
     shown = [{c: "" if r.get(c) is None else str(r[c]) for c in columns} for r in rows]
     widths = {c: max([len(c)] + [len(r[c]) for r in shown]) for c in columns}
@@ -107,13 +119,65 @@ def render(rows: list[dict], columns: list[str], fmt: str) -> str:
 
 
 def view_table(view: View, rows: list[dict], fmt: str, columns: list[str] | None = None) -> str:
+    columns = columns or view.shown_columns
+    if fmt == "table" and any(isinstance(r.get(c), (list, dict)) for r in rows for c in columns):
+        return render_sections(view, rows, columns)
     if fmt == "table":
         rows = [
             {**r, **{a: display_amount(r[a], r.get(c)) for a, c in view.amounts.items() if r.get(a) is not None}}
             for r in rows
         ]
-    return render(rows, columns or view.shown_columns, fmt)
+    return render(rows, columns, fmt)
+
+
+def render_sections(view: View, rows: list[dict], columns: list[str]) -> str:
+    """Rows that hold lists (a customer's invoices, payments, timeline...) read better one at
+    a time: a line per value, and a small table per list."""
+    blocks = []
+    for row in rows:
+        currency = row.get("currency")
+        lines = [f"{view.key}: {row[view.key]}"]
+        for column in columns:
+            value = row.get(column)
+            if column == view.key:
+                continue
+            if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+                lines.append(f"{column}:")
+                table = [{k: _cell(v, k, view, currency) for k, v in item.items()} for item in value]
+                lines += ["  " + line for line in render(table, list(value[0]), "table").splitlines()]
+            else:
+                lines.append(f"{column}: {_cell(value, column, view, currency) if value not in (None, []) else '(none)'}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def _cell(value: Any, name: str | None, view: View, currency: str | None) -> str:
+    if value is None:
+        return ""
+    if name in view.amounts and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        return display_amount(value, currency)
+    if isinstance(value, list):
+        return ", ".join(_cell(v, None, view, currency) for v in value)
+    if isinstance(value, dict):
+        return " ".join(_cell(v, k, view, currency) for k, v in value.items())
+    return str(value)
 
 
 def balance_table(rows: list[dict], fmt: str) -> str:
     return view_table(BALANCES_VIEW, rows, fmt)
+
+
+SUMMARY_COLUMNS = ["customer_id", "currency", "invoiced", "paid", "balance", "overdue", "collection_status", "unbilled_usage"]
+
+
+def billing_summary(settings: Settings, as_of: date | None = None) -> list[dict]:
+    """Per customer, its balance and its collection status, both as of one day."""
+    with psycopg.connect(settings.database_url) as conn:  # one transaction: one as-of, one snapshot
+        rows = ViewQuery(BALANCES_VIEW, as_of=as_of).rows(conn, settings.views_schema)
+        statuses = ViewQuery(COLLECTIONS_VIEW, as_of=as_of).rows(conn, settings.views_schema)
+    status_of = {r["customer_id"]: r["collection_status"] for r in statuses}
+    return [{**r, "collection_status": status_of.get(r["customer_id"])} for r in rows]
+
+
+def summary_table(rows: list[dict], fmt: str) -> str:
+    return view_table(BALANCES_VIEW, rows, fmt, SUMMARY_COLUMNS)

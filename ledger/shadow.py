@@ -8,7 +8,8 @@ rebuild resumes exactly where its last batch committed.
 The swap is one transaction: lock the live tables (readers and the live projector wait,
 they never see a half-built table), let the source catch the shadow up with what the live
 projector applied meanwhile, move the live tables out and the shadow's in, and rebind the
-views to the new tables (`CREATE OR REPLACE VIEW` keeps each view, and so its grants).
+views to the new tables (`CREATE OR REPLACE VIEW` keeps each view, and so its grants);
+every view, since a view may read the tables of several projections.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from psycopg.sql import SQL, Identifier
 
 from projections import views
 from projections.base import Projection
+from projections.registry import all_projections
 
 POSITIONS_DDL = """
 CREATE TABLE IF NOT EXISTS rebuild_positions (
@@ -96,7 +98,14 @@ class Shadow:
                 cursor.execute(SQL("ALTER TABLE {}.{} SET SCHEMA {}").format(read, Identifier(table), retired))
             for table in self.projection.tables:
                 cursor.execute(SQL("ALTER TABLE {}.{} SET SCHEMA {}").format(shadow, Identifier(table), read))
-            views.publish(cursor, [self.projection], self.read_schema, self.views_schema)
+            # A view may read other projections' tables too (the balances' overdue reads the
+            # invoices): rebind every view, so that none stays on a retired table and goes
+            # with it. Tables not there yet (a replay before any projector ran) are created.
+            cursor.execute(SQL("SET LOCAL search_path TO {}").format(read))
+            everything = all_projections()
+            for projection in everything:
+                projection.create(cursor)
+            views.publish(cursor, everything, self.read_schema, self.views_schema)
             cursor.execute(SQL("DROP SCHEMA {} CASCADE").format(retired))
             cursor.execute(SQL("DROP SCHEMA {} CASCADE").format(shadow))
 

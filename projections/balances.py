@@ -6,13 +6,20 @@ Changes of one customer within a batch fold into one row update (`fold`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from domain.money import price_usage
 from projections.base import Filter, LedgerEvent, Projection, View
+
+
+# Money columns, in integer minor units of the account's currency.
+MONEY_COLUMNS = ("invoiced", "credited", "paid", "reversed", "refunded", "written_off", "outstanding", "credit_balance")
+# Columns a change adds to: counts, the exact unbilled usage, and money.
+ADDED = ("metered_subscriptions", "usage_lines", "unbilled_usage", *MONEY_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -26,20 +33,54 @@ class BalanceChange:
     metered_subscriptions: int = 0
     usage_lines: int = 0
     unbilled_usage: Decimal = Decimal(0)
+    invoiced: int = 0
+    credited: int = 0
+    paid: int = 0
+    reversed: int = 0
+    refunded: int = 0
+    written_off: int = 0
+    outstanding: int = 0  # what open invoices hold
+    credit_balance: int = 0
 
     def then(self, later: BalanceChange) -> BalanceChange:
         """This change followed by a later one of the same customer."""
-        return BalanceChange(
-            self.customer_id,
-            later.last_notification_id,
-            later.last_event_at,
-            later.customer_name or self.customer_name,
-            later.currency or self.currency,
-            later.account_status or self.account_status,
-            self.metered_subscriptions + later.metered_subscriptions,
-            self.usage_lines + later.usage_lines,
-            self.unbilled_usage + later.unbilled_usage,
+        return replace(
+            later,
+            customer_name=later.customer_name or self.customer_name,
+            currency=later.currency or self.currency,
+            account_status=later.account_status or self.account_status,
+            **{name: getattr(self, name) + getattr(later, name) for name in ADDED},
         )
+
+
+def _money(event_type: str, e: dict[str, Any]) -> dict[str, int] | None:
+    """What an event of the receivables moves on the account, in minor units. The balance
+    (outstanding - credit balance) moves by invoiced - credited - written off - paid
+    + reversed + refunded, as the domain's does."""
+    amount = e.get("amount")
+    if event_type == "InvoiceIssued":
+        return {"invoiced": e["total"], "outstanding": e["total"]}
+    if event_type == "CreditBalanceApplied":
+        return {"outstanding": -amount, "credit_balance": -amount}
+    if event_type == "PaymentReceived":
+        settled = sum(a["amount"] for a in e["allocations"])
+        return {"paid": amount, "outstanding": -settled, "credit_balance": e["to_credit_balance"]}
+    if event_type == "PaymentReversed":
+        reopened = sum(r["amount"] for r in e["reopened"])
+        return {"reversed": amount, "outstanding": reopened, "credit_balance": -e["from_credit_balance"]}
+    if event_type == "Refunded":
+        return {"refunded": amount, "credit_balance": -amount}
+    if event_type == "CreditNoteIssued":
+        return {"credited": amount, "outstanding": -amount}
+    if event_type == "InvoiceWrittenOff":
+        return {"written_off": amount, "outstanding": -amount}
+    return None
+
+
+MONEY_EVENTS = frozenset(
+    {"InvoiceIssued", "CreditBalanceApplied", "PaymentReceived", "PaymentReversed", "Refunded", "CreditNoteIssued",
+     "InvoiceWrittenOff"}
+)
 
 
 def change_for(event_type: str, event: dict[str, Any]) -> BalanceChange | None:
@@ -52,19 +93,36 @@ def change_for(event_type: str, event: dict[str, Any]) -> BalanceChange | None:
         return BalanceChange(customer, position, at, unbilled_usage=-amount)
     if event_type == "AccountOpened":
         return BalanceChange(customer, position, at, event["name"], event["currency"], "open")
+    if event_type == "AccountProfileChanged":
+        return BalanceChange(customer, position, at, customer_name=event["name"])
     if event_type == "MeteredSubscriptionAdded":
         return BalanceChange(customer, position, at, metered_subscriptions=1)
     if event_type == "AccountClosed":
         return BalanceChange(customer, position, at, account_status="closed")
-    return None
+    money = _money(event_type, event)
+    return None if money is None else BalanceChange(customer, position, at, **money)
 
 
 def fold(changes: list[BalanceChange]) -> list[BalanceChange]:
-    by_customer: dict[str, BalanceChange] = {}
+    """One change per customer, as `then` would chain them; summed in one pass per customer
+    (chaining builds a change per event: the projector's hottest loop)."""
+    by_customer: dict[str, list[BalanceChange]] = {}
     for change in changes:
-        earlier = by_customer.get(change.customer_id)
-        by_customer[change.customer_id] = change if earlier is None else earlier.then(change)
-    return list(by_customer.values())
+        by_customer.setdefault(change.customer_id, []).append(change)
+    return [group[0] if len(group) == 1 else _combined(group) for group in by_customer.values()]
+
+
+def _combined(group: list[BalanceChange]) -> BalanceChange:
+    def last(name: str):
+        return next((v for v in (getattr(c, name) for c in reversed(group)) if v), None)
+
+    return replace(
+        group[-1],
+        customer_name=last("customer_name"),
+        currency=last("currency"),
+        account_status=last("account_status"),
+        **{name: sum(map(attrgetter(name), group)) for name in ADDED},
+    )
 
 
 BALANCES_VIEW = View(
@@ -72,7 +130,7 @@ BALANCES_VIEW = View(
     query_name="balances",
     key="customer_id",
     row_name="balance",
-    help="customer balances: account, subscriptions and unbilled usage per customer",
+    help="customer balances: what each customer was invoiced and paid, owes and has overdue, and unbilled usage",
     columns={
         "customer_id": "the customer",
         "customer_name": "name on the account",
@@ -83,17 +141,30 @@ BALANCES_VIEW = View(
         "unbilled_usage": "exact price of the recorded usage not yet invoiced, in the currency (rounded only on an invoice)",
         "last_event_at": "business time of the last ledger event applied to the row",
         "days_since_last_event": "whole days from last_event_at to the query's time (UTC dates), computed when read",
+        "invoiced": "total of every invoice issued, in minor units of the currency",
+        "credited": "taken off invoices by credit notes, in minor units",
+        "paid": "payments received, in minor units",
+        "reversed": "payments reversed (bounced, charged back), in minor units",
+        "refunded": "credit balance paid back, in minor units",
+        "written_off": "written off as uncollectible, in minor units",
+        "outstanding": "what the open invoices still hold, in minor units",
+        "credit_balance": "overpayments not yet used (negative: a reversed payment whose credit was refunded), in minor units",
+        "balance": "outstanding - credit_balance; always invoiced - credited - written_off - paid + reversed + refunded",
+        "overdue": "what the open invoices past their due date plus the policy's grace days hold, as of the query's date",
+        "days_past_due": "days the oldest open invoice is past its due date, as of the query's date (0: none is)",
+        "last_notification_id": "the last ledger event applied to the row (its position in the store's notification log)",
     },
     shown=(
-        "customer_id", "customer_name", "currency", "account_status",
-        "metered_subscriptions", "usage_lines", "unbilled_usage",
+        "customer_id", "customer_name", "currency", "account_status", "usage_lines", "unbilled_usage",
+        "invoiced", "paid", "balance", "overdue", "days_past_due",
     ),
-    amounts={"unbilled_usage": "currency"},
+    amounts={"unbilled_usage": "currency", **dict.fromkeys((*MONEY_COLUMNS, "balance", "overdue"), "currency")},
     filters=(
         Filter("status", "account_status", "=", help="only accounts in this status", choices=("open", "closed")),
         Filter("currency", "currency", "=", str.upper, help="only accounts billed in this currency"),
         Filter("min-unbilled", "unbilled_usage", ">=", Decimal, help="only customers with at least this unbilled usage"),
         Filter("idle-days", "days_since_last_event", ">=", int, help="only customers without an event for at least this many days"),
+        Filter("min-days-past-due", "days_past_due", ">=", int, help="only customers at least this many days past due"),
     ),
 )
 
@@ -105,8 +176,9 @@ class BalancesProjection(Projection):
     name = "balances"
     tables = ("customer_balances",)
     event_types = frozenset(
-        {"AccountOpened", "MeteredSubscriptionAdded", "AccountClosed", "UsageRecorded", "UsageInvoiced"}
-    )
+        {"AccountOpened", "AccountProfileChanged", "MeteredSubscriptionAdded", "AccountClosed", "UsageRecorded",
+         "UsageInvoiced"}
+    ) | MONEY_EVENTS
     views = (BALANCES_VIEW,)
 
     def changes(self, events: list[LedgerEvent]) -> list[BalanceChange]:
@@ -125,6 +197,7 @@ class BalancesProjection(Projection):
                 "metered_subscriptions": [c.metered_subscriptions for c in changes],
                 "usage_lines": [c.usage_lines for c in changes],
                 "unbilled_usage": [c.unbilled_usage for c in changes],
+                **{name: [getattr(c, name) for c in changes] for name in MONEY_COLUMNS},
                 "last_notification_id": [c.last_notification_id for c in changes],
                 "last_event_at": [c.last_event_at for c in changes],
             },

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from domain.roles import Permission
 from projections import load_sql
 
 LedgerEvent = tuple[str, dict[str, Any]]  # (event type, decoded Avro record)
@@ -47,8 +48,11 @@ class View:
     columns: dict[str, str]  # column -> one line of meaning, in the view's order
     filters: tuple[Filter, ...] = ()
     shown: tuple[str, ...] = ()  # columns `ledger query` prints; empty: all
-    amounts: dict[str, str] = field(default_factory=dict)  # exact amount column -> its currency column
+    amounts: dict[str, str] = field(default_factory=dict)  # amount column -> its currency column
     help: str = ""
+    customer_column: str | None = None  # the column `[CUSTOMER]` matches when it is not the key
+    permission: Permission = Permission.READ_BILLING_VIEWS  # checked when `--as USER` names a reader
+    actor_required: bool = False  # `ledger query` refuses to read it without `--as USER`
 
     @property
     def shown_columns(self) -> list[str]:

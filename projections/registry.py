@@ -6,9 +6,16 @@ from __future__ import annotations
 from domain.errors import LedgerError
 from projections.balances import BalancesProjection
 from projections.base import Projection, View
+from projections.collections import CollectionsProjection
+from projections.invoices import InvoicesProjection
+from projections.support import SupportProjection
 
+# In this order the views are created: a view may read the views of projections before it.
 PROJECTIONS: tuple[type[Projection], ...] = (
     BalancesProjection,
+    InvoicesProjection,
+    CollectionsProjection,
+    SupportProjection,
 )
 
 

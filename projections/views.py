@@ -23,9 +23,7 @@ def view_statement(projection: Projection, view: View, read_schema: str, views_s
 
 def publish(cursor, projections: list[Projection], read_schema: str, views_schema: str) -> None:
     """Create (or rebind) the views of these projections, with their column comments."""
-    views = Identifier(views_schema)
-    cursor.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(views))
-    cursor.execute(SQL(load_sql("views")["create"]).format(views=views))
+    create_helpers(cursor, views_schema)
     for projection in projections:
         for view in projection.views:
             name = Identifier(views_schema, view.name)
@@ -36,6 +34,13 @@ def publish(cursor, projections: list[Projection], read_schema: str, views_schem
     cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (ANALYSTS,))
     if cursor.fetchone():
         grant_views(cursor, views_schema)
+
+
+def create_helpers(cursor, views_schema: str) -> None:
+    """The views schema and the functions its views share (views.sql)."""
+    views = Identifier(views_schema)
+    cursor.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(views))
+    cursor.execute(SQL(load_sql("views")["create"]).format(views=views))
 
 
 def grant_views(cursor, views_schema: str) -> None:

@@ -5,8 +5,10 @@
 -- name: create
 CREATE OR REPLACE FUNCTION {views}.today() RETURNS date
     LANGUAGE sql STABLE PARALLEL SAFE
-    -- the query's date in UTC, whatever the session's time zone
-    RETURN (now() AT TIME ZONE 'UTC')::date;
+    -- the query's date: the session's setting `ledger.as_of` when set (`ledger query
+    -- --as-of DATE`, or SET ledger.as_of = '2026-12-31'), else today in UTC, whatever
+    -- the session's time zone
+    RETURN coalesce(nullif(current_setting('ledger.as_of', true), '')::date, (now() AT TIME ZONE 'UTC')::date);
 
 CREATE OR REPLACE FUNCTION {views}.days_since(at timestamptz) RETURNS integer
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -15,6 +17,11 @@ CREATE OR REPLACE FUNCTION {views}.days_since(at timestamptz) RETURNS integer
 CREATE OR REPLACE FUNCTION {views}.days_past_due(due date) RETURNS integer
     LANGUAGE sql STABLE PARALLEL SAFE
     RETURN greatest({views}.today() - due, 0);
+
+CREATE OR REPLACE FUNCTION {views}.days_text(days integer) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    -- for sentences: '1 day', '33 days'
+    RETURN days || CASE WHEN days = 1 THEN ' day' ELSE ' days' END;
 
 CREATE OR REPLACE FUNCTION {views}.ageing_bucket(due date) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE

@@ -6,6 +6,7 @@ import argparse
 
 from domain.errors import LedgerError
 from ledger.commands import add_command, add_group, output_options, say, time_arg, with_services
+from ledger.commands.billing import date_arg
 from ledger.config import Settings
 from projections.base import View
 
@@ -38,8 +39,10 @@ def query_command(view: View):
     def run(settings: Settings, args) -> int:
         from ledger.queries import ViewQuery, read_view, view_table
 
+        if args.actor is not None:
+            authorize_reader(settings, args.actor, view)
         filters = [(f, getattr(args, _dest(f))) for f in view.filters if getattr(args, _dest(f)) is not None]
-        query = ViewQuery(view, key=args.customer, filters=filters, after=args.after, limit=args.limit)
+        query = ViewQuery(view, key=args.customer, filters=filters, after=args.after, limit=args.limit, as_of=args.as_of)
         rows = read_view(settings, query)
         if args.customer and not rows and not filters:
             raise LedgerError(f"no {view.row_name} projected for customer {args.customer!r}")
@@ -49,6 +52,17 @@ def query_command(view: View):
         return 0
 
     return run
+
+
+def authorize_reader(settings: Settings, actor: str, view: View) -> None:
+    """Refuse a reader whose roles do not allow the view (domain/roles.py)."""
+    from ledger.store import open_application
+
+    app = open_application(settings)
+    try:
+        app.authorize(actor, view.permission)
+    finally:
+        app.close()
 
 
 def _dest(option) -> str:
@@ -100,6 +114,10 @@ def register(sub) -> None:
         p.add_argument("--limit", type=positive_int, help="at most this many rows")
         p.add_argument("--after", metavar=view.key.upper(), help=f"rows after this {view.key} (the next page)")
         p.add_argument("--all-columns", action="store_true", help="every column of the view")
+        p.add_argument("--as-of", type=date_arg, metavar="DATE",
+                       help="read as of this day: days past due, ageing, collection status (default: today, UTC)")
+        p.add_argument("--as", dest="actor", required=view.actor_required,
+                       help=f"the staff user who reads; must be allowed to {view.permission.value}")
         output_options(p)
 
     p = add_command(sub, "history", cmd_history, "a customer's events, from the event store, in order")

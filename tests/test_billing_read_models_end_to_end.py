@@ -1,0 +1,120 @@
+"""A customer's whole billing life through the real parts: usage on Kafka, the event store, the
+ledger topic, the projector; read back with `ledger query`, checked with `ledger verify`,
+and rebuilt from the store."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+from psycopg.rows import dict_row
+
+from ledger.processes import drain
+from ledger.replay import replay
+from projections.registry import all_projections
+from tests.billing_life import BILLING, CUSTOMER, HELPDESK, SALES, after_suspension, open_acme, until_suspended
+from tests.factories import usage_record
+from tests.read_side_helpers import execute
+from tests.test_cli import ledger
+from tests.test_pipeline_end_to_end import publish
+
+
+def live_life(settings, app) -> None:
+    open_acme(app)
+    publish(settings, [usage_record(f"u-{n}", CUSTOMER, quantity="4", day=10) for n in (1, 2)])
+    drain(settings, app)  # the usage is recorded before September is invoiced
+    until_suspended(app)
+    after_suspension(app)
+    drain(settings, app)
+
+
+def query(cli_env, *args) -> list[dict]:
+    done = ledger(cli_env, "query", *args, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_a_customers_life_through_the_broker_reads_back_through_ledger_query(settings, app, cli_env):
+    live_life(settings, app)
+
+    (balance,) = query(cli_env, "balances", CUSTOMER, "--as-of", "2026-12-10", "--as", SALES, "--all-columns")
+    assert (balance["invoiced"], balance["credited"], balance["paid"], balance["balance"], balance["overdue"]) == (
+        36480, 2000, 22480, 12000, 0)
+    (later,) = query(cli_env, "balances", CUSTOMER, "--as-of", "2027-01-20")
+    assert (later["overdue"], later["days_past_due"]) == (12000, 36)
+
+    invoices = {i["invoice_number"]: i for i in query(cli_env, "invoices", CUSTOMER, "--all-columns")}
+    assert {n: i["status"] for n, i in invoices.items()} == {
+        "INV-000001": "paid", "INV-000002": "paid", "INV-000003": "open"}
+    usage_lines = [line for line in invoices["INV-000001"]["lines"] if line["kind"] == "usage"]
+    assert [(line["usage_ids"], line["amount"]) for line in usage_lines] == [(["u-1", "u-2"], 400)]
+    assert invoices["INV-000001"]["last_reminder_step"] == 3
+    for as_of, days, bucket in (("2026-12-15", 0, "not_due"), ("2027-01-20", 36, "31-60"), ("2027-04-01", 107, ">90")):
+        (open_one,) = query(cli_env, "invoices", CUSTOMER, "--status", "open", "--as-of", as_of)
+        assert (open_one["days_past_due"], open_one["ageing_bucket"]) == (days, bucket)
+    assert [i["invoice_number"] for i in query(cli_env, "invoices", "--min-days-past-due", "30", "--as-of", "2027-01-20")] == [
+        "INV-000003"]
+    assert query(cli_env, "invoices", "--min-days-past-due", "30", "--as-of", "2026-12-20") == []
+
+    (status,) = query(cli_env, "collections", CUSTOMER, "--as-of", "2027-01-20", "--all-columns")
+    assert (status["collection_status"], status["days_past_due"], status["oldest_unpaid_invoice"]) == (
+        "overdue", 36, "INV-000003")
+    assert status["next_action"] == "reminder 1 for invoice INV-000003"
+
+    (view,) = query(cli_env, "support", CUSTOMER, "--as", HELPDESK, "--as-of", "2026-12-10")
+    (case,) = view["open_cases"]
+    assert (case["escalated_to"], case["support_plan"], case["vendor_ticket"]) == (
+        "vendor-commercial-support", "Partner Success Advanced", "MS-4711")
+    assert [p["payment_id"] for p in view["last_payments"]] == ["PAY-2", "PAY-1"]
+    sentences = [t["sentence"] for t in view["timeline"]]
+    suspended = ("Suspended: ACME-365, ACME-vm: invoice INV-000001 is 30 days past due; "
+                 "the vendor de-provisions on 2027-01-13")
+    reinstated = "Reinstated: ACME-365, ACME-vm: nothing overdue any more"
+    assert sentences.index(reinstated) < sentences.index(suspended), "newest first"
+    assert "Credit note CN-1 of 20.00 EUR on INV-000002: seats billed twice" in sentences
+
+    shown = ledger(cli_env, "query", "support", CUSTOMER, "--as", HELPDESK)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0] == f"customer_id: {CUSTOMER}" and "balance: 120.00" in lines
+    assert {"open_invoices:", "last_payments:", "open_cases:", "timeline:"} <= set(lines)
+
+
+def test_the_support_view_is_read_only_by_staff_allowed_to(settings, app, cli_env):
+    open_acme(app)
+    drain(settings, app)
+
+    refused = ledger(cli_env, "query", "support", CUSTOMER, "--as", SALES)
+    assert refused.returncode == 2
+    assert f"error: '{SALES}' may not read the support view (holds sales-agent)" in refused.stderr
+    anonymous = ledger(cli_env, "query", "support", CUSTOMER)
+    assert anonymous.returncode == 2 and "--as" in anonymous.stderr
+    stranger = ledger(cli_env, "query", "balances", CUSTOMER, "--as", "nobody@example.com")
+    assert stranger.returncode == 2 and "may not read balances, invoices and collection status" in stranger.stderr
+    assert query(cli_env, "support", CUSTOMER, "--as", BILLING)[0]["collection_status"] == "current"
+
+
+def live_rows(settings) -> dict[str, list[dict]]:
+    with psycopg.connect(settings.database_url, row_factory=dict_row) as conn:
+        return {
+            table: conn.execute(f"SELECT * FROM {settings.read_schema}.{table} ORDER BY 1, 2").fetchall()
+            for projection in all_projections() for table in projection.tables
+        }
+
+
+def test_verify_is_clean_after_the_life_reports_a_planted_difference_and_a_replay_equals_the_live_rows(
+    settings, app, cli_env
+):
+    live_life(settings, app)
+    clean = ledger(cli_env, "verify")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+
+    live = live_rows(settings)
+    for projection in ("invoices", "collections", "support", "balances"):
+        assert replay(settings, projection, "store", workers=1).complete
+    assert live_rows(settings) == live
+
+    execute(settings, f"UPDATE {settings.read_schema}.invoices SET amount_open = 1 WHERE invoice_number = 'INV-000002'")
+    planted = ledger(cli_env, "verify", "invoices")
+    assert planted.returncode == 1
+    assert planted.stdout.splitlines() == ["invoices.invoices INV-000002: amount_open: live 1, recomputed 0"]
