@@ -154,10 +154,29 @@ def ensure_schema(database_url: str, schema: str) -> None:
         conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema)))
 
 
+# pg_advisory_lock key taken while a process creates or updates the store's tables,
+# functions and indexes ("ledger" in ASCII).
+SETUP_LOCK = 0x6C6564676572
+
+
+@contextlib.contextmanager
+def setup_lock(database_url: str) -> Iterator[None]:
+    """One process at a time sets the store up: PostgreSQL refuses concurrent CREATE OR
+    REPLACE FUNCTION ("tuple concurrently updated") when several ledger processes start
+    together (two ingest instances, the relay, the CLI)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
+
+
 def open_application(settings: Settings) -> BillingLedger:
     from ledger.index import PostgresLedgerIndex
 
-    ensure_schema(settings.database_url, settings.store_schema)
-    app = BillingLedger(env=application_env(settings))
-    app.index = PostgresLedgerIndex(app)
+    with setup_lock(settings.database_url):
+        ensure_schema(settings.database_url, settings.store_schema)
+        app = BillingLedger(env=application_env(settings))
+        app.index = PostgresLedgerIndex(app)
     return app
