@@ -12,8 +12,11 @@ projector upgrade, after which the projector resumes from that very offset.
 
 from __future__ import annotations
 
+import io
 import logging
+from typing import Any
 
+import fastavro
 import psycopg
 from psycopg.sql import SQL, Identifier
 
@@ -21,7 +24,7 @@ from consumers.partitions import Source
 from projections import views
 from projections.base import LedgerEvent, Projection
 from projections.registry import all_projections
-from schemas import DecodeError, registry
+from schemas import HEADER_LENGTH, DecodeError, registry
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +79,16 @@ class LedgerDecoder:
     """Decodes ledger records to (event type, record), leaving out the types no projection reads.
 
     The relay names each record's type in its `event_type` header: a record of a type no
-    projection reads is not decoded at all (Avro decoding is most of a batch's cost).
+    projection reads is not decoded at all (Avro decoding is most of a batch's cost). A
+    record written with its reader schema is read straight, with uuid fields left as the
+    strings they are on the wire (as the store's records have them: no UUID objects to
+    build); any other goes through the registry's schema resolution.
     """
 
     def __init__(self, event_types: set[str]):
         self.event_types = event_types
         self.codec = registry()
+        self.straight: dict[bytes, tuple[str, Any] | None] = {}
 
     def decode(self, records: list) -> list[LedgerEvent]:
         events = []
@@ -90,13 +97,49 @@ class LedgerDecoder:
             declared = _header(record, "event_type")
             if declared is not None and declared not in wanted:
                 continue
-            try:
-                schema, event = self.codec.decode(record.value)
-            except DecodeError as error:
-                raise UndecodableLedgerEvent(f"{record.topic}:{record.partition}@{record.offset}: {error}") from error
-            if schema.short_name in wanted:
-                events.append((schema.short_name, event))
+            event_type, event = self._decode(record)
+            if event_type in wanted:
+                events.append((event_type, event))
         return events
+
+    def _decode(self, record) -> tuple[str, dict]:
+        data = record.value
+        plain = self.straight.get(data[2:HEADER_LENGTH], False)
+        if plain is False:
+            plain = self.straight[data[2:HEADER_LENGTH]] = self._plain_reader(data)
+        if plain is not None:
+            body = io.BytesIO(data)
+            body.seek(HEADER_LENGTH)
+            try:
+                event = fastavro.schemaless_reader(body, plain[1], None)
+                if body.tell() == len(data):
+                    return plain[0], event
+            except Exception:  # noqa: BLE001 - the registry's decode below names what is wrong
+                pass
+        try:
+            schema, event = self.codec.decode(data)
+        except DecodeError as error:
+            raise UndecodableLedgerEvent(f"{record.topic}:{record.partition}@{record.offset}: {error}") from error
+        return schema.short_name, event
+
+    def _plain_reader(self, data: bytes) -> tuple[str, Any] | None:
+        try:
+            writer = self.codec.writer_of(data)
+        except DecodeError:
+            return None
+        if self.codec.reader_of(writer.name) is not writer or not writer.source:
+            return None
+        return writer.short_name, fastavro.parse_schema(_without_uuid(writer.source))
+
+
+def _without_uuid(node: Any) -> Any:
+    if isinstance(node, dict):
+        if node.get("logicalType") == "uuid":
+            return node["type"]
+        return {key: _without_uuid(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_without_uuid(item) for item in node]
+    return node
 
 
 def _header(record, name: str) -> str | None:

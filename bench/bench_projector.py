@@ -1,0 +1,86 @@
+"""Projector throughput: ledger events on Kafka -> the read models, against a raw kafka-python
+consumer reading the same messages (same consumer settings) in the same run.
+
+    .venv/bin/python -m bench.bench_projector [--events 100000] [--customers 200] [--profile FILE]
+
+Both rates count from the first record handed over to the last: the projector's group
+join (seconds on the embedded broker) is not part of its rate.
+"""
+
+from __future__ import annotations
+
+import time
+
+from kafka import TopicPartition
+
+from bench.common import bench_settings, open_customers, profiled, report, say, size_options
+from bench.relay import store_usage
+from ledger import kafka
+from ledger.processes import projector_process, relay_process
+from ledger.store import open_application
+
+
+def fill_ledger_topic(settings, events: int, customers: int) -> int:
+    app = open_application(settings)
+    store_usage(app, open_customers(app, customers), events)
+    relay = relay_process(settings, app)
+    while relay.step():
+        pass
+    relay.close()
+    total = relay.relay.published
+    app.close()
+    return total
+
+
+def raw_consume_rate(settings, total: int) -> float:
+    """kafka-python alone, with the projector's consumer settings, outside any group."""
+    consumer = kafka.consumer(settings, None)
+    partitions = [TopicPartition(settings.ledger_topic, p) for p in consumer.partitions_for_topic(settings.ledger_topic)]
+    consumer.assign(partitions)
+    consumer.seek_to_beginning(*partitions)
+    read, started = 0, None
+    while read < total:
+        batches = consumer.poll(timeout_ms=1000, max_records=5000)
+        if batches and started is None:
+            started = time.perf_counter()
+        read += sum(len(records) for records in batches.values())
+    seconds = time.perf_counter() - started
+    consumer.close()
+    return read / seconds
+
+
+def projector_rate(settings, total: int, profile) -> tuple[float, int]:
+    process = projector_process(settings)
+    handled, started = 0, None
+    with profiled(profile):
+        while handled < total or not process.idle():
+            step = process.step()
+            if step and started is None:
+                started = time.perf_counter()
+            handled += step
+        seconds = time.perf_counter() - started
+    applied = process.projector.applied
+    process.close()
+    return handled / seconds, applied
+
+
+def main() -> None:
+    args = size_options(__doc__, "usage events to store, relay and project")
+    with bench_settings() as settings:
+        kafka.ensure_topics(settings, settings.ledger_topic)
+        total = fill_ledger_topic(settings, args.events, args.customers)
+        say(f"{total:,} ledger events on {settings.ledger_topic} ({args.events:,} usage, {args.customers} customers)")
+        raw = raw_consume_rate(settings, total)
+        say(f"raw kafka-python consume: {raw:,.0f} messages/s")
+        rate, applied = projector_rate(settings, total, args.profile)
+    ratio = rate / raw
+    say(f"projector: {rate:,.0f} ledger events/s ({applied:,} applied); projector / raw consume = {ratio:.2f}")
+    report(
+        "projector_ledger_events_per_second", rate, "events/s",
+        raw_consume_per_second=round(raw, 1), ratio=round(ratio, 3), events=total,
+        target=20_000, target_ratio=0.7,
+    )
+
+
+if __name__ == "__main__":
+    main()
