@@ -61,6 +61,10 @@ class Shadow:
             cursor.execute("SELECT stream, position FROM rebuild_positions WHERE source = %s", (source,))
             return dict(cursor.fetchall())
 
+    def restart(self, source: str) -> dict[str, int]:
+        """Start over: the rows built so far are of no use (another incarnation of the topic)."""
+        return self.open(source, restart=True)
+
     def _built_from_another_source(self, cursor, source: str) -> bool:
         cursor.execute("SELECT to_regclass(%s)", (f'"{self.schema}".rebuild_positions',))
         if cursor.fetchone()[0] is None:

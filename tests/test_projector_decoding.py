@@ -1,0 +1,71 @@
+"""How the projector reads ledger records: straight when written with the reader schema,
+through schema resolution when not, not at all when no projection reads the type, and
+never past a record it cannot read."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+from kafka.consumer.fetcher import ConsumerRecord
+
+from consumers.projector import LedgerDecoder, UndecodableLedgerEvent
+from schemas import SchemaRegistry, SchemaVersion, encode_with, registry
+
+AT = datetime(2026, 9, 2, tzinfo=timezone.utc)
+
+
+def usage_recorded(notification_id: int = 7) -> dict:
+    return {
+        "event_id": "5f0c6f55-9a4e-4c47-9b0e-2d3c9f0e1a11", "notification_id": notification_id,
+        "aggregate_id": "0b7e4a52-7c1d-4f5e-8a4b-6c2d1e0f9a22", "aggregate_version": 1,
+        "customer_id": "CUST-1", "occurred_at": AT, "actor": "system:ingest", "usage_id": "u-1",
+        "source": "metering", "subscription_id": "CUST-1-vm", "product": "Virtual Machines", "meter": "vcpu-hours",
+        "quantity": Decimal("2.5"), "unit": "h", "period_start": AT, "period_end": AT, "currency": "EUR",
+        "unit_price": Decimal("0.5"), "markup_percent": Decimal("10"), "attributes": {"region": "westeurope"},
+    }
+
+
+def as_record(value: bytes, event_type: str | None = "UsageRecorded", offset: int = 3) -> ConsumerRecord:
+    headers = [("event_type", event_type.encode())] if event_type else []
+    return ConsumerRecord("ledger", 1, -1, offset, 0, 0, b"CUST-1", value, headers, None, len(value), -1, -1)
+
+
+def test_a_record_in_its_reader_schema_is_read_with_its_values_and_uuids_as_text():
+    value = registry().encode("billing.ledger.UsageRecorded", usage_recorded())
+
+    ((event_type, event),) = LedgerDecoder({"UsageRecorded"}).decode([as_record(value)])
+
+    assert event_type == "UsageRecorded"
+    assert event == {**usage_recorded(), "quantity": Decimal("2.500000000"), "unit_price": Decimal("0.500000000"),
+                     "markup_percent": Decimal("10.0000")}
+    assert isinstance(event["event_id"], str)
+
+
+def test_a_record_of_an_older_writer_schema_is_resolved_to_the_reader_schema():
+    v1 = registry().latest("billing.ledger.UsageRecorded")
+    newer = copy.deepcopy(v1.source)
+    newer["fields"].append({"name": "cost_centre", "type": "string", "default": "none"})
+    codec = SchemaRegistry([v1, SchemaVersion.from_json(v1.name, v1.version + 1, newer)])
+    decoder = LedgerDecoder({"UsageRecorded"})
+    decoder.codec = codec
+
+    ((_, event),) = decoder.decode([as_record(encode_with(v1, usage_recorded()))])
+
+    assert event["cost_centre"] == "none" and event["customer_id"] == "CUST-1"
+
+
+def test_a_type_no_projection_reads_is_not_decoded_at_all():
+    not_avro = b"{not even avro}"
+    assert LedgerDecoder({"UsageRecorded"}).decode([as_record(not_avro, event_type="SupportCaseNoteAdded")]) == []
+
+
+def test_a_record_that_cannot_be_read_stops_the_projector_naming_where_it_is():
+    value = registry().encode("billing.ledger.UsageRecorded", usage_recorded())
+
+    with pytest.raises(UndecodableLedgerEvent, match=r"ledger:1@3: malformed_body"):
+        LedgerDecoder({"UsageRecorded"}).decode([as_record(value[:-9])])
+    with pytest.raises(UndecodableLedgerEvent, match=r"ledger:1@3: not_single_object"):
+        LedgerDecoder({"UsageRecorded"}).decode([as_record(b"plain text", event_type=None)])
