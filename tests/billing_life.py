@@ -50,9 +50,14 @@ def collect(app, month: int, day: int) -> None:
     app.collect(at=datetime(2026, month, day, tzinfo=timezone.utc), actor=BILLING)
 
 
+def invoice_september(app) -> None:
+    """INV-000001, issued on 1 October, due on 15 October (124.80 with the usage, else 120.00)."""
+    app.issue_invoice(CUSTOMER, date(2026, 9, 1), date(2026, 10, 1), at=on(10, 1), actor=BILLING)
+
+
 def until_suspended(app) -> None:
     """Invoiced, paid in part, reminded, invoiced again, suspended on 14 November."""
-    app.issue_invoice(CUSTOMER, date(2026, 9, 1), date(2026, 10, 1), at=on(10, 1), actor=BILLING)  # INV-000001
+    invoice_september(app)
     app.receive_payment(CUSTOMER, "PAY-1", 5000, "EUR", "transfer", "SEPA 7731", at=on(10, 10), actor=BILLING)
     for day in (16, 22):
         collect(app, 10, day)

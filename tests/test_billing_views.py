@@ -18,7 +18,8 @@ from projections.invoices import INVOICES_VIEW
 from projections.registry import names
 from projections.support import SUPPORT_VIEW
 from tests.billing_life import (
-    BILLING, CUSTOMER, HELPDESK, after_suspension, collect, on, open_acme, until_suspended, usage_reports, whole_life,
+    BILLING, CUSTOMER, HELPDESK, after_suspension, collect, invoice_september, on, open_acme, until_suspended,
+    usage_reports, whole_life,
 )
 
 
@@ -82,7 +83,7 @@ def test_overdue_days_past_due_and_ageing_are_those_of_the_day_the_view_is_read_
 def test_the_collection_status_follows_the_customer_from_current_to_suspended_and_back(settings, app):
     open_acme(app)
     app.record_usage(usage_reports(), actor="system:ingest")
-    app.issue_invoice(CUSTOMER, date(2026, 9, 1), date(2026, 10, 1), at=on(10, 1), actor=BILLING)
+    invoice_september(app)
     project(settings)
     due_day = row(settings, COLLECTIONS_VIEW, date(2026, 10, 15))
     assert (due_day["collection_status"], due_day["reason"]) == (
@@ -119,7 +120,7 @@ def test_the_collection_status_follows_the_customer_from_current_to_suspended_an
 
 def test_a_hold_is_the_status_to_its_last_day_and_its_end_is_the_next_action(settings, app):
     open_acme(app)
-    app.issue_invoice(CUSTOMER, date(2026, 9, 1), date(2026, 10, 1), at=on(10, 1), actor=BILLING)
+    invoice_september(app)
     app.place_hold(CUSTOMER, "promise-to-pay", date(2026, 11, 10), "pays after budget review",
                    at=on(10, 20), actor=BILLING)
     project(settings)
@@ -139,7 +140,7 @@ def test_a_published_policy_decides_what_is_overdue_and_when_the_next_step_comes
     app.publish_policy(CollectionsPolicy(name="lenient", grace_days=5, reminder_days=(3,), suspend_after_days=20),
                        at=on(9, 1), actor=BILLING)
     app.assign_policy(CUSTOMER, "lenient", at=on(9, 1), actor=BILLING)
-    app.issue_invoice(CUSTOMER, date(2026, 9, 1), date(2026, 10, 1), at=on(10, 1), actor=BILLING)  # due 15 October
+    invoice_september(app)
     project(settings)
 
     within_grace = row(settings, COLLECTIONS_VIEW, date(2026, 10, 20))
@@ -161,7 +162,7 @@ def test_a_published_policy_decides_what_is_overdue_and_when_the_next_step_comes
 
 def test_a_written_off_invoice_makes_the_customer_written_off(settings, app):
     open_acme(app)
-    app.issue_invoice(CUSTOMER, date(2026, 9, 1), date(2026, 10, 1), at=on(10, 1), actor=BILLING)
+    invoice_september(app)
     app.write_off(CUSTOMER, "INV-000001", "customer insolvent", at=on(12, 1), actor=BILLING)
     project(settings)
 
@@ -174,10 +175,7 @@ def test_a_written_off_invoice_makes_the_customer_written_off(settings, app):
 
 
 def test_the_support_view_puts_a_customers_money_collections_cases_and_timeline_together(settings, app):
-    open_acme(app)
-    app.record_usage(usage_reports(), actor="system:ingest")
-    until_suspended(app)
-    after_suspension(app)
+    whole_life(app)
     project(settings)
 
     view = row(settings, SUPPORT_VIEW, date(2026, 12, 10))
@@ -208,3 +206,25 @@ def test_the_timeline_keeps_each_customers_newest_events(settings, app, monkeypa
 
     timeline = row(settings, SUPPORT_VIEW, date(2026, 12, 10))["timeline"]
     assert [t["sentence"] for t in timeline] == [f"Note on support case CASE-9: note {n}" for n in (5, 4, 3, 2)]
+
+
+def test_an_analyst_reads_every_billing_view_as_of_a_day_of_their_choosing(settings, app):
+    from ledger.analyst import connect_as, grant_analyst
+    from tests.read_side_helpers import execute
+
+    whole_life(app)
+    project(settings)
+    analyst = "analyst_" + settings.usage_topic.rsplit("t_", 1)[-1]
+    grant_analyst(settings, analyst)
+    try:
+        with connect_as(settings, analyst) as conn:
+            conn.execute("SET ledger.as_of = '2027-01-20'")  # allowed in a read-only session
+            views = settings.views_schema
+            assert conn.execute(f"SELECT overdue FROM {views}.customer_balances").fetchone() == (12000,)
+            assert conn.execute(f"SELECT ageing_bucket FROM {views}.invoices WHERE status = 'open'").fetchone() == (
+                "31-60",)
+            assert conn.execute(f"SELECT collection_status FROM {views}.collection_status").fetchone() == ("overdue",)
+            assert conn.execute(f"SELECT customer_id FROM {views}.support").fetchone() == (CUSTOMER,)
+    finally:
+        execute(settings, f'DROP OWNED BY "{analyst}"')
+        execute(settings, f'DROP ROLE IF EXISTS "{analyst}"')
