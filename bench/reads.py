@@ -9,13 +9,13 @@ converts them. Copies of those events, under other customer ids, invoice numbers
 ids, are folded by the projections' own functions into their tables, as a replay does.
 Then single-customer reads of each view, by random customer, on one open connection (as a
 service keeps one), are timed: p50 and p99 per view, against a read of the same customer's
-row from the balances table by its primary key (the baseline: the cost of any read).
+row from the balances table by its primary key (the baseline: the cost of any read). (The
+balance alone, from generated usage records: bench/bench_reads.py, whose timing this shares.)
 """
 
 from __future__ import annotations
 
 import argparse
-import random
 import statistics
 import time
 from datetime import date, datetime, timezone
@@ -24,6 +24,7 @@ from typing import Any
 
 import psycopg
 
+from bench.bench_reads import latencies, p99
 from bench.common import ADMIN, bench_settings, report, say
 from consumers.projector import connect_read_models, set_up_read_side
 from domain.usage import UsageReport
@@ -115,26 +116,6 @@ def project_copies(settings, template: list[LedgerEvent], customers: int, batch:
     conn.close()
 
 
-def timed_reads(settings, read, customers: int, reads: int) -> list[float]:
-    rng = random.Random(7)
-    with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        for _ in range(50):  # warm: prepared statements, caches
-            read(conn, f"C{rng.randrange(customers):06d}")
-        times = []
-        for _ in range(reads):
-            customer = f"C{rng.randrange(customers):06d}"
-            started = time.perf_counter()
-            rows = read(conn, customer)
-            times.append((time.perf_counter() - started) * 1000)
-            assert rows, customer
-        return times
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=100_000)
@@ -152,27 +133,26 @@ def main() -> None:
         say(f"template customer: {len(template)} ledger events; projecting {args.customers:,} copies...")
         project_copies(settings, template, args.customers, args.batch)
 
-        def view_read(view):
-            return lambda conn, customer: ViewQuery(view, key=customer).rows(conn, settings.views_schema)
+        customers = [f"C{n:06d}" for n in range(args.customers)]
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:  # one open connection, as a service keeps
+            def view_read(view):
+                return lambda customer: ViewQuery(view, key=customer).rows(conn, settings.views_schema)
 
-        def table_read(conn, customer):
-            return conn.execute(f"SELECT * FROM {settings.read_schema}.customer_balances WHERE customer_id = %s",
-                                (customer,), prepare=True).fetchall()
-
-        reads = {"baseline_table_row": table_read}
-        reads.update({view.query_name: view_read(view)
-                      for view in (BALANCES_VIEW, SUPPORT_VIEW, INVOICES_VIEW, COLLECTIONS_VIEW)})
-        figures = {}
-        for name, read in reads.items():
-            times = timed_reads(settings, read, args.customers, args.reads)
-            figures[name] = (statistics.median(times), percentile(times, 99))
-            say(f"{name}: p50 {figures[name][0]:.2f} ms, p99 {figures[name][1]:.2f} ms")
+            table = f"SELECT * FROM {settings.read_schema}.customer_balances WHERE customer_id = %s"
+            reads = {"baseline_table_row": lambda customer: conn.execute(table, (customer,), prepare=True).fetchall()}
+            reads.update({view.query_name: view_read(view)
+                          for view in (BALANCES_VIEW, SUPPORT_VIEW, INVOICES_VIEW, COLLECTIONS_VIEW)})
+            figures = {}
+            for name, read in reads.items():
+                times = latencies(read, customers, args.reads)
+                figures[name] = (statistics.median(times), p99(times))
+                say(f"{name}: p50 {figures[name][0]:.2f} ms, p99 {figures[name][1]:.2f} ms")
     worst = max(figures["balances"][1], figures["support"][1])
     report(
         "single_customer_read_p99", worst, "ms (the slower of balance and support view, p99)",
         ratio=round(worst / figures["baseline_table_row"][1], 1),
-        **{f"{name}_p50_ms": round(p50, 3) for name, (p50, _p99) in figures.items()},
-        **{f"{name}_p99_ms": round(p99, 3) for name, (_p50, p99) in figures.items()},
+        **{f"{name}_p50_ms": round(median, 3) for name, (median, _) in figures.items()},
+        **{f"{name}_p99_ms": round(high, 3) for name, (_, high) in figures.items()},
         customers=args.customers, events_per_customer=len(template), reads_per_view=args.reads, target_ms=5,
         timeline_rows=min(sum(event_type in SENTENCES for event_type, _ in template), TIMELINE_KEPT),
     )
