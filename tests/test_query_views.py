@@ -11,8 +11,10 @@ from decimal import Decimal
 
 import psycopg
 
+from consumers.projector import connect_read_models, set_up_read_side
 from ledger.queries import ViewQuery, read_view
 from projections.balances import BALANCES_VIEW
+from projections.registry import all_projections
 from tests.factories import ADMIN
 from tests.read_side_helpers import record_usage, relay_and_project
 from tests.test_cli import ledger
@@ -60,8 +62,10 @@ def test_days_since_the_last_event_are_counted_at_the_time_of_the_query(settings
     assert [r["customer_id"] for r in idle] == ["CUST-1"]
 
 
-def test_ageing_buckets_are_computed_from_the_due_date_as_of_today(settings, app):
-    relay_and_project(settings, app)  # creates the views schema and its functions
+def test_ageing_buckets_are_computed_from_the_due_date_as_of_today(settings):
+    conn = connect_read_models(settings.database_url, settings.read_schema)
+    set_up_read_side(conn, all_projections(), settings.views_schema)  # the views schema and its functions
+    conn.close()
     today = datetime.now(timezone.utc).date()
     with psycopg.connect(settings.database_url) as conn:
         buckets = [
