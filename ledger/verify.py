@@ -41,47 +41,46 @@ class Difference:
 
 
 def verify(settings: Settings, names: list[str] | None = None) -> tuple[list[Difference], int]:
-    """Returns the differences and the number of stored events read."""
+    """Returns the differences and the number of stored events read (the log is read once,
+    for all the projections together)."""
     projections = [projection_named(n) for n in names] if names else all_projections()
     app = open_application(settings)
     try:
         with psycopg.connect(settings.database_url) as conn:
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             with conn.transaction():
-                differences: list[Difference] = []
-                events = 0
-                for projection in projections:
-                    found, events = _verify_one(conn, settings, projection, app.mapper)
-                    differences.extend(found)
-                return differences, events
+                return _verify(conn, settings, projections, app.mapper)
     finally:
         app.close()
 
 
-def _verify_one(conn, settings: Settings, projection: Projection, mapper) -> tuple[list[Difference], int]:
-    live = {table: _rows(conn, Identifier(settings.read_schema, table)) for table in projection.tables}
+def _verify(conn, settings: Settings, projections: list[Projection], mapper) -> tuple[list[Difference], int]:
+    tables = [(p, table) for p in projections for table in p.tables]
+    live = {table: _rows(conn, Identifier(settings.read_schema, table)) for _, table in tables}
     # pg_temp is searched first unless named: name it last, so the watermarks are the live ones.
     live_path = SQL("SET LOCAL search_path TO {}, pg_temp").format(Identifier(settings.read_schema))
-    cutoffs: dict[str, int | None] = {}
+    cutoffs: dict[str, dict[str, int | None]] = {p.name: {} for p in projections}
+    wanted = frozenset().union(*(p.event_types for p in projections))
     count = 0
     with conn.cursor() as cursor:
         cursor.execute("SET LOCAL search_path TO pg_temp")
-        projection.create(cursor)
+        for projection in projections:
+            projection.create(cursor)
         for rows in read_log(conn, settings.store_schema, 0, max_notification_id(conn, settings.store_schema), CHUNK):
             count += len(rows)
-            events = to_ledger_events(rows, mapper, projection.event_types.__contains__)
-            cursor.execute(live_path)
-            _learn_cutoffs(cursor, projection, events, cutoffs)
-            cursor.execute("SET LOCAL search_path TO pg_temp")
-            kept = [(t, e) for t, e in events if _within(e, cutoffs)]
-            projection.write(cursor, projection.changes(kept))
-        recomputed = {table: _rows(conn, Identifier("pg_temp", table)) for table in projection.tables}
-        for table in projection.tables:
+            events = to_ledger_events(rows, mapper, wanted.__contains__)
+            for projection in projections:
+                relevant = projection.relevant(events)
+                cursor.execute(live_path)
+                _learn_cutoffs(cursor, projection, relevant, cutoffs[projection.name])
+                cursor.execute("SET LOCAL search_path TO pg_temp")
+                kept = [(t, e) for t, e in relevant if _within(e, cutoffs[projection.name])]
+                projection.write(cursor, projection.changes(kept))
+        recomputed = {table: _rows(conn, Identifier("pg_temp", table)) for _, table in tables}
+        for _, table in tables:
             cursor.execute(SQL("DROP TABLE {}").format(Identifier("pg_temp", table)))
         cursor.execute(live_path)
-    differences = [
-        d for table in projection.tables for d in _compare(projection.name, table, live[table], recomputed[table])
-    ]
+    differences = [d for p, table in tables for d in _compare(p.name, table, live[table], recomputed[table])]
     return differences, count
 
 
@@ -101,7 +100,7 @@ def _learn_cutoffs(cursor, projection: Projection, events, cutoffs: dict[str, in
 
 
 def _rows(conn, table: Identifier) -> dict[str, dict]:
-    """The table's rows by primary key (its columns joined by '/')."""
+    """The table's rows by primary key (its columns joined by '/'; every column without one)."""
     with conn.cursor() as cursor:
         name = table.as_string(conn)
         cursor.execute(
@@ -112,6 +111,7 @@ def _rows(conn, table: Identifier) -> dict[str, dict]:
         key = [row[0] for row in cursor.fetchall()]
         cursor.execute(SQL("SELECT * FROM {}").format(table))
         columns = [c.name for c in cursor.description]
+        key = key or columns
         rows = [dict(zip(columns, row)) for row in cursor.fetchall()]
         return {"/".join(str(r[k]) for k in key): r for r in rows}
 
