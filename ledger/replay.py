@@ -105,7 +105,7 @@ class StoreReplay:
         through = max_notification_id(self.reader, self.settings.store_schema)
         progress = Progress(f"replay {self.projection.name} from the store", through - self.position, stream)
         ranges = [(a, min(a + CHUNK, through)) for a in range(self.position, through, CHUNK)]
-        with _converters(self, len(ranges)) as convert:
+        with _Converters(self, len(ranges)) as convert:
             for (_after, end), (count, changes) in zip(ranges, convert(ranges)):
                 shadow.commit_batch(self.name, {STORE_STREAM: end}, lambda c, ch=changes: self.projection.write(c, ch))
                 self.position = end
@@ -151,15 +151,16 @@ def _convert_range(bounds: tuple[int, int]) -> tuple[int, list]:
     if conn is None:
         conn = _WORKER["conn"] = psycopg.connect(replay_.settings.database_url, autocommit=True)
     after, through = bounds
-    count, changes = 0, []
+    count, events = 0, []
+    wanted = replay_.projection.event_types.__contains__
     for rows in read_log(conn, replay_.settings.store_schema, after, through, CHUNK):
         count += len(rows)
-        changes.append(_fold_rows(replay_.projection, replay_.app.mapper, rows))
-    # one range is one chunk, so at most one list of folded changes
-    return count, changes[0] if len(changes) == 1 else [c for part in changes for c in part]
+        events.extend(to_ledger_events(rows, replay_.app.mapper, wanted))
+    # folded once for the whole range: one change per row, as one statement requires
+    return count, replay_.projection.changes(events)
 
 
-class _converters:
+class _Converters:
     """A function from ranges to (count, changes), lazily and in order: in worker processes
     when there are several ranges and workers, else here."""
 
