@@ -44,6 +44,25 @@ def relay_and_project(settings, app, projectors: int = 1) -> list:
     return processes[1:]
 
 
+def customers_projected(settings, app, customers=("CUST-1", "CUST-2"), lines: int = 20) -> list[dict]:
+    """Customers opened with `lines` usage lines each, relayed and projected; the live rows."""
+    from tests.factories import open_customer
+
+    for customer in customers:
+        open_customer(app, customer)
+        record_usage(app, customer, lines)
+    relay_and_project(settings, app)
+    return live_balances(settings)
+
+
+def waiting_on(settings, table: str) -> bool:
+    """True when some session waits for a lock on the table."""
+    with psycopg.connect(settings.database_url) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM pg_locks WHERE relation = %s::regclass AND NOT granted", (table,)
+        ).fetchone()[0] > 0
+
+
 def relay_all(settings, app) -> None:
     process = relay_process(settings, app)
     try:

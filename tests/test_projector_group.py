@@ -13,7 +13,7 @@ import psycopg
 
 from tests.conftest import wait_for
 from tests.factories import open_customer
-from tests.read_side_helpers import live_balances, record_usage, relay_all, relay_and_project
+from tests.read_side_helpers import live_balances, record_usage, relay_all, relay_and_project, waiting_on
 
 CUSTOMERS = [f"CUST-{n}" for n in range(1, 9)]
 
@@ -91,9 +91,3 @@ def projected_usage_lines(settings) -> int:
             return 0
         return conn.execute(f"SELECT coalesce(sum(usage_lines), 0) FROM {settings.read_schema}.customer_balances").fetchone()[0]
 
-
-def waiting_on(settings, table: str) -> bool:
-    with psycopg.connect(settings.database_url) as conn:
-        return conn.execute(
-            "SELECT count(*) FROM pg_locks WHERE relation = %s::regclass AND NOT granted", (table,)
-        ).fetchone()[0] > 0

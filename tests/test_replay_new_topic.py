@@ -12,16 +12,11 @@ from ledger import replay as replay_module
 from ledger.replay import replay
 from ledger.verify import verify
 from tests.conftest import wait_for
-from tests.factories import open_customer
-from tests.read_side_helpers import live_balances, record_usage, relay_and_project
+from tests.read_side_helpers import customers_projected, live_balances, relay_and_project
 
 
 def test_a_new_empty_ledger_topic_is_refilled_and_rebuilt_from(settings, app, monkeypatch):
-    for customer in ("CUST-1", "CUST-2"):
-        open_customer(app, customer)
-        record_usage(app, customer, 30)
-    relay_and_project(settings, app)
-    before = live_balances(settings)
+    before = customers_projected(settings, app, lines=30)
     monkeypatch.setattr(replay_module, "KAFKA_BATCH", 10)
     stopped = threading.Event()
     stopped.set()

@@ -10,17 +10,12 @@ import sys
 import psycopg
 
 from tests.conftest import wait_for
-from tests.factories import open_customer
-from tests.read_side_helpers import live_balances, record_usage, relay_and_project
+from tests.read_side_helpers import customers_projected, live_balances, waiting_on
 from tests.test_cli import ledger
 
 
 def test_a_signal_stops_a_replay_that_the_same_command_then_resumes(settings, app, cli_env):
-    for customer in ("CUST-1", "CUST-2"):
-        open_customer(app, customer)
-        record_usage(app, customer, 20)
-    relay_and_project(settings, app)
-    live = live_balances(settings)
+    live = customers_projected(settings, app)
     events = f"{settings.store_schema}.ledger_events"
 
     with psycopg.connect(settings.database_url) as blocker:
@@ -42,9 +37,3 @@ def test_a_signal_stops_a_replay_that_the_same_command_then_resumes(settings, ap
     assert resumed.returncode == 0 and "swapped in" in resumed.stdout, resumed.stderr
     assert live_balances(settings) == live
 
-
-def waiting_on(settings, table: str) -> bool:
-    with psycopg.connect(settings.database_url) as conn:
-        return conn.execute(
-            "SELECT count(*) FROM pg_locks WHERE relation = %s::regclass AND NOT granted", (table,)
-        ).fetchone()[0] > 0
