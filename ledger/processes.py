@@ -94,7 +94,7 @@ def relay_process(settings: Settings, app: BillingLedger) -> RelayProcess:
 def projector_process(settings: Settings) -> ProjectorProcess:
     kafka.ensure_topics(settings)
     conn = connect_read_models(settings.database_url, settings.read_schema)
-    projector = Projector(conn, settings.group("projector"))
+    projector = Projector(conn, settings.group("projector"), views_schema=settings.views_schema)
     member = TrackedMember(
         kafka.consumer(settings, settings.group("projector")),
         settings.ledger_topic,
