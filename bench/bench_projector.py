@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import time
 
-from kafka import TopicPartition
 
-from bench.common import bench_settings, open_customers, profiled, report, say, size_options
+from bench.common import raw_consume_rate, bench_settings, open_customers, profiled, report, say, size_options
 from bench.relay import store_usage
 from ledger import kafka
 from ledger.processes import projector_process, relay_process
@@ -30,23 +29,6 @@ def fill_ledger_topic(settings, events: int, customers: int) -> int:
     total = relay.relay.published
     app.close()
     return total
-
-
-def raw_consume_rate(settings, total: int) -> float:
-    """kafka-python alone, with the projector's consumer settings, outside any group."""
-    consumer = kafka.consumer(settings, None)
-    partitions = [TopicPartition(settings.ledger_topic, p) for p in consumer.partitions_for_topic(settings.ledger_topic)]
-    consumer.assign(partitions)
-    consumer.seek_to_beginning(*partitions)
-    read, started = 0, None
-    while read < total:
-        batches = consumer.poll(timeout_ms=1000, max_records=5000)
-        if batches and started is None:
-            started = time.perf_counter()
-        read += sum(len(records) for records in batches.values())
-    seconds = time.perf_counter() - started
-    consumer.close()
-    return read / seconds
 
 
 def projector_rate(settings, total: int, profile) -> tuple[float, int]:
@@ -70,7 +52,7 @@ def main() -> None:
         kafka.ensure_topics(settings, settings.ledger_topic)
         total = fill_ledger_topic(settings, args.events, args.customers)
         say(f"{total:,} ledger events on {settings.ledger_topic} ({args.events:,} usage, {args.customers} customers)")
-        raw = raw_consume_rate(settings, total)
+        raw = raw_consume_rate(settings, settings.ledger_topic, total)
         say(f"raw kafka-python consume: {raw:,.0f} messages/s")
         rate, applied = projector_rate(settings, total, args.profile)
     ratio = rate / raw

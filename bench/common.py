@@ -136,3 +136,25 @@ def usage_records(customers: list[str], count: int, prefix: str = "bench-usage")
             "attributes": {"region": "westeurope"},
         })
     return records
+
+
+def raw_consume_rate(settings: Settings, topic: str, count: int) -> float:
+    """The baseline: kafka-python alone, with the ledger's consumer settings, outside any
+    group, fetching and iterating `count` messages of `topic` from its start; messages/s
+    from the first record handed over to the last."""
+    from kafka import TopicPartition
+
+    from ledger import kafka
+
+    consumer = kafka.consumer(settings, None)
+    partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+    consumer.assign(partitions)
+    consumer.seek_to_beginning(*partitions)
+    seen, started = 0, None
+    while seen < count:
+        for records in consumer.poll(timeout_ms=1000, max_records=5000).values():
+            started = started or time.perf_counter()
+            seen += sum(1 for record in records if record.value is not None)
+    seconds = time.perf_counter() - started
+    consumer.close()
+    return seen / seconds

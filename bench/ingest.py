@@ -12,9 +12,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from kafka import KafkaConsumer, TopicPartition
 
-from bench.common import Stopwatch, bench_settings, open_customers, profiled, report, say, size_options, usage_records
+
+from bench.common import raw_consume_rate, Stopwatch, bench_settings, open_customers, profiled, report, say, size_options, usage_records
 from ledger import kafka
 from ledger.processes import ingest_process
 from ledger.store import open_application
@@ -35,27 +35,6 @@ def publish(settings, messages) -> None:
         producer.send(settings.usage_topic, key=key, value=value)
     producer.flush()
     producer.close()
-
-
-def raw_consume_rate(settings, count: int) -> float:
-    """kafka-python alone: fetch and iterate the same messages, nothing else."""
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
-        enable_auto_commit=False,
-        max_partition_fetch_bytes=4 * 1024 * 1024,
-        fetch_max_bytes=32 * 1024 * 1024,
-    )
-    partitions = [TopicPartition(settings.usage_topic, p) for p in consumer.partitions_for_topic(settings.usage_topic)]
-    consumer.assign(partitions)
-    consumer.seek_to_beginning(*partitions)
-    seen, started = 0, None
-    while seen < count:
-        for records in consumer.poll(timeout_ms=1000, max_records=5000).values():
-            started = started or time.perf_counter()
-            seen += sum(1 for record in records if record.value)
-    elapsed = time.perf_counter() - started
-    consumer.close()
-    return count / elapsed
 
 
 def ingest_rate(settings, app, count: int, profile: Path | None) -> tuple[float, object]:
@@ -92,7 +71,7 @@ def main() -> None:
         with Stopwatch() as publishing:
             publish(settings, messages)
         say(f"published {args.events} usage events in {publishing.seconds:.1f}s")
-        raw = raw_consume_rate(settings, args.events)
+        raw = raw_consume_rate(settings, settings.usage_topic, args.events)
         say(f"raw kafka-python consume: {raw:,.0f} messages/s")
         rate, counts = ingest_rate(settings, app, args.events, args.profile)
         say(f"ingest: {rate:,.0f} usage events/s ({counts})")

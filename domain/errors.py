@@ -112,3 +112,12 @@ class CaseNotResolved(LedgerError):
     def __init__(self, case_id: str):
         super().__init__(f"support case {case_id!r} is open; only a resolved case can be reopened")
         self.case_id = case_id
+
+
+def choice_of(choices, text: str, singular: str, plural: str):
+    """The member of an Enum of choices that `text` names, or a clear error listing them."""
+    try:
+        return choices(text)
+    except ValueError:
+        names = ", ".join(c.value for c in choices)
+        raise InvalidCommand(f"{text!r} is not {singular}; {plural} are: {names}") from None

@@ -11,7 +11,7 @@ from uuid import NAMESPACE_URL, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import InvalidCommand, PermissionDenied
+from domain.errors import InvalidCommand, PermissionDenied, choice_of
 
 
 class Role(str, Enum):
@@ -66,11 +66,7 @@ DIRECTORY_ID = uuid5(NAMESPACE_URL, "billing-ledger:staff-directory")
 
 
 def parse_role(text: str) -> Role:
-    try:
-        return Role(text)
-    except ValueError:
-        names = ", ".join(r.value for r in Role)
-        raise InvalidCommand(f"{text!r} is not a role; roles are: {names}") from None
+    return choice_of(Role, text, "a role", "roles")
 
 
 class StaffDirectory(Aggregate):

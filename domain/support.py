@@ -14,7 +14,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import AlreadyExists, CaseNotResolved, CaseResolved, InvalidCommand
+from domain.errors import AlreadyExists, CaseNotResolved, CaseResolved, InvalidCommand, choice_of
 
 CASE_NAMESPACE = uuid5(NAMESPACE_URL, "billing-ledger:support-case")
 COMMERCIAL_SUPPORT = "vendor-commercial-support"
@@ -33,11 +33,7 @@ class Category(str, Enum):
 
 
 def parse_category(text: str) -> Category:
-    try:
-        return Category(text)
-    except ValueError:
-        names = ", ".join(c.value for c in Category)
-        raise InvalidCommand(f"{text!r} is not a case category; categories are: {names}") from None
+    return choice_of(Category, text, "a case category", "categories")
 
 
 def destination_of(category: Category) -> str:
