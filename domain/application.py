@@ -28,7 +28,7 @@ from domain.usage import UsageLine, UsageReport, usage_line_id
 class UsageOutcome:
     """What became of each report in a batch: recorded, a duplicate, or rejected with a reason."""
 
-    recorded: list[UsageLine] = field(default_factory=list)
+    recorded: list[UsageLine.Recorded] = field(default_factory=list)  # one event per recorded line
     duplicates: list[int] = field(default_factory=list)
     rejected: list[tuple[int, LedgerError]] = field(default_factory=list)
     already_tracked: bool = False
@@ -179,8 +179,7 @@ class BillingLedger(SupportCases, BillingService, Application):
                 # read back here: its event goes straight to the store with the tracking
                 # record, without save()'s generic collect and cache steps (at ingest rates
                 # their protocol checks cost more than rating the usage).
-                events = [event for line in outcome.recorded for event in line.collect_events()]
-                self.events.put(events, tracking=tracking)
+                self.events.put(outcome.recorded, tracking=tracking)
             except IntegrityError:
                 if tracking is not None and self._is_tracked(tracking):
                     # Another instance of the consumer recorded this very batch.
@@ -224,12 +223,12 @@ class BillingLedger(SupportCases, BillingService, Application):
             try:
                 if isinstance(account, LedgerError):
                     raise account
-                line = UsageLine.record(report, account, actor=actor)
+                recorded = UsageLine.rate(report, account, actor=actor, line_id=line_id)
             except LedgerError as error:
                 outcome.rejected.append((index, error))
                 continue
             seen.add(line_id)
-            outcome.recorded.append(line)
+            outcome.recorded.append(recorded)
         return outcome
 
     def recorded_usage_line_ids(self, ids: Iterable[UUID]) -> set[UUID]:

@@ -11,6 +11,7 @@ from decimal import Decimal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
 
 from domain.account import CustomerAccount
 from domain.errors import InvalidCommand
@@ -138,8 +139,15 @@ class UsageLine(Aggregate):
             )
 
     @classmethod
-    def record(cls, report: UsageReport, account: CustomerAccount, *, actor: str) -> UsageLine:
-        """Rate a usage report against the account's price and record it."""
+    def rate(
+        cls, report: UsageReport, account: CustomerAccount, *, actor: str, line_id: UUID | None = None
+    ) -> UsageLine.Recorded:
+        """Rate a usage report against the account's price: the event that records the line.
+
+        Only the event: the recording path stores it and never reads the line back (at
+        ingest rates, building each line object cost more than rating it); `mutate(None)`
+        on the event gives the line. `line_id` saves hashing the usage id again.
+        """
         report.check_valid()
         subscription = account.subscription_for_usage(report.subscription_id)
         where = f"usage {report.usage_id!r} for subscription {report.subscription_id!r}"
@@ -150,9 +158,10 @@ class UsageLine(Aggregate):
             )
         if report.unit != subscription.unit:
             raise InvalidCommand(f"{where}: unit {report.unit!r} is not the subscription's {subscription.unit!r}")
-        return cls._create(
-            cls.Recorded,
-            id=usage_line_id(report.usage_id),
+        return cls.Recorded(
+            originator_topic=USAGE_LINE_TOPIC,
+            originator_id=line_id or usage_line_id(report.usage_id),
+            originator_version=cls.INITIAL_VERSION,
             timestamp=report.observed_at,
             customer_id=report.customer_id,
             actor=actor,
@@ -171,3 +180,6 @@ class UsageLine(Aggregate):
             amount=subscription.price(report.quantity),
             attributes=dict(report.attributes),
         )
+
+
+USAGE_LINE_TOPIC = get_topic(UsageLine)

@@ -1,9 +1,8 @@
 """One customer's events from the event store: `ledger history` and `ledger balance --as-of`.
 
 A customer's events are spread over many aggregates (the account, one usage line per usage,
-support cases...). They are found by an index of the event store on the customer id in
-each stored event's JSON state, with the notification id, so one index range gives them in
-order. Why the store and not a read model: the history is the store's truth, current to the
+support cases...). They are found by the event store's index on its customer column, with
+the notification id (ledger/store.py), so one index range gives them in order. Why the store and not a read model: the history is the store's truth, current to the
 last commit (a projector-maintained index lags by the projector's delay), and the index
 costs the writers of the store a little per event instead of a second row per usage event
 on the projector's hot path. It relies on the state being plain JSON, as the application
@@ -28,40 +27,16 @@ from projections.base import LedgerEvent, Projection
 from projections.registry import all_projections
 from projections.views import create_helpers, view_statement
 
-INDEX = "ledger_events_by_customer"
-# event_json() is the store's own function (ledger/index.py): the state as jsonb.
-CUSTOMER = "{schema}.event_json(state) ->> 'customer_id'"
 HISTORY_COLUMNS = ["notification_id", "occurred_at", "event", "actor", "amount", "details"]
 COMMON_FIELDS = {"event_id", "notification_id", "aggregate_id", "aggregate_version", "customer_id", "occurred_at", "actor"}
 
 
-def ensure_index(database_url: str, store_schema: str) -> None:
-    """Build the index once; CONCURRENTLY, so that ingest keeps writing meanwhile."""
-    schema = Identifier(store_schema)
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        valid = conn.execute(
-            "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-            "WHERE c.relname = %s AND c.relnamespace = %s::regnamespace",
-            (INDEX, store_schema),
-        ).fetchone()
-        if valid == (True,):
-            return
-        if valid == (False,):  # an interrupted build leaves an invalid index behind
-            conn.execute(SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(Identifier(store_schema, INDEX)))
-        conn.execute(
-            SQL("CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON {} ((" + CUSTOMER + "), notification_id)").format(
-                Identifier(INDEX), events_table(store_schema), schema=schema
-            )
-        )
-
-
 def customer_events(settings: Settings, customer_id: str) -> list[LedgerEvent]:
     """The customer's ledger events in notification order, converted as the relay converts them."""
-    app = open_application(settings)  # also creates event_json() if the store is new
+    app = open_application(settings)  # also sets up the store and its customer index
     try:
-        ensure_index(settings.database_url, settings.store_schema)
-        statement = SQL("SELECT " + COLUMNS + " FROM {} WHERE " + CUSTOMER + " = %s ORDER BY notification_id").format(
-            events_table(settings.store_schema), schema=Identifier(settings.store_schema)
+        statement = SQL("SELECT " + COLUMNS + " FROM {} WHERE customer_id = %s ORDER BY notification_id").format(
+            events_table(settings.store_schema)
         )
         with psycopg.connect(settings.database_url) as conn, conn.cursor(binary=True) as cursor:
             rows = cursor.execute(statement, (customer_id,)).fetchall()
