@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import cProfile
 import json
+import os
 import pstats
 import sys
 import time
@@ -87,9 +88,12 @@ def profiled(path: Path | None) -> Iterator[None]:
         stats.sort_stats("tottime").print_stats(25)
 
 
-def size_options(doc: str, events_help: str) -> argparse.Namespace:
-    """The options every benchmark takes: how much work, and where to put a profile."""
+def size_options(doc: str, events_help: str, processes: bool = False) -> argparse.Namespace:
+    """The options every benchmark takes: how much work, and where to put a profile; and,
+    for a consumer that scales out, how many processes share its group."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    if processes:
+        parser.add_argument("--processes", type=int, default=os.cpu_count(), help="members of the consumer group (default: one per core)")
     parser.add_argument("--events", type=int, default=100_000, help=events_help)
     parser.add_argument("--customers", type=int, default=200, help="customers the usage is spread over")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the timed part to this file (slows it)")

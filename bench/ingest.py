@@ -1,21 +1,29 @@
-"""End-to-end ingest throughput: Avro usage on Kafka -> the event store, against a raw
-kafka-python consumer reading the same messages in the same run.
+"""End-to-end ingest throughput: Avro usage on Kafka -> the event store, by one or several
+ingest processes in one consumer group, against a raw kafka-python consumer reading the
+same messages in the same run.
 
-    .venv/bin/python -m bench.ingest [--events 100000] [--customers 200] [--profile FILE]
+    .venv/bin/python -m bench.ingest [--events 100000] [--customers 200] [--processes 2] [--profile FILE]
 
-Both rates count from the first record handed over to the last: the group join of the
-ingest consumer (seconds on the embedded broker) is not part of the ingest rate.
+Several processes are how ingest scales (the design's path: members of one group share
+the partitions); the default is one per core. Each process is a real `ledger ingest`
+member (its own application, consumer and connections). They join the group before the
+usage is published, so the rate counts from the first batch any of them handles to the
+last one committed, with no group join inside it. The raw baseline is one consumer.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
-
-
-from bench.common import raw_consume_rate, Stopwatch, bench_settings, open_customers, profiled, report, say, size_options, usage_records
+from bench.common import (
+    Stopwatch, bench_settings, open_customers, profiled, raw_consume_rate, report, say, size_options, usage_records,
+)
 from ledger import kafka
+from ledger.config import Settings
 from ledger.processes import ingest_process
 from ledger.store import open_application
 from schemas import registry
@@ -37,51 +45,82 @@ def publish(settings, messages) -> None:
     producer.close()
 
 
-def ingest_rate(settings, app, count: int, profile: Path | None) -> tuple[float, object]:
+def ingest_member(settings: Settings, count: int, profile: Path | None, joined, results) -> None:
+    """One ingest process: join the group, then ingest until the group has consumed `count`;
+    report when this member's first batch started and its last ended, and its counts."""
+    app = open_application(settings)
     process = ingest_process(settings, app)
     handle = process.member.handle_batch
-    times: list[float] = []
-    handling = [0.0]
+    spans: list[float] = []
 
     def timed(source, records):
-        times.append(time.perf_counter())
+        started = time.perf_counter()
         try:
             return handle(source, records)
         finally:
-            handling[0] += time.perf_counter() - times[-1]
+            spans[:] = [spans[0] if spans else started, time.perf_counter()]
 
     process.member.handle_batch = timed
+    while not process.member.consumer.assignment():
+        process.step()
+    joined.put(os.getpid())
     with profiled(profile):
-        while process.ingest.counts.consumed < count:
-            process.step()
-    elapsed = time.perf_counter() - times[0]
-    say(f"ingest: {len(times)} batches; {handling[0]:.2f}s of {elapsed:.2f}s in handling them, the rest in fetching")
-    counts = process.ingest.counts
+        while sum(row["consumed"] for row in app.recorder.ingest_counts()) < count:
+            while process.step():
+                pass
+    results.put((spans, process.ingest.counts))
     process.close()
-    return count / elapsed, counts
+    app.close()
+
+
+def ingest_rate(settings: Settings, messages, processes: int, profile: Path | None) -> tuple[float, list]:
+    context = multiprocessing.get_context("spawn")  # no inherited connections
+    joined, results = context.Queue(), context.Queue()
+    members = [
+        context.Process(
+            target=ingest_member,
+            args=(settings, len(messages), profile and profile.with_suffix(f".{n}{profile.suffix}"), joined, results),
+        )
+        for n in range(processes)
+    ]
+    for member in members:
+        member.start()
+    for _ in members:
+        joined.get(timeout=120)
+    # Every member has partitions now: publishing starts the race.
+    publish(settings, messages)
+    reported = [results.get(timeout=600) for _ in members]
+    for member in members:
+        member.join(timeout=60)
+    spans = [span for span, _ in reported if span]
+    elapsed = max(end for _, end in spans) - min(start for start, _ in spans)
+    return len(messages) / elapsed, [counts for _, counts in reported]
 
 
 def main() -> None:
-    args = size_options(__doc__, "usage messages to publish and ingest")
+    options = size_options(__doc__, "usage messages to publish and ingest", processes=True)
     with bench_settings() as settings:
         app = open_application(settings)
-        customers = open_customers(app, args.customers)
-        messages = usage_messages(customers, args.events)
-        kafka.ensure_topics(settings)
-        with Stopwatch() as publishing:
-            publish(settings, messages)
-        say(f"published {args.events} usage events in {publishing.seconds:.1f}s")
-        raw = raw_consume_rate(settings, settings.usage_topic, args.events)
-        say(f"raw kafka-python consume: {raw:,.0f} messages/s")
-        rate, counts = ingest_rate(settings, app, args.events, args.profile)
-        say(f"ingest: {rate:,.0f} usage events/s ({counts})")
+        customers = open_customers(app, options.customers)
         app.close()
+        messages = usage_messages(customers, options.events)
+        kafka.ensure_topics(settings)
+        raw_topic = "raw." + settings.usage_topic
+        kafka.ensure_topics(settings, raw_topic)
+        with Stopwatch() as publishing:
+            publish(replace(settings, usage_topic=raw_topic), messages)
+        say(f"published {options.events} usage events in {publishing.seconds:.1f}s")
+        raw = raw_consume_rate(settings, raw_topic, options.events)
+        say(f"raw kafka-python consume: {raw:,.0f} messages/s")
+        rate, counts = ingest_rate(settings, messages, options.processes, options.profile)
+        say(f"ingest: {rate:,.0f} usage events/s with {options.processes} process(es) ({counts})")
+    recorded = sum(c.recorded for c in counts)
     ratio = rate / raw
     say(f"ingest / raw consume = {ratio:.2f} (target >= 0.6); target >= 20,000/s")
     report(
         "ingest_usage_events_per_second", rate, "events/s",
-        raw_consume_per_second=round(raw, 1), ratio=round(ratio, 3), events=args.events,
-        recorded=counts.recorded, target=20_000, target_ratio=0.6,
+        raw_consume_per_second=round(raw, 1), ratio=round(ratio, 3), events=options.events,
+        recorded=recorded, processes=options.processes, target=20_000, target_ratio=0.6,
     )
 
 
