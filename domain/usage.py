@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from hashlib import sha1
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
@@ -19,10 +20,17 @@ from domain.money import check_places
 from domain.invoicing import UsageToBill
 
 USAGE_NAMESPACE = uuid5(NAMESPACE_URL, "billing-ledger:usage-line")
+_NAMESPACE_BYTES = USAGE_NAMESPACE.bytes
+# RFC 4122 name-based UUID, version 5: the version and variant bits over a SHA-1 prefix.
+_VERSION_BITS_CLEARED = ~((0xF000 << 64) | (0xC000 << 48))
+_VERSION_5 = (5 << 76) | (0x8000 << 48)
 
 
 def usage_line_id(usage_id: str) -> UUID:
-    return uuid5(USAGE_NAMESPACE, usage_id)
+    """uuid5(USAGE_NAMESPACE, usage_id), in half the time of the standard library's (which
+    converts the digest twice): it runs once per usage event at ingest."""
+    digest = sha1(_NAMESPACE_BYTES + usage_id.encode()).digest()
+    return UUID(int=(int.from_bytes(digest[:16]) & _VERSION_BITS_CLEARED) | _VERSION_5)
 
 
 @dataclass(frozen=True)
@@ -158,11 +166,15 @@ class UsageLine(Aggregate):
             )
         if report.unit != subscription.unit:
             raise InvalidCommand(f"{where}: unit {report.unit!r} is not the subscription's {subscription.unit!r}")
-        return cls.Recorded(
-            originator_topic=USAGE_LINE_TOPIC,
+        # The fields in the dataclass's order (the stored JSON keeps it), set without its
+        # frozen __init__ (one object.__setattr__ per field: a third of rating a report).
+        # Its one check, a UUID originator id, holds by construction.
+        recorded = object.__new__(cls.Recorded)
+        recorded.__dict__.update(
             originator_id=line_id or usage_line_id(report.usage_id),
             originator_version=cls.INITIAL_VERSION,
             timestamp=report.observed_at,
+            originator_topic=USAGE_LINE_TOPIC,
             customer_id=report.customer_id,
             actor=actor,
             usage_id=report.usage_id,
@@ -180,6 +192,7 @@ class UsageLine(Aggregate):
             amount=subscription.price(report.quantity),
             attributes=dict(report.attributes),
         )
+        return recorded
 
 
 USAGE_LINE_TOPIC = get_topic(UsageLine)

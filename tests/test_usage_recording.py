@@ -79,3 +79,20 @@ def test_opening_an_account_twice_is_a_harmless_retry(app):
     events = stored_event_count(app)
     assert app.open_account("CUST-1", "Customer CUST-1", "EUR", 30, Decimal("20"), at=OPENED_AT, actor=ADMIN) is False
     assert stored_event_count(app) == events
+
+
+def test_a_rated_usage_event_is_the_event_the_library_would_build(app):
+    from uuid import NAMESPACE_URL, uuid5
+
+    from domain.usage import USAGE_NAMESPACE, UsageLine, usage_line_id
+
+    # The recording path builds the event and its id by hand (tuned for ingest rates):
+    # same id as uuid5, same event, same field order (the stored JSON keeps it).
+    assert USAGE_NAMESPACE == uuid5(NAMESPACE_URL, "billing-ledger:usage-line")
+    for usage_id in ("u-1", "é/ü 2026-11", "x" * 300, ""):
+        assert usage_line_id(usage_id) == uuid5(USAGE_NAMESPACE, usage_id)
+    open_customer(app, unit_price="0.5")
+    rated = UsageLine.rate(report("u-1", quantity="3"), app.get_account("CUST-1"), actor="ingest")
+    built = UsageLine.Recorded(**vars(rated))
+    assert rated == built and list(vars(rated)) == list(vars(built))
+    assert rated.mutate(None).amount == Decimal("1.5")
