@@ -33,14 +33,18 @@ def fill_ledger_topic(settings, events: int, customers: int) -> int:
 
 def projector_rate(settings, total: int, profile) -> tuple[float, int]:
     process = projector_process(settings)
-    handled, started = 0, None
+    handle, started = process.member.handle_batch, []
+
+    def timed(source, records):
+        started[:] = started or [time.perf_counter()]  # from the first batch handed over
+        return handle(source, records)
+
+    process.member.handle_batch = timed
+    handled = 0
     with profiled(profile):
         while handled < total or not process.idle():
-            step = process.step()
-            if step and started is None:
-                started = time.perf_counter()
-            handled += step
-        seconds = time.perf_counter() - started
+            handled += process.step()
+        seconds = time.perf_counter() - started[0]
     applied = process.projector.applied
     process.close()
     return handled / seconds, applied

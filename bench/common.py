@@ -142,10 +142,11 @@ def usage_records(customers: list[str], count: int, prefix: str = "bench-usage")
     return records
 
 
-def raw_consume_rate(settings: Settings, topic: str, count: int) -> float:
+def raw_consume_rate(settings: Settings, topic: str, count: int, work=None) -> float:
     """The baseline: kafka-python alone, with the ledger's consumer settings, outside any
     group, fetching and iterating `count` messages of `topic` from its start; messages/s
-    from the first record handed over to the last."""
+    from the first record handed over to the last. `work`, if given, is done on each
+    partition's batch of records as it arrives (bench.decode_floor)."""
     from kafka import TopicPartition
 
     from ledger import kafka
@@ -158,6 +159,8 @@ def raw_consume_rate(settings: Settings, topic: str, count: int) -> float:
     while seen < count:
         for records in consumer.poll(timeout_ms=1000, max_records=5000).values():
             started = started or time.perf_counter()
+            if work is not None:
+                work(records)
             seen += sum(1 for record in records if record.value is not None)
     seconds = time.perf_counter() - started
     consumer.close()
