@@ -8,14 +8,15 @@ common ones that the library names differently are mapped here. Events of no cus
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID, uuid5
+from functools import cache
+from uuid import UUID
 
 from domain.account import CustomerAccount
 from domain.numbering import NumberSeries
 from domain.policy import PolicyBook
 from domain.roles import StaffDirectory
 from domain.support import SupportCase
-from domain.usage import UsageLine
+from domain.usage import UsageLine, name_based_id
 from schemas import SchemaVersion, registry
 
 _ACCOUNT = CustomerAccount
@@ -58,23 +59,33 @@ SCHEMA_OF_EVENT: dict[type, str] = {
 
 
 def ledger_event_id(aggregate_id: UUID, version: int) -> UUID:
-    """The same stored event gets the same id however often it is published."""
-    return uuid5(aggregate_id, str(version))
+    """The same stored event gets the same id however often it is published:
+    uuid5(aggregate_id, str(version))."""
+    return name_based_id(aggregate_id.bytes, str(version))
+
+
+# Every ledger schema starts with these, in this order (the record keeps the schema's order).
+COMMON_FIELDS = ("event_id", "notification_id", "aggregate_id", "aggregate_version", "customer_id", "occurred_at")
+
+
+@cache
+def _layout(event_type: type) -> tuple[SchemaVersion, tuple[str, ...]]:
+    """The event type's ledger schema and the fields read off the event (not the common ones)."""
+    schema = registry().latest(SCHEMA_OF_EVENT[event_type])
+    return schema, tuple(f["name"] for f in schema.parsed["fields"] if f["name"] not in COMMON_FIELDS)
 
 
 def to_ledger_record(event: Any, notification_id: int) -> tuple[SchemaVersion, dict[str, Any]]:
-    schema = registry().latest(SCHEMA_OF_EVENT[type(event)])
-    common = {
+    schema, own_fields = _layout(type(event))
+    record = {
         "event_id": str(ledger_event_id(event.originator_id, event.originator_version)),
         "notification_id": notification_id,
         "aggregate_id": str(event.originator_id),
         "aggregate_version": event.originator_version,
-        "occurred_at": event.timestamp,
         # staff, policy and number-series events belong to no customer
         "customer_id": getattr(event, "customer_id", ""),
+        "occurred_at": event.timestamp,
     }
-    record = {
-        field["name"]: common[field["name"]] if field["name"] in common else getattr(event, field["name"])
-        for field in schema.parsed["fields"]
-    }
+    for name in own_fields:
+        record[name] = getattr(event, name)
     return schema, record

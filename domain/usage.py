@@ -26,11 +26,15 @@ _VERSION_BITS_CLEARED = ~((0xF000 << 64) | (0xC000 << 48))
 _VERSION_5 = (5 << 76) | (0x8000 << 48)
 
 
-def usage_line_id(usage_id: str) -> UUID:
-    """uuid5(USAGE_NAMESPACE, usage_id), in half the time of the standard library's (which
-    converts the digest twice): it runs once per usage event at ingest."""
-    digest = sha1(_NAMESPACE_BYTES + usage_id.encode()).digest()
+def name_based_id(namespace: bytes, name: str) -> UUID:
+    """uuid5(UUID(bytes=namespace), name), in half the time of the standard library's (which
+    converts the digest twice): ingest and the relay make one per event."""
+    digest = sha1(namespace + name.encode()).digest()
     return UUID(int=(int.from_bytes(digest[:16]) & _VERSION_BITS_CLEARED) | _VERSION_5)
+
+
+def usage_line_id(usage_id: str) -> UUID:
+    return name_based_id(_NAMESPACE_BYTES, usage_id)
 
 
 @dataclass(frozen=True)

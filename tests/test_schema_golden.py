@@ -51,3 +51,11 @@ def test_a_sample_is_the_same_on_every_call_and_fills_every_field():
     assert first == second
     assert set(first) == {f["name"] for f in usage.source["fields"]}
     assert all(value not in (None, "", {}) for value in first.values())
+
+
+def test_every_ledger_schema_starts_with_the_common_fields_in_order():
+    from consumers.ledger_events import COMMON_FIELDS, SCHEMA_OF_EVENT
+
+    for name in SCHEMA_OF_EVENT.values():
+        fields = [f["name"] for f in registry().latest(name).parsed["fields"]]
+        assert tuple(fields[: len(COMMON_FIELDS)]) == COMMON_FIELDS, name

@@ -84,6 +84,7 @@ def test_opening_an_account_twice_is_a_harmless_retry(app):
 def test_a_rated_usage_event_is_the_event_the_library_would_build(app):
     from uuid import NAMESPACE_URL, uuid5
 
+    from consumers.ledger_events import ledger_event_id
     from domain.usage import USAGE_NAMESPACE, UsageLine, usage_line_id
 
     # The recording path builds the event and its id by hand (tuned for ingest rates):
@@ -91,6 +92,7 @@ def test_a_rated_usage_event_is_the_event_the_library_would_build(app):
     assert USAGE_NAMESPACE == uuid5(NAMESPACE_URL, "billing-ledger:usage-line")
     for usage_id in ("u-1", "é/ü 2026-11", "x" * 300, ""):
         assert usage_line_id(usage_id) == uuid5(USAGE_NAMESPACE, usage_id)
+        assert ledger_event_id(usage_line_id(usage_id), 7) == uuid5(usage_line_id(usage_id), "7")
     open_customer(app, unit_price="0.5")
     rated = UsageLine.rate(report("u-1", quantity="3"), app.get_account("CUST-1"), actor="ingest")
     built = UsageLine.Recorded(**vars(rated))
