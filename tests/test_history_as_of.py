@@ -64,3 +64,24 @@ def test_a_balance_as_of_a_moment_folds_only_what_had_happened_by_then(settings,
     assert closed["account_status"] == "closed"
     before = ledger(cli_env, "balance", "CUST-1", "--as-of", "2026-08-01")
     assert before.returncode == 2 and "had no account" in before.stderr
+
+
+def test_a_store_made_before_the_customer_column_gets_it_filled_from_its_events(settings, app):
+    from ledger.store import open_application
+
+    open_customer(app, "CUST-1")
+    record_usage(app, "CUST-1", 2)
+    table = f"{settings.store_schema}.ledger_events"
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute(f"ALTER TABLE {table} DROP COLUMN customer_id")  # as the store was made before
+    reopened = open_application(settings)
+    try:
+        with psycopg.connect(settings.database_url) as conn:
+            rows = conn.execute(f"SELECT customer_id, count(*) FROM {table} GROUP BY 1 ORDER BY 1").fetchall()
+        # the admin's role grant belongs to no customer; the account and its usage to CUST-1
+        assert rows == [("", 2), ("CUST-1", 4)]
+        assert [line.usage_id for line in reopened.index.uninvoiced_usage("CUST-1")] == [
+            line.usage_id for line in app.index.uninvoiced_usage("CUST-1")
+        ] != []
+    finally:
+        reopened.close()
