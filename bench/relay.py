@@ -11,6 +11,7 @@ from kafka import KafkaProducer
 
 from bench.common import Stopwatch, bench_settings, open_customers, profiled, report, say, size_options, usage_records
 from consumers.ingest import decode_usage
+from consumers.relay import ledger_messages
 from ledger import kafka
 from ledger.processes import relay_process
 from ledger.store import open_application
@@ -25,16 +26,9 @@ def store_usage(app, customers: list[str], count: int, batch: int = 5000) -> Non
         app.record_usage(reports, actor="system:bench")
 
 
-def sample_messages(app, relay, count: int) -> list[tuple[bytes, bytes, list]]:
-    """What the relay would send for the first events, to size the raw producer's messages."""
-    from consumers.ledger_events import to_ledger_record
-
-    messages = []
-    for notification in app.recorder.select_notifications(start=1, limit=count):
-        schema, record = to_ledger_record(app.mapper.to_domain_event(notification), notification.id)
-        headers = [("event_type", schema.short_name.encode()), ("event_id", record["event_id"].encode())]
-        messages.append((record["customer_id"].encode(), registry().encode(schema.name, record), headers))
-    return messages
+def sample_messages(app, count: int) -> list[tuple[bytes, bytes, list]]:
+    """What the relay sends for the first events, to size the raw producer's messages."""
+    return ledger_messages(app.recorder.select_notifications(start=1, limit=count), app.mapper)
 
 
 def raw_produce_rate(settings, topic: str, samples, count: int) -> float:
@@ -61,7 +55,7 @@ def main() -> None:
         say(f"stored {total} ledger events ({args.events} usage) in {storing.seconds:.1f}s")
         kafka.ensure_topics(settings, settings.ledger_topic, "raw." + settings.ledger_topic)
         process = relay_process(settings, app)
-        raw = raw_produce_rate(settings, "raw." + settings.ledger_topic, sample_messages(app, process.relay, 1000), total)
+        raw = raw_produce_rate(settings, "raw." + settings.ledger_topic, sample_messages(app, 1000), total)
         say(f"raw kafka-python produce: {raw:,.0f} messages/s")
         with profiled(args.profile), Stopwatch() as relaying:
             while process.step():

@@ -8,11 +8,20 @@ Never a gap: notification ids are issued under the recorder's table lock, so the
 in order, and the relay reads each batch strictly after its recorded position. When it
 has caught up it waits for the recorder's NOTIFY (sent by every transaction that stores
 events) rather than polling.
+
+Two cores when catching up: turning stored events into Avro messages and kafka-python's
+`send` each take about half of the relay's time. While a large batch is sent, the next one
+is read (strictly after it) and encoded in a worker process; it is used only if the
+recorded position is still the end of the batch it follows. Small batches (a relay that
+keeps up) are encoded here: no worker, no latency.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 
 import psycopg
 from eventsourcing.persistence import Tracking
@@ -42,15 +51,60 @@ class NewEvents:
         self.conn.close()
 
 
+Message = tuple[bytes, bytes, list[tuple[str, bytes]]]  # key, value, headers
+
+
+def ledger_messages(notifications: list, mapper) -> list[Message]:
+    """Each stored event as the ledger topic carries it: keyed by customer, typed and
+    identified in headers."""
+    to_domain_event, messages = mapper.to_domain_event, []
+    for notification in notifications:
+        schema, record = to_ledger_record(to_domain_event(notification), notification.id)
+        headers = [("event_type", schema.short_name.encode()), ("event_id", record["event_id"].encode())]
+        messages.append((record["customer_id"].encode(), encode_with(schema, record), headers))
+    return messages
+
+
+_worker_mapper = None
+
+
+def _start_encoder(application_class: type, env: dict[str, str]) -> None:
+    global _worker_mapper
+    # An application in memory with the relay's own mapper settings: it stores nothing.
+    _worker_mapper = application_class(env={**env, "PERSISTENCE_MODULE": "eventsourcing.popo"}).mapper
+
+
+def _encode_in_worker(notifications: list) -> list[Message]:
+    return ledger_messages(notifications, _worker_mapper)
+
+
+# The application settings that decide how stored events decode.
+MAPPER_SETTINGS = ("TRANSCODER_TOPIC", "MAPPER_TOPIC", "CIPHER_TOPIC", "CIPHER_KEY", "COMPRESSOR_TOPIC")
+
+
+@dataclass
+class _Batch:
+    after: int  # the position it was read after
+    notifications: list
+    messages: Future | None  # encoded by the worker, or to be encoded here
+
+
 class Relay:
-    def __init__(self, app: BillingLedger, producer: KafkaProducer, topic: str, batch_size: int = 5000):
+    def __init__(
+        self, app: BillingLedger, producer: KafkaProducer, topic: str, batch_size: int = 5000,
+        pipeline_from: int = 1000,
+    ):
         self.app = app
         self.producer = producer
         self.topic = topic
         self.batch_size = batch_size
+        # batches this large are encoded in the worker while the one before is sent
+        self.pipeline_from = pipeline_from
         self.published = 0
         self._partition_of: dict[bytes, int] = {}
         self._partition_count = 0
+        self._encoder: ProcessPoolExecutor | None = None
+        self._next: _Batch | None = None
 
     @property
     def tracking_name(self) -> str:
@@ -74,29 +128,55 @@ class Relay:
         """Publish the next batch of stored events; returns how many."""
         tracking_name = self.tracking_name
         start = self.app.recorder.max_tracking_id(tracking_name) or 0
-        notifications = self.app.recorder.select_notifications(start=start, limit=self.batch_size, inclusive_of_start=False)
-        if not notifications:
+        batch, self._next = self._next, None
+        if batch is None or batch.after != start:
+            batch = _Batch(start, self._select(start), None)
+        if not batch.notifications:
             return 0
-        to_domain_event, send, partition = self.app.mapper.to_domain_event, self.producer.send, self._partitioner()
-        futures = []
-        for notification in notifications:
-            schema, record = to_ledger_record(to_domain_event(notification), notification.id)
-            key = record["customer_id"].encode()
-            futures.append(
-                send(
-                    self.topic,
-                    key=key,
-                    value=encode_with(schema, record),
-                    headers=[("event_type", schema.short_name.encode()), ("event_id", record["event_id"].encode())],
-                    partition=partition(key),
-                )
-            )
+        if len(batch.notifications) >= self.pipeline_from:
+            # Before encoding this one: the worker (started on first use) gets to work meanwhile.
+            self._next = self._read_ahead(batch.notifications[-1].id)
+        if batch.messages is None:
+            messages = ledger_messages(batch.notifications, self.app.mapper)
+        else:
+            messages = batch.messages.result()
+        send, partition, futures = self.producer.send, self._partitioner(), []
+        for key, value, headers in messages:
+            futures.append(send(self.topic, key=key, value=value, headers=headers, partition=partition(key)))
         self.producer.flush()
         for future in futures:
             future.get(timeout=0)  # raises if Kafka refused any of them
-        self.app.recorder.insert_tracking(Tracking(tracking_name, notifications[-1].id))
-        self.published += len(notifications)
-        return len(notifications)
+        self.app.recorder.insert_tracking(Tracking(tracking_name, batch.notifications[-1].id))
+        self.published += len(messages)
+        return len(messages)
+
+    def _select(self, after: int) -> list:
+        return self.app.recorder.select_notifications(start=after, limit=self.batch_size, inclusive_of_start=False)
+
+    def _read_ahead(self, after: int) -> _Batch | None:
+        """The batch after `after`, handed to the worker to encode; None if it is small (the
+        relay has caught up and will read it fresh)."""
+        notifications = self._select(after)
+        if len(notifications) < self.pipeline_from:
+            return None
+        return _Batch(after, notifications, self._worker().submit(_encode_in_worker, notifications))
+
+    def _worker(self) -> ProcessPoolExecutor:
+        if self._encoder is None:
+            env = {name: value for name, value in self.app.env.items() if name in MAPPER_SETTINGS}
+            self._encoder = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),  # no inherited connections or threads
+                initializer=_start_encoder,
+                initargs=(type(self.app), env),
+            )
+        return self._encoder
+
+    def close(self) -> None:
+        self._next = None
+        if self._encoder is not None:
+            self._encoder.shutdown(cancel_futures=True)
+            self._encoder = None
 
     def _partitioner(self):
         """The producer's own partitioner, remembered per key (customers repeat; hashing each

@@ -47,6 +47,7 @@ class RelayProcess:
         self.new_events.wait(timeout)
 
     def close(self) -> None:
+        self.relay.close()
         self.relay.producer.close()
         self.new_events.close()
 

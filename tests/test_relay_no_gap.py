@@ -135,3 +135,39 @@ def test_ledger_relay_from_start_republishes_the_whole_store(settings, app, cli_
     ids = [dict(m.headers)["event_id"] for m in ledger_topic_messages(settings)]
     total = app.recorder.max_notification_id()
     assert len(ids) == 2 * total and len(set(ids)) == total
+
+
+def test_a_relay_catching_up_encodes_ahead_in_a_worker_and_never_skips_or_reorders(settings, app):
+    from consumers.relay import _encode_in_worker, ledger_messages
+
+    open_customer(app, "CUST-1")
+    open_customer(app, "CUST-2")
+    app.record_usage(
+        [decode_usage(registry().encode("billing.usage.UsageEvent", usage_record(f"u-{n}", f"CUST-{n % 2 + 1}"))) for n in range(120)],
+        actor="t",
+    )
+    total = app.recorder.max_notification_id()
+    process = relay_process(settings, app)
+    relay = process.relay
+    relay.batch_size, relay.pipeline_from = 20, 5  # every batch large enough to read ahead
+    try:
+        notifications = app.recorder.select_notifications(start=1, limit=total)
+        # the worker writes the very bytes the relay writes itself
+        assert relay._worker().submit(_encode_in_worker, notifications).result() == ledger_messages(notifications, app.mapper)
+
+        assert process.step() == 20 and relay._next is not None  # the next batch is being encoded
+        relay.restart_from_beginning()  # the read-ahead now follows a position that is gone
+        while process.step():
+            pass
+    finally:
+        process.close()
+    assert relay.published == 20 + total
+    messages = ledger_topic_messages(settings)
+    assert len({dict(m.headers)["event_id"] for m in messages}) == total
+    by_partition: dict[int, list[int]] = {}
+    for message in sorted(messages, key=lambda m: (m.partition, m.offset)):
+        by_partition.setdefault(message.partition, []).append(registry().decode(message.value)[1]["notification_id"])
+    # each partition: the first batch's events, then the whole store again, each run in order
+    for ids in by_partition.values():
+        assert len([i for i in range(1, len(ids)) if ids[i] < ids[i - 1]]) <= 1
+    assert sorted(n for ids in by_partition.values() for n in ids) == sorted(list(range(1, 21)) + list(range(1, total + 1)))
