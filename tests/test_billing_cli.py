@@ -30,13 +30,13 @@ def test_billing_staff_invoice_collect_suspend_and_reinstate_from_the_command_li
     collected = run_ok(cli_env, "collect", "--as-of", "2026-10-25", *bea)
     assert "ACME: ReminderSent, SubscriptionsSuspended" in collected
 
-    shown = json.loads(run_ok(cli_env, "account", "show", "ACME", "--format", "json"))
+    shown = json.loads(run_ok(cli_env, "account", "show", "ACME", "--format", "json", *bea))
     assert shown["balance"] == "100.00 EUR"  # 125.00 + 25.00 tax - 50.00
     assert [s["subscription"] for s in shown["suspensions"]] == ["ACME-365"]
 
     run_ok(cli_env, "payment", "receive", "ACME", "PAY-2", "--amount", "100", "--currency", "EUR", *bea,
            "--at", "2026-10-26")
-    shown = json.loads(run_ok(cli_env, "account", "show", "ACME", "--format", "json"))
+    shown = json.loads(run_ok(cli_env, "account", "show", "ACME", "--format", "json", *bea))
     assert (shown["balance"], shown["suspensions"]) == ("0.00 EUR", [])
     assert "nothing changed" in run_ok(cli_env, "payment", "receive", "ACME", "PAY-2", "--amount", "100",
                                        "--currency", "EUR", *bea, "--at", "2026-10-26")

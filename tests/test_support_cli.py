@@ -58,7 +58,10 @@ def test_a_helpdesk_agent_works_a_case_from_the_command_line(cli_env):
     assert after_resolution.returncode == 2
     assert f"support case {case_id!r} is resolved" in error_lines(after_resolution)[0]
 
-    shown = ledger(env, "case", "show", case_id, "--format", "json")
+    not_shown = ledger(env, "case", "show", case_id, "--as", "sam@partner.example")
+    assert not_shown.returncode == 2 and not_shown.stdout == ""
+    assert "'sam@partner.example' may not read the support view" in error_lines(not_shown)[0]
+    shown = ledger(env, "case", "show", case_id, "--format", "json", *agent)
     assert shown.returncode == 0, shown.stderr
     view = json.loads(shown.stdout)
     assert (view["customer_id"], view["status"], view["resolution"]) == (
@@ -79,7 +82,7 @@ def test_opening_a_case_again_with_its_id_changes_nothing(app, cli_env):
     again = ledger(cli_env, *args)
     assert (again.returncode, again.stdout) == (0, "case CASE-RETRY: nothing changed (already so)\n")
 
-    shown = ledger(cli_env, "case", "show", "CASE-RETRY")
+    shown = ledger(cli_env, "case", "show", "CASE-RETRY", "--as", "hana@partner.example")
     assert shown.returncode == 0, shown.stderr
     assert "vendor" not in shown.stdout and "status" in shown.stdout and "open" in shown.stdout
 
@@ -93,7 +96,7 @@ def test_without_a_configured_plan_a_case_is_escalated_under_the_default_plan(ap
     assert app.get_case("CASE-1").escalation == ("vendor-commercial-support", "Partner Success Advanced", None)
 
 
-def test_an_unknown_case_is_refused_in_one_line(cli_env):
-    result = ledger(cli_env, "case", "show", "CASE-404")
+def test_an_unknown_case_is_refused_in_one_line(app, cli_env):
+    result = ledger(cli_env, "case", "show", "CASE-404", "--as", ROOT)
     assert result.returncode == 2
     assert error_lines(result) == ["error: there is no support case 'CASE-404'"]

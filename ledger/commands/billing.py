@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+from domain.roles import Permission
 from ledger.commands import (
     add_command, add_group, business_time, decimal_arg, staff_options, with_services,
 )
@@ -117,7 +118,9 @@ def cmd_account_show(settings: Settings, args) -> int:
 
     from ledger.account_view import account_summary, render_summary
 
-    summary = account_summary(_app(settings).get_account(args.customer))
+    app = _app(settings)
+    app.authorize(args.actor, Permission.READ_BILLING_VIEWS)
+    summary = account_summary(app.get_account(args.customer))
     print(json.dumps(summary, indent=2, default=str) if args.format == "json" else render_summary(summary))
     return 0
 
@@ -185,6 +188,8 @@ def register(sub) -> None:
     p = add_command(account, "show", cmd_account_show, "an account as the ledger holds it now: balance, invoices, suspensions")
     p.add_argument("customer")
     p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument("--as", dest="actor", required=True,
+                   help="the staff user who reads; must be allowed to read balances, invoices and collection status")
     p = add_command(account, "profile", cmd_account_profile, "change the billing profile (what is given)")
     p.add_argument("customer")
     p.add_argument("--name")

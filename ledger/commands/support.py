@@ -6,6 +6,7 @@ import json
 import os
 from uuid import uuid4
 
+from domain.roles import Permission
 from domain.support import Category
 from ledger.commands import add_command, add_group, business_time, staff_options, with_services
 from ledger.config import Settings
@@ -98,7 +99,9 @@ def case_table(view: dict) -> str:
 
 @with_services
 def cmd_case_show(settings: Settings, args) -> int:
-    view = case_view(_ledger(settings).get_case(args.case))
+    ledger = _ledger(settings)
+    ledger.authorize(args.actor, Permission.READ_SUPPORT_VIEW)
+    view = case_view(ledger.get_case(args.case))
     print(json.dumps(view, indent=2) if args.format == "json" else case_table(view))
     return 0
 
@@ -133,3 +136,4 @@ def register(sub) -> None:
     p = add_command(case, "show", cmd_case_show, "show a case and its notes")
     p.add_argument("case")
     p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument("--as", dest="actor", required=True, help="the staff user who reads; must be allowed to read the support view")
