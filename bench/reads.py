@@ -9,13 +9,13 @@ converts them. Copies of those events, under other customer ids, invoice numbers
 ids, are folded by the projections' own functions into their tables, as a replay does.
 Then single-customer reads of each view, by random customer, on one open connection (as a
 service keeps one), are timed: p50 and p99 per view, against a read of the same customer's
-row from the balances table by its primary key (the baseline: the cost of any read). (The
-balance alone, from generated usage records: bench/bench_reads.py, whose timing this shares.)
+row from the balances table by its primary key (the baseline: the cost of any read).
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import time
 from datetime import date, datetime, timezone
@@ -24,7 +24,6 @@ from typing import Any
 
 import psycopg
 
-from bench.bench_reads import latencies, p99
 from bench.common import ADMIN, bench_settings, report, say
 from consumers.projector import connect_read_models, set_up_read_side
 from domain.usage import UsageReport
@@ -40,6 +39,24 @@ from projections.support import SUPPORT_VIEW, TIMELINE_KEPT
 from projections.timeline import SENTENCES
 
 TEMPLATE = "TEMPLATE"
+
+
+def latencies(read, customers: list[str], count: int) -> list[float]:
+    """Milliseconds of `count` reads of random customers, after 200 to warm up (prepared
+    statements, caches)."""
+    sample = random.Random(7).choices(customers, k=count + 200)
+    for customer in sample[:200]:
+        read(customer)
+    timings = []
+    for customer in sample[200:]:
+        started = time.perf_counter()
+        read(customer)
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def p99(timings: list[float]) -> float:
+    return statistics.quantiles(timings, n=100)[98]
 
 
 def on(month: int, day: int) -> datetime:
