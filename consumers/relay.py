@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import psycopg
@@ -150,7 +151,7 @@ class Relay:
         if len(batch.notifications) >= self.pipeline_from:
             # Before encoding this one: the worker (started on first use) gets to work meanwhile.
             self._next = self._read_ahead(batch.notifications[-1].id)
-        messages = batch.messages(self.app.mapper)
+        messages = self._messages(batch)
         send, partition, futures = self.producer.send, self._partitioner(), []
         for key, value, headers in messages:
             futures.append(send(self.topic, key=key, value=value, headers=headers, partition=partition(key)))
@@ -160,6 +161,14 @@ class Relay:
         self.app.recorder.insert_tracking(Tracking(tracking_name, batch.notifications[-1].id))
         self.published += len(messages)
         return len(messages)
+
+    def _messages(self, batch: _Batch) -> list[Message]:
+        try:
+            return batch.messages(self.app.mapper)
+        except BrokenProcessPool:
+            log.warning("the relay's encoding worker stopped; encoding this batch here, a new worker for the next")
+            self._drop_worker()
+            return ledger_messages(batch.notifications, self.app.mapper)
 
     def _select(self, after: int) -> list:
         return self.app.recorder.select_notifications(start=after, limit=self.batch_size, inclusive_of_start=False)
@@ -171,7 +180,11 @@ class Relay:
         if len(notifications) < self.pipeline_from:
             return None
         here = int(len(notifications) * self.ENCODED_HERE)
-        head = self._worker().submit(_encode_in_worker, notifications[: len(notifications) - here])
+        try:
+            head = self._worker().submit(_encode_in_worker, notifications[: len(notifications) - here])
+        except BrokenProcessPool:
+            self._drop_worker()
+            return None  # read again, and encoded, when its turn comes
         return _Batch(after, notifications, head, here)
 
     def _worker(self) -> ProcessPoolExecutor:
@@ -185,11 +198,14 @@ class Relay:
             )
         return self._encoder
 
+    def _drop_worker(self, wait: bool = False) -> None:
+        if self._encoder is not None:
+            self._encoder.shutdown(wait=wait, cancel_futures=True)
+            self._encoder = None
+
     def close(self) -> None:
         self._next = None
-        if self._encoder is not None:
-            self._encoder.shutdown(cancel_futures=True)
-            self._encoder = None
+        self._drop_worker(wait=True)
 
     def _partitioner(self):
         """The producer's own partitioner, remembered per key (customers repeat; hashing each

@@ -171,3 +171,29 @@ def test_a_relay_catching_up_encodes_ahead_in_a_worker_and_never_skips_or_reorde
     for ids in by_partition.values():
         assert len([i for i in range(1, len(ids)) if ids[i] < ids[i - 1]]) <= 1
     assert sorted(n for ids in by_partition.values() for n in ids) == sorted(list(range(1, 21)) + list(range(1, total + 1)))
+
+
+def test_a_relay_whose_encoding_worker_dies_encodes_the_batch_itself_and_goes_on(settings, app):
+    import os
+    import signal
+
+    open_customer(app, "CUST-1")
+    app.record_usage(
+        [decode_usage(registry().encode("billing.usage.UsageEvent", usage_record(f"u-{n}"))) for n in range(100)], actor="t",
+    )
+    total = app.recorder.max_notification_id()
+    process = relay_process(settings, app)
+    relay = process.relay
+    relay.batch_size, relay.pipeline_from = 20, 5
+    try:
+        assert process.step() == 20 and relay._next is not None
+        (worker,) = relay._encoder._processes.values()
+        os.kill(worker.pid, signal.SIGKILL)  # while (or before) it encodes the read-ahead
+        worker.join(timeout=30)
+        while process.step():
+            pass
+    finally:
+        process.close()
+    assert relay.published == total == relay.position()
+    ids = sorted(registry().decode(m.value)[1]["notification_id"] for m in ledger_topic_messages(settings))
+    assert ids == list(range(1, total + 1))
