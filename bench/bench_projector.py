@@ -15,6 +15,7 @@ import time
 from bench.common import raw_consume_rate, bench_settings, open_customers, profiled, report, say, size_options
 from bench.relay import store_usage
 from ledger import kafka
+from consumers.collector import tune_collector
 from ledger.processes import projector_process, relay_process
 from ledger.store import open_application
 
@@ -33,6 +34,7 @@ def fill_ledger_topic(settings, events: int, customers: int) -> int:
 
 def projector_rate(settings, total: int, profile) -> tuple[float, int]:
     process = projector_process(settings)
+    tune_collector()  # as `ledger project` does
     handle, started = process.member.handle_batch, []
 
     def timed(source, records):

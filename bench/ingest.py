@@ -24,6 +24,7 @@ from bench.common import (
 )
 from ledger import kafka
 from ledger.config import Settings
+from consumers.collector import tune_collector
 from ledger.processes import ingest_process
 from ledger.store import open_application
 from schemas import registry
@@ -50,6 +51,7 @@ def ingest_member(settings: Settings, count: int, profile: Path | None, joined, 
     report when this member's first batch started and its last ended, and its counts."""
     app = open_application(settings)
     process = ingest_process(settings, app)
+    tune_collector()  # as `ledger ingest` does
     handle = process.member.handle_batch
     spans: list[float] = []
 

@@ -13,6 +13,7 @@ from bench.common import Stopwatch, bench_settings, open_customers, profiled, re
 from consumers.ingest import decode_usage
 from consumers.relay import ledger_messages
 from ledger import kafka
+from consumers.collector import tune_collector
 from ledger.processes import relay_process
 from ledger.store import open_application
 from schemas import registry
@@ -55,6 +56,7 @@ def main() -> None:
         say(f"stored {total} ledger events ({args.events} usage) in {storing.seconds:.1f}s")
         kafka.ensure_topics(settings, settings.ledger_topic, "raw." + settings.ledger_topic)
         process = relay_process(settings, app)
+        tune_collector()  # as `ledger relay` does
         raw = raw_produce_rate(settings, "raw." + settings.ledger_topic, sample_messages(app, 1000), total)
         say(f"raw kafka-python produce: {raw:,.0f} messages/s")
         with profiled(args.profile), Stopwatch() as relaying:

@@ -29,6 +29,7 @@ from eventsourcing.persistence import Tracking
 from kafka import KafkaProducer
 from psycopg.sql import SQL, Identifier
 
+from consumers.collector import tune_collector
 from consumers.ledger_events import to_ledger_record
 from consumers.partitions import topic_id
 from domain.application import BillingLedger
@@ -71,6 +72,7 @@ _worker_mapper = None
 
 def _start_encoder(application_class: type, env: dict[str, str]) -> None:
     global _worker_mapper
+    tune_collector()
     # An application in memory with the relay's own mapper settings: it stores nothing.
     _worker_mapper = application_class(env={**env, "PERSISTENCE_MODULE": "eventsourcing.popo"}).mapper
 

@@ -45,12 +45,14 @@ def cmd_demo(settings: Settings, args) -> int:
 
 
 def run_processes(settings: Settings, args, build) -> int:
+    from consumers.collector import tune_collector
     from ledger.processes import run
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     processes = build(settings)
+    tune_collector()
     say(f"{args.command}: running" + (" until idle" if args.until_idle else "; SIGTERM stops it cleanly"))
     try:
         run(processes, stop, until_drained=args.until_idle, heartbeat=args.heartbeat)
