@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from uuid import UUID
-
 from dataclasses import dataclass
+from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import Mapper, StoredEvent, Tracking
