@@ -16,7 +16,8 @@ from domain.numbering import NumberSeries
 from domain.policy import PolicyBook
 from domain.roles import StaffDirectory
 from domain.support import SupportCase
-from domain.usage import UsageLine, name_based_id
+from domain.ids import name_based_id
+from domain.usage import UsageLine
 from schemas import SchemaVersion, registry
 
 _ACCOUNT = CustomerAccount
