@@ -1,0 +1,66 @@
+"""The ledger's bounds, in one place: what every message, the event store and the read models
+can carry. The domain checks them before any event, so that nothing is stored that the rest of
+the ledger (the Avro schemas, the ledger topic's message size, the read models' columns)
+cannot carry. tests/unit/test_bounds.py pins the schemas and the SQL columns to these numbers.
+
+Where a bound comes from:
+- decimals are Avro `decimal(38, scale)`: quantities and prices scale 9, rates and
+  percentages scale 4; so at most 38 - scale digits before the point;
+- owed amounts are Avro `long` and PostgreSQL `bigint` (2**63 - 1): one amount is at most
+  MAX_AMOUNT_MINOR, so that the sums a read model keeps per customer (invoiced, paid...)
+  stay far inside a bigint however many amounts are added;
+- texts and ids are Avro strings with no bound of their own: the bound is the ledger topic's
+  message size (consumers/ and ledger/kafka.py), shared by every event of a customer.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from decimal import Context, Decimal, Inexact
+
+# --- decimals (Avro decimal(38, scale)) --------------------------------------------------
+
+DECIMAL_PRECISION = 38
+QUANTITY_PLACES = 9  # usage quantities, seat counts as decimals, invoice line quantities
+PRICE_PLACES = 9  # unit prices, prices per seat
+RATE_PLACES = 4  # tax rates, markups, policy thresholds (percent or major units)
+
+
+def _largest(places: int) -> Decimal:
+    """The largest decimal(38, places): 38 nines with `places` of them after the point."""
+    return Decimal((0, (9,) * DECIMAL_PRECISION, -places))
+
+
+MAX_QUANTITY = _largest(QUANTITY_PLACES)
+MAX_PRICE = _largest(PRICE_PLACES)
+MAX_RATE = _largest(RATE_PLACES)
+
+# Exact arithmetic for prices: quantity (38 digits) x price (38 digits) x (1 + markup / 100)
+# (40 digits) has at most 116 significant digits. A context of 120 digits never rounds within
+# the bounds, and its Inexact trap turns any rounding into an error instead of a silent change.
+EXACT = Context(prec=120, traps=[Inexact])
+
+# --- owed amounts (Avro long, PostgreSQL bigint) ------------------------------------------
+
+MAX_AMOUNT_MINOR = 10**15 - 1  # 9,999,999,999,999.99 EUR: one invoice, payment, credit...
+
+# --- ids and texts -----------------------------------------------------------------------
+
+# Ids (customers, subscriptions, usage, invoices, payments, credit notes, cases, staff users):
+# printable ASCII, no spaces or control characters, safe in a URL path segment, a Kafka key,
+# a terminal and a CSV cell.
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}")
+MAX_ID_LENGTH = 128
+MAX_NAME_LENGTH = 200  # a customer's name, a product, a meter, a unit, a method, a reference
+MAX_TEXT_LENGTH = 4_000  # a support note, a reason given by staff
+MAX_ATTRIBUTES = 32  # free-form attributes on one usage event
+MAX_ATTRIBUTE_LENGTH = 256  # each attribute's key and value
+
+# --- business time -----------------------------------------------------------------------
+
+EARLIEST_BUSINESS_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)
+# How far ahead of the recording clock business time may be (clocks of upstream systems drift;
+# a usage dated next year is a producer's bug, not a forecast).
+MAX_CLOCK_SKEW = timedelta(days=1)
+
