@@ -19,6 +19,8 @@ import re
 from datetime import datetime, timedelta, timezone
 from decimal import Context, Decimal, Inexact
 
+from domain.errors import InvalidCommand
+
 # --- decimals (Avro decimal(38, scale)) --------------------------------------------------
 
 DECIMAL_PRECISION = 38
@@ -64,3 +66,67 @@ EARLIEST_BUSINESS_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)
 # a usage dated next year is a producer's bug, not a forecast).
 MAX_CLOCK_SKEW = timedelta(days=1)
 
+
+
+# --- the checks: each raises InvalidCommand naming what and where, before any event -------
+
+
+def check_id(value: str, what: str) -> str:
+    """An id as the ledger keeps it: ID_PATTERN, at most MAX_ID_LENGTH characters."""
+    if not isinstance(value, str) or ID_PATTERN.fullmatch(value) is None:
+        raise InvalidCommand(
+            f"{what} {printable(value)} is not an id: 1 to {MAX_ID_LENGTH} characters of letters, digits "
+            "and . _ : @ + -, starting with a letter or digit"
+        )
+    return value
+
+
+def check_text(value: str, what: str, limit: int = MAX_NAME_LENGTH) -> str:
+    """Free text is stored as given (control characters included: it is evidence), bounded in
+    length; it is never printed raw (see `printable`)."""
+    if len(value) > limit:
+        raise InvalidCommand(f"{what} is {len(value):,} characters long; at most {limit:,} are kept")
+    return value
+
+
+def check_decimal(value: Decimal, places: int, what: str, *, minimum: Decimal | None = Decimal(0)) -> Decimal:
+    """A finite decimal with at most `places` decimals and what decimal(38, places) holds."""
+    largest = _largest(places)
+    if not value.is_finite():
+        raise InvalidCommand(f"{what}: {value} is not a finite number")
+    if value.as_tuple().exponent < -places:
+        raise InvalidCommand(f"{what}: {value} has more than {places} decimals")
+    if abs(value) > largest:
+        raise InvalidCommand(f"{what}: {value} is larger than the ledger carries ({largest})")
+    if minimum is not None and value < minimum:
+        raise InvalidCommand(f"{what}: {value} is below {minimum}")
+    return value
+
+
+def check_amount(amount: int, what: str, *, minimum: int = 0) -> int:
+    """An owed amount in integer minor units, within MAX_AMOUNT_MINOR."""
+    if not minimum <= amount <= MAX_AMOUNT_MINOR:
+        raise InvalidCommand(f"{what}: {amount} minor units is outside {minimum}..{MAX_AMOUNT_MINOR:,}")
+    return amount
+
+
+def check_business_time(at: datetime, what: str, *, now: datetime | None = None) -> datetime:
+    """Business time from EARLIEST_BUSINESS_TIME to MAX_CLOCK_SKEW past `now` (when the caller
+    knows the recording clock: the domain takes no clock of its own)."""
+    if at.tzinfo is None:
+        raise InvalidCommand(f"{what}: {at.isoformat()} has no time zone")
+    if at < EARLIEST_BUSINESS_TIME:
+        raise InvalidCommand(f"{what}: {at.isoformat()} is before {EARLIEST_BUSINESS_TIME.date().isoformat()}")
+    if now is not None and at > now + MAX_CLOCK_SKEW:
+        raise InvalidCommand(f"{what}: {at.isoformat()} is more than {MAX_CLOCK_SKEW} ahead of {now.isoformat()}")
+    return at
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(value: object) -> str:
+    """`repr`-like quoting for messages: control characters, bidirectional overrides and
+    escapes shown as \\x.. / \\u...., never sent raw to a terminal."""
+    text = str(value)
+    return "'" + _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode(), text) + "'"
