@@ -35,15 +35,23 @@ LAYERS = ("unit", "integration", "e2e")
 TESTS = Path(__file__).parent
 
 
+def layer_of(item: pytest.Item) -> str | None:
+    layer = item.path.relative_to(TESTS).parts[0] if item.path.is_relative_to(TESTS) else None
+    return layer if layer in LAYERS else None
+
+
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        layer = item.path.relative_to(TESTS).parts[0] if item.path.is_relative_to(TESTS) else None
-        if layer in LAYERS:
+        if layer := layer_of(item):
             item.add_marker(layer)
-        if layer == "unit" and "services" in item.fixturenames:
-            raise pytest.UsageError(f"{item.nodeid} is a unit test but starts the embedded services "
-                                    "(through the settings, app or cli_env fixtures): move it to tests/integration")
+
+
+@pytest.hookimpl(tryfirst=True)  # before its fixtures are set up
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if layer_of(item) == "unit" and "services" in item.fixturenames:
+        pytest.fail(f"{item.nodeid} is a unit test but would start the embedded services (through the "
+                    "settings, app or cli_env fixtures): move it to tests/integration", pytrace=False)
 
 
 @pytest.fixture(scope="session")
