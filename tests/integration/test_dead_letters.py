@@ -11,11 +11,10 @@ import pytest
 
 from consumers.dead_letters import REASONS, read_dead_letters
 from consumers.ingest import check_usage
-from domain.usage import UsageReport
 from ledger.processes import ingest_process
 from schemas import encode_with, registry
 from tests.cli_helpers import ledger
-from tests.factories import ADMIN, OPENED_AT, open_customer, usage_record
+from tests.factories import ADMIN, OPENED_AT, open_customer, usage_record, usage_report
 from tests.kafka_helpers import ingest_all, ingest_until_idle, publish_raw
 from tests.schema_versions import V1_HEADER, retyped, usage_v2
 
@@ -90,11 +89,7 @@ def test_every_documented_reason_is_produced_by_some_message_or_check():
     [(Decimal("NaN"), "non_finite_quantity"), (Decimal("Infinity"), "non_finite_quantity"), (Decimal("-0.5"), "negative_quantity")],
 )
 def test_a_quantity_that_is_not_a_finite_non_negative_number_is_refused(quantity, reason):
-    r = usage_record("u-1")
-    report = UsageReport(
-        r["event_id"], r["source_system"], r["customer_id"], r["subscription_id"], r["product"], r["meter"],
-        quantity, r["unit"], r["usage_start"], r["usage_end"], r["observed_at"],
-    )
+    report = usage_report("u-1", quantity=quantity)
     from schemas import DecodeError
 
     with pytest.raises(DecodeError) as refused:
