@@ -1,6 +1,13 @@
 """Real services for the tests: the embedded PostgreSQL and broker, started once per session
 (or the ones LEDGER_DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS name). Each test gets a
-database of its own and topics of its own, removed afterwards."""
+database of its own and topics of its own, removed afterwards.
+
+The tests are in three layers, one folder each, and marked by their folder:
+tests/unit (no service: the domain on the in-memory store, projections, schemas),
+tests/integration (PostgreSQL and the broker), tests/e2e (processes, the CLI).
+With pytest-xdist each worker is a session of its own and starts its own services:
+each in a fresh directory, PostgreSQL on a Unix socket there and the broker on a free port.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +29,29 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from ledger import embedded
 from ledger.config import Settings
+
+
+LAYERS = ("unit", "integration", "e2e")
+TESTS = Path(__file__).parent
+
+
+def layer_of(item: pytest.Item) -> str | None:
+    layer = item.path.relative_to(TESTS).parts[0] if item.path.is_relative_to(TESTS) else None
+    return layer if layer in LAYERS else None
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if layer := layer_of(item):
+            item.add_marker(layer)
+
+
+@pytest.hookimpl(tryfirst=True)  # before its fixtures are set up
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if layer_of(item) == "unit" and "services" in item.fixturenames:
+        pytest.fail(f"{item.nodeid} is a unit test but would start the embedded services (through the "
+                    "settings, app or cli_env fixtures): move it to tests/integration", pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+from domain.usage import UsageReport
+
 OPENED_AT = datetime(2026, 9, 1, tzinfo=timezone.utc)
 ADMIN = "alice@reseller.example"
 
@@ -35,3 +37,14 @@ def usage_record(event_id: str, customer_id: str = "CUST-1", quantity: str = "2"
     }
     record.update(changes)
     return record
+
+
+def usage_report(event_id: str, **changes) -> UsageReport:
+    """The usage_record above as the ingest hands it to the application."""
+    r = usage_record(event_id, **changes)
+    return UsageReport(
+        usage_id=r["event_id"], source=r["source_system"], customer_id=r["customer_id"],
+        subscription_id=r["subscription_id"], product=r["product"], meter=r["meter"],
+        quantity=r["quantity"], unit=r["unit"], period_start=r["usage_start"],
+        period_end=r["usage_end"], observed_at=r["observed_at"],
+    )

@@ -6,6 +6,15 @@ import time
 
 from ledger import kafka
 from ledger.processes import IngestProcess, ingest_process
+from ledger.usage_publisher import publish_usage
+
+
+def publish(settings, records: list[dict]) -> None:
+    """Publish usage records as upstream systems do (Avro, keyed by customer)."""
+    kafka.ensure_topics(settings)
+    producer = kafka.producer(settings)
+    publish_usage(producer, settings.usage_topic, records)
+    producer.close()
 
 
 def publish_raw(settings, messages: list[tuple[bytes, bytes]], headers=None) -> None:

@@ -10,7 +10,7 @@ from ledger.processes import ingest_process
 from schemas import SchemaRegistry, encode_with, registry
 from tests.factories import open_customer, usage_record
 from tests.kafka_helpers import ingest_all, ingest_until_idle, publish_raw
-from tests.test_schema_evolution import V1, V2, retyped, usage_v2
+from tests.schema_versions import V1, V2, retyped, usage_v2
 
 USAGE = "billing.usage.UsageEvent"
 

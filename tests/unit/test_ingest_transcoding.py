@@ -11,12 +11,10 @@ from uuid import UUID
 
 import pytest
 from eventsourcing.persistence import (
-    DatetimeAsISO, DecimalAsStr, JSONTranscoder, Mapper, Transcoding, TranscodingNotRegisteredError, UUIDAsHex,
+    DatetimeAsISO, DecimalAsStr, JSONTranscoder, Transcoding, TranscodingNotRegisteredError, UUIDAsHex,
 )
 
 from ledger.transcoding import FastJSONTranscoder
-from tests.factories import open_customer, usage_record
-from tests.test_usage_recording import report
 
 
 class Colour(Enum):
@@ -84,16 +82,3 @@ def test_refuses_what_the_library_refuses():
             library.encode(state)
         with pytest.raises(TranscodingNotRegisteredError):
             fast.encode(state)
-
-
-def test_usage_stored_through_the_ledger_is_read_back_by_the_librarys_own_mapper(app):
-    assert isinstance(app.mapper.transcoder, FastJSONTranscoder)
-    open_customer(app)
-    app.record_usage([report("u-1", quantity="2.25")], actor="system:ingest")
-    library = JSONTranscoder()
-    app.register_transcodings(library)
-    plain = Mapper(transcoder=library)
-    events = [plain.to_domain_event(n) for n in app.recorder.select_notifications(start=1, limit=100)]
-    recorded = events[-1]
-    assert (recorded.usage_id, recorded.quantity, recorded.period_start) == (
-        "u-1", Decimal("2.25"), usage_record("u-1")["usage_start"])

@@ -15,8 +15,8 @@ from projections.registry import all_projections
 from tests.billing_life import CUSTOMER, HELPDESK, SALES, after_suspension, open_acme, until_suspended, whole_life
 from tests.factories import usage_record
 from tests.read_side_helpers import execute
-from tests.test_cli import ledger
-from tests.test_pipeline_end_to_end import publish
+from tests.cli_helpers import ledger
+from tests.kafka_helpers import publish
 
 
 def live_life(settings, app) -> None:

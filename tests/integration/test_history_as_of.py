@@ -11,7 +11,7 @@ import psycopg
 from ledger.store import CUSTOMER_INDEX
 from tests.factories import ADMIN, open_customer
 from tests.read_side_helpers import record_usage
-from tests.test_cli import ledger
+from tests.cli_helpers import ledger
 
 
 def test_history_lists_the_account_and_usage_events_of_one_customer_in_order(settings, app, cli_env):

@@ -7,18 +7,10 @@ from decimal import Decimal
 
 import psycopg
 
-from ledger import kafka
 from ledger.processes import drain, ingest_process, relay_process
 from ledger.queries import balances
-from ledger.usage_publisher import publish_usage
 from tests.factories import open_customer, usage_record
-
-
-def publish(settings, records) -> None:
-    kafka.ensure_topics(settings)
-    producer = kafka.producer(settings)
-    publish_usage(producer, settings.usage_topic, records)
-    producer.close()
+from tests.kafka_helpers import publish
 
 
 def balance_of(settings, customer_id: str) -> dict:

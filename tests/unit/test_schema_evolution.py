@@ -3,31 +3,13 @@ UsageEvent; and how a message that does not follow its schema is named when it i
 
 from __future__ import annotations
 
-import copy
 from decimal import Decimal
 
 import pytest
 
 from schemas import DecodeError, SchemaRegistry, SchemaVersion, encode_with, registry
 from tests.factories import usage_record
-
-USAGE = "billing.usage.UsageEvent"
-V1 = registry().version(USAGE, 1)
-
-
-def usage_v2(change) -> SchemaVersion:
-    source = copy.deepcopy(V1.source)
-    change(source)
-    return SchemaVersion.from_json(USAGE, 2, source)
-
-
-def with_region(source: dict) -> None:
-    source["fields"].append({"name": "region", "type": ["null", "string"], "default": None})
-
-
-V2 = usage_v2(with_region)
-NEW_CONSUMER = SchemaRegistry([V1, V2])  # reads as v2, its newest
-OLD_CONSUMER = SchemaRegistry([V1, V2], readers={USAGE: 1})  # knows v2's fingerprint, reads as v1
+from tests.schema_versions import NEW_CONSUMER, OLD_CONSUMER, USAGE, V1, V1_HEADER, V2, retyped, usage_v2
 
 
 def test_a_new_consumer_reads_an_old_producers_message_with_the_new_fields_default():
@@ -57,14 +39,6 @@ def refusal(codec: SchemaRegistry, data: bytes) -> DecodeError:
     return refused.value
 
 
-def retyped(name: str, avro_type):
-    def change(source):
-        f = next(f for f in source["fields"] if f["name"] == name)
-        f["type"] = avro_type
-        f.pop("default", None)
-    return change
-
-
 def test_a_version_whose_field_changed_type_is_refused_as_wrong_type():
     broken = usage_v2(retyped("usage_start", "string"))
     codec = SchemaRegistry([V1, broken], readers={USAGE: 1})
@@ -82,9 +56,6 @@ def test_a_version_without_a_required_field_is_refused_as_missing_field():
 def stamped_v1(body_schema: SchemaVersion, record: dict) -> bytes:
     """A buggy producer: a body of one schema behind v1's fingerprint."""
     return V1_HEADER + encode_with(body_schema, record)[10:]
-
-
-V1_HEADER = b"\xc3\x01" + V1.fingerprint
 
 
 def test_a_body_that_stops_before_a_field_is_refused_as_missing_field():

@@ -6,18 +6,8 @@ from decimal import Decimal
 from eventsourcing.persistence import Tracking
 
 from domain.errors import AccountClosed, InvalidCommand, UnknownCustomer, UnknownSubscription
-from domain.usage import UsageReport
-from tests.factories import ADMIN, OPENED_AT, open_customer, usage_record
-
-
-def report(event_id: str, **changes) -> UsageReport:
-    r = usage_record(event_id, **changes)
-    return UsageReport(
-        usage_id=r["event_id"], source=r["source_system"], customer_id=r["customer_id"],
-        subscription_id=r["subscription_id"], product=r["product"], meter=r["meter"],
-        quantity=r["quantity"], unit=r["unit"], period_start=r["usage_start"],
-        period_end=r["usage_end"], observed_at=r["observed_at"],
-    )
+from tests.factories import ADMIN, OPENED_AT, open_customer
+from tests.factories import usage_report as report
 
 
 def stored_event_count(app) -> int:

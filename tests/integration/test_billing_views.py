@@ -232,7 +232,7 @@ def test_an_analyst_reads_every_billing_view_as_of_a_day_of_their_choosing(setti
 
 
 def test_the_support_view_is_read_only_by_staff_allowed_to(settings, app, cli_env):
-    from tests.test_cli import ledger
+    from tests.cli_helpers import ledger
 
     open_acme(app)
     project(settings)

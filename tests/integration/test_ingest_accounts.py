@@ -8,7 +8,7 @@ from decimal import Decimal
 from domain.errors import AccountClosed, UnknownSubscription
 from ledger.store import open_application
 from tests.factories import ADMIN, OPENED_AT, open_customer
-from tests.test_usage_recording import report
+from tests.factories import usage_report as report
 
 
 def test_an_account_changed_by_another_process_is_rated_as_it_now_stands(settings, app):

@@ -11,7 +11,7 @@ import psycopg
 
 from tests.conftest import wait_for
 from tests.read_side_helpers import customers_projected, live_balances, waiting_on
-from tests.test_cli import ledger
+from tests.cli_helpers import ledger
 
 
 def test_a_signal_stops_a_replay_that_the_same_command_then_resumes(settings, app, cli_env):

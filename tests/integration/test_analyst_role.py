@@ -9,7 +9,7 @@ import pytest
 from ledger.analyst import connect_as
 from tests.factories import open_customer
 from tests.read_side_helpers import execute, record_usage, relay_and_project
-from tests.test_cli import ledger
+from tests.cli_helpers import ledger
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from ledger.verify import verify
 from tests.conftest import wait_for
 from tests.factories import open_customer
 from tests.read_side_helpers import execute, live_balances, record_usage, relay_all, relay_and_project
-from tests.test_cli import ledger
+from tests.cli_helpers import ledger
 
 
 def some_history(app, customers: int = 6, lines: int = 30) -> None:

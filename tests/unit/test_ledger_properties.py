@@ -2,12 +2,12 @@
 
 The account aggregate is pure, so the state machine drives it directly, thousands of
 commands a run; replaying its events must give the same state. The gap-free invoice
-series is proven on the real store, with writers racing each other.
+series with writers racing each other is proven on the real store
+(tests/integration/test_invoice_numbers_with_writers_racing.py).
 """
 
 from __future__ import annotations
 
-import threading
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
@@ -162,37 +162,3 @@ AccountMachine.TestCase.settings = settings(
     max_examples=60, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 TestAccountInvariants = AccountMachine.TestCase
-
-
-def test_invoice_numbers_are_unique_and_gap_free_with_writers_racing(settings, app):
-    from ledger.store import open_application
-    from tests.factories import ADMIN
-
-    customers = [f"C{n:02d}" for n in range(12)]
-    for customer in customers:
-        app.open_account(customer, customer, "EUR", 30, Decimal(0), at=datetime(2026, 1, 1, tzinfo=timezone.utc),
-                         actor=ADMIN)
-    writers = [open_application(settings) for _ in range(3)]
-    numbers: list[str] = []
-    failures: list[BaseException] = []
-    lock = threading.Lock()
-
-    def invoice(writer, share):
-        try:
-            for customer in share:
-                number = writer.issue_invoice(customer, date(2026, 1, 1), date(2026, 2, 1),
-                                              at=datetime(2026, 2, 1, tzinfo=timezone.utc), actor=ADMIN)
-                with lock:
-                    numbers.append(number)
-        except BaseException as error:  # reported below, in the test's own thread
-            failures.append(error)
-
-    threads = [threading.Thread(target=invoice, args=(w, customers[n::3])) for n, w in enumerate(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for writer in writers:
-        writer.close()
-    assert failures == []
-    assert sorted(numbers) == [f"INV-{n:06d}" for n in range(1, len(customers) + 1)]

@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from decimal import Decimal
 
 import pytest
 
-
-def ledger(env, *args, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "ledger.cli", *args],
-        env=env, input=stdin, capture_output=True, text=True, timeout=timeout,
-    )
+from tests.cli_helpers import ledger
 
 
 USAGE_LINE = (

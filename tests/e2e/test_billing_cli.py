@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.test_cli import ledger
+from tests.cli_helpers import ledger
 
 
 def run_ok(env, *args) -> str:

@@ -4,8 +4,6 @@ original bytes, says why and whence, and the ingest goes on; counts reconcile; r
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import timedelta
 from decimal import Decimal
 
@@ -13,12 +11,12 @@ import pytest
 
 from consumers.dead_letters import REASONS, read_dead_letters
 from consumers.ingest import check_usage
-from domain.usage import UsageReport
 from ledger.processes import ingest_process
 from schemas import encode_with, registry
-from tests.factories import ADMIN, OPENED_AT, open_customer, usage_record
+from tests.cli_helpers import ledger
+from tests.factories import ADMIN, OPENED_AT, open_customer, usage_record, usage_report
 from tests.kafka_helpers import ingest_all, ingest_until_idle, publish_raw
-from tests.test_schema_evolution import V1_HEADER, retyped, usage_v2
+from tests.schema_versions import V1_HEADER, retyped, usage_v2
 
 USAGE = "billing.usage.UsageEvent"
 
@@ -91,22 +89,12 @@ def test_every_documented_reason_is_produced_by_some_message_or_check():
     [(Decimal("NaN"), "non_finite_quantity"), (Decimal("Infinity"), "non_finite_quantity"), (Decimal("-0.5"), "negative_quantity")],
 )
 def test_a_quantity_that_is_not_a_finite_non_negative_number_is_refused(quantity, reason):
-    r = usage_record("u-1")
-    report = UsageReport(
-        r["event_id"], r["source_system"], r["customer_id"], r["subscription_id"], r["product"], r["meter"],
-        quantity, r["unit"], r["usage_start"], r["usage_end"], r["observed_at"],
-    )
+    report = usage_report("u-1", quantity=quantity)
     from schemas import DecodeError
 
     with pytest.raises(DecodeError) as refused:
         check_usage(report)
     assert refused.value.reason == reason
-
-
-def ledger_cli(cli_env, *args) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "ledger.cli", *args], env=cli_env, capture_output=True, text=True, timeout=120
-    )
 
 
 def test_redriven_dead_letters_are_recorded_once_after_their_cause_is_fixed(settings, app, cli_env):
@@ -119,18 +107,18 @@ def test_redriven_dead_letters_are_recorded_once_after_their_cause_is_fixed(sett
     process = ingest_process(settings, app)
     try:
         ingest_until_idle(process)
-        listed = json.loads(ledger_cli(cli_env, "dlq", "list", "--format", "json").stdout)
+        listed = json.loads(ledger(cli_env, "dlq", "list", "--format", "json").stdout)
         assert sorted(row["reason"] for row in listed) == ["negative_quantity", "unknown_customer", "unknown_customer"]
-        only_unknown = ledger_cli(cli_env, "dlq", "list", "--reason", "unknown_customer", "--format", "csv")
+        only_unknown = ledger(cli_env, "dlq", "list", "--reason", "unknown_customer", "--format", "csv")
         assert only_unknown.stdout.count("unknown_customer") == 2
 
         # The account is opened late; the dead letters are redriven, twice by mistake.
         open_customer(app, "CUST-NEW")
-        first = ledger_cli(cli_env, "dlq", "redrive", "--reason", "unknown_customer")
+        first = ledger(cli_env, "dlq", "redrive", "--reason", "unknown_customer")
         assert first.returncode == 0 and "redrove 2" in first.stdout, first.stderr
         ingest_until_idle(process)
         one = next(row["id"] for row in listed if row["reason"] == "unknown_customer")
-        again = ledger_cli(cli_env, "dlq", "redrive", "--offset", one)
+        again = ledger(cli_env, "dlq", "redrive", "--offset", one)
         assert "redrove 1" in again.stdout, again.stderr
         ingest_until_idle(process)
     finally:
@@ -138,7 +126,7 @@ def test_redriven_dead_letters_are_recorded_once_after_their_cause_is_fixed(sett
 
     counts = process.ingest.counts
     assert (counts.consumed, counts.recorded, counts.duplicates, counts.dead_letters) == (6, 2, 1, 3)
-    stats = ledger_cli(cli_env, "stats", "--format", "json")
+    stats = ledger(cli_env, "stats", "--format", "json")
     total = json.loads(stats.stdout)[-1]
     assert total == {"source": "total", "consumed": 6, "recorded": 2, "duplicates": 1, "dead_letters": 3, "reconciles": "yes"}
 
@@ -147,7 +135,7 @@ def test_redrive_refuses_without_a_choice_and_names_an_unknown_position(settings
     from ledger import kafka
 
     kafka.ensure_topics(settings)
-    nothing = ledger_cli(cli_env, "dlq", "redrive")
+    nothing = ledger(cli_env, "dlq", "redrive")
     assert nothing.returncode == 2 and nothing.stderr.strip().splitlines()[-1].startswith("error: say which")
-    unknown = ledger_cli(cli_env, "dlq", "redrive", "--offset", "0:99")
+    unknown = ledger(cli_env, "dlq", "redrive", "--offset", "0:99")
     assert unknown.returncode == 2 and "no dead letter at 0:99" in unknown.stderr

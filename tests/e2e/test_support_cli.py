@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from domain.roles import Role
 from tests.factories import ADMIN
-from tests.test_cli import ledger
+from tests.cli_helpers import ledger
 
 AT = datetime(2026, 10, 5, 9, 0, tzinfo=timezone.utc)
 ROOT = ADMIN  # the global admin (the `app` fixture may have bootstrapped it already)

@@ -17,7 +17,7 @@ from projections.balances import BALANCES_VIEW
 from projections.registry import all_projections
 from tests.factories import ADMIN
 from tests.read_side_helpers import record_usage, relay_and_project
-from tests.test_cli import ledger
+from tests.cli_helpers import ledger
 
 
 def open_customers(app, at: datetime) -> None:

@@ -3,9 +3,7 @@ can be folded apart and then together (replay folds ranges of the log in paralle
 
 from __future__ import annotations
 
-from projections.registry import all_projections
-from projections.rows import RowChange, RowChanges, RowsProjection
-from tests.billing_life import CUSTOMER, whole_life
+from projections.rows import RowChange, RowChanges
 
 KEYS = {"suspensions": ("customer_id", "subscription_id")}
 SUSPENSION = {"customer_id": "ACME", "subscription_id": "ACME-vm"}
@@ -46,18 +44,3 @@ def test_patches_of_an_existing_row_keep_the_last_value_set_and_the_sum_added():
     rows.set("invoices", key, last_reminder_step=2)
     (change,) = rows.rows.values()
     assert (change.sets, change.adds) == ({"last_reminder_step": 2}, {"paid": 0, "amount_open": 0})
-
-
-def test_the_changes_of_consecutive_chunks_fold_into_those_of_the_whole(settings, app):
-    from ledger.history import customer_events
-
-    whole_life(app)
-    events = customer_events(settings, CUSTOMER)
-    for projection in all_projections():
-        if not isinstance(projection, RowsProjection):
-            continue
-        relevant = projection.relevant(events)
-        for cut in (1, len(relevant) // 2, len(relevant) - 1):
-            apart = projection.changes(relevant[:cut]) + projection.changes(relevant[cut:])
-            together = RowChanges(projection.keys).merge(projection.changes(relevant)).as_list()
-            assert RowChanges(projection.keys).merge(apart).as_list() == together, (projection.name, cut)
