@@ -161,7 +161,8 @@ AMOUNTS_SUMMED_SAFELY = 9_000
 def check_count(value: int, what: str, *, largest: int, smallest: int = 0) -> int:
     """A whole number (days, seats) from `smallest` to `largest`."""
     if isinstance(value, bool) or not isinstance(value, int) or not smallest <= value <= largest:
-        raise InvalidCommand(f"{what}: {printable(value)} is not a whole number from {smallest} to {largest:,}")
+        shown = value if isinstance(value, int) and not isinstance(value, bool) else printable(value)
+        raise InvalidCommand(f"{what}: {shown} is not a whole number from {smallest} to {largest:,}")
     return value
 
 

@@ -57,12 +57,14 @@ def minor_units_exactly(amount: Decimal, currency: str, what: str = "the amount"
     exponent = MINOR_UNIT_EXPONENT[check_currency(currency)]
     if not amount.is_finite():
         raise InvalidCommand(f"{what}: {amount} is not a finite number")
-    scaled = amount.scaleb(exponent)
-    if abs(scaled) > bounds.MAX_AMOUNT_MINOR:  # compared as a Decimal: 1e999999 is never made an int
+    # Compared before scaling, as a Decimal: 1e999999 is neither scaled (past the context's
+    # largest exponent) nor made an int.
+    if abs(amount) > Decimal(bounds.MAX_AMOUNT_MINOR).scaleb(-exponent):
         raise InvalidCommand(
             f"{what}: {amount} {currency} is more than the ledger carries "
             f"({format_minor_units(bounds.MAX_AMOUNT_MINOR, currency)})"
         )
+    scaled = amount.scaleb(exponent)
     if scaled != scaled.to_integral_value():
         raise InvalidCommand(f"{amount} {currency} has more decimals than {currency} has ({exponent})")
     return int(scaled)

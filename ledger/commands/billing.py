@@ -27,9 +27,9 @@ def month_arg(text: str) -> tuple[date, date]:
 
     try:
         first = date.fromisoformat(text + "-01")
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a month (YYYY-MM)") from None
-    return first, (first + timedelta(days=32)).replace(day=1)
+        return first, (first + timedelta(days=32)).replace(day=1)
+    except (ValueError, OverflowError):  # 9999-12 has no next month to end on
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month (YYYY-MM) the ledger can bill") from None
 
 
 def _app(settings: Settings):
