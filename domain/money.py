@@ -66,7 +66,7 @@ def minor_units_exactly(amount: Decimal, currency: str, what: str = "the amount"
         )
     scaled = amount.scaleb(exponent)
     if scaled != scaled.to_integral_value():
-        raise InvalidCommand(f"{amount} {currency} has more decimals than {currency} has ({exponent})")
+        raise InvalidCommand(f"{what}: {amount} {currency} has more decimals than {currency} has ({exponent})")
     return int(scaled)
 
 
