@@ -99,6 +99,8 @@ BAD_COMMANDS = [
      "payment terms (days): 100000 is not a whole number from 0 to 3,660"),
     ("a policy's grace days past the bound", ["policy", "set", "lenient", "--grace-days", "99999", *STAFF],
      "grace days: 99999 is not a whole number"),
+    ("a collections run as of a day to come", ["collect", "--as-of", "2999-01-01", "--as", ADMIN],
+     "--as-of (the day collections run for): 2999-01-01T00:00:00+00:00 is more than"),
     ("an unknown currency", ["account", "open", "ACME-6", "--name", "A", "--currency", "XXX", *STAFF],
      "'XXX' is not an ISO 4217 currency"),
 ]
