@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from fractions import Fraction
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
+from domain import bounds
 from domain.account_event import AccountEvent
 from domain.billing import Billing
 from domain.collections import Collections
 from domain.errors import AccountClosed, AlreadyExists, InvalidCommand, UnknownSubscription
-from domain.money import check_currency, check_places
+from domain.money import check_currency, to_minor_units
 from domain.policy import DEFAULT_POLICY
 from domain.subscriptions import MeteredSubscription, SeatSubscription
 
@@ -30,11 +32,11 @@ def account_id(customer_id: str) -> UUID:
     return uuid5(ACCOUNT_NAMESPACE, customer_id)
 
 
-def check_terms(customer_id: str, payment_terms_days: int, tax_rate: Decimal) -> None:
-    check_places(tax_rate, 4, f"customer {customer_id!r}: tax rate")
-    if payment_terms_days < 0:
-        raise InvalidCommand(f"customer {customer_id!r}: payment terms must not be negative")
-    if not Decimal(0) <= tax_rate < Decimal(100):
+def check_profile(customer_id: str, name: str, payment_terms_days: int, tax_rate: Decimal) -> None:
+    bounds.check_text(name, f"customer {customer_id!r}: name")
+    bounds.check_count(payment_terms_days, f"customer {customer_id!r}: payment terms (days)", largest=bounds.MAX_DAYS)
+    bounds.check_decimal(tax_rate, bounds.RATE_PLACES, f"customer {customer_id!r}: tax rate")
+    if not tax_rate < Decimal(100):
         raise InvalidCommand(f"customer {customer_id!r}: tax rate {tax_rate} is not a percentage")
 
 
@@ -81,10 +83,10 @@ class CustomerAccount(Billing, Collections, Aggregate):
         at: datetime,
         actor: str,
     ) -> CustomerAccount:
-        if not customer_id.strip():
-            raise InvalidCommand("a customer id must not be blank")
+        bounds.check_id(customer_id, "customer id")
         check_currency(currency)
-        check_terms(customer_id, payment_terms_days, tax_rate)
+        check_profile(customer_id, name, payment_terms_days, tax_rate)
+        bounds.check_business_time(at, f"customer {customer_id!r}: business time")
         return cls._create(
             cls.Opened,
             id=account_id(customer_id),
@@ -108,6 +110,8 @@ class CustomerAccount(Billing, Collections, Aggregate):
             raise AlreadyExists(f"customer {self.customer_id!r} already has an account with other details")
 
     def _emit(self, event_class: type[AccountEvent], at: datetime, actor: str, **fields) -> None:
+        # Every event of an account passes here: its business time is checked once, here.
+        bounds.check_business_time(at, f"customer {self.customer_id!r}: business time")
         self.trigger_event(event_class, timestamp=at, customer_id=self.customer_id, actor=actor, **fields)
 
     def check_open(self) -> None:
@@ -130,7 +134,7 @@ class CustomerAccount(Billing, Collections, Aggregate):
         self, name: str, payment_terms_days: int, tax_rate: Decimal, *, at: datetime, actor: str
     ) -> bool:
         self.check_open()
-        check_terms(self.customer_id, payment_terms_days, tax_rate)
+        check_profile(self.customer_id, name, payment_terms_days, tax_rate)
         if (name, payment_terms_days, tax_rate) == (self.name, self.payment_terms_days, self.tax_rate):
             return False
         self._emit(self.ProfileChanged, at, actor, name=name, payment_terms_days=payment_terms_days, tax_rate=tax_rate)
@@ -144,6 +148,7 @@ class CustomerAccount(Billing, Collections, Aggregate):
 
     def assign_policy(self, policy_name: str, *, at: datetime, actor: str) -> bool:
         self.check_open()
+        bounds.check_id(policy_name, f"customer {self.customer_id!r}: collections policy")
         if policy_name == self.policy_name:
             return False
         self._emit(self.CollectionsPolicyAssigned, at, actor, policy_name=policy_name)
@@ -178,6 +183,11 @@ class CustomerAccount(Billing, Collections, Aggregate):
     ) -> bool:
         """Returns False when the same subscription was added before (a harmless retry)."""
         self.check_open()
+        self._check_subscription_terms(subscription_id, product, unit_price)
+        where = f"customer {self.customer_id!r}: subscription {subscription_id!r}"
+        bounds.check_text(meter, f"{where}: meter")
+        bounds.check_text(unit, f"{where}: unit")
+        bounds.check_decimal(markup_percent, bounds.RATE_PLACES, f"{where}: markup", minimum=None)
         wanted = MeteredSubscription(subscription_id, product, meter, unit, unit_price, markup_percent)
         existing = self.subscriptions.get(subscription_id)
         if existing is not None:
@@ -187,10 +197,6 @@ class CustomerAccount(Billing, Collections, Aggregate):
                 )
             return False
         self._check_new_subscription_id(subscription_id)
-        check_places(unit_price, 9, f"subscription {subscription_id!r}: unit price")
-        check_places(markup_percent, 4, f"subscription {subscription_id!r}: markup")
-        if unit_price < 0:
-            raise InvalidCommand(f"subscription {subscription_id!r}: unit price must not be negative")
         if markup_percent <= -100:
             raise InvalidCommand(f"subscription {subscription_id!r}: a discount of 100% or more is not a price")
         self._emit(
@@ -223,6 +229,9 @@ class CustomerAccount(Billing, Collections, Aggregate):
         *, at: datetime, actor: str,
     ) -> bool:
         self.check_open()
+        self._check_subscription_terms(subscription_id, product, price_per_seat)
+        bounds.check_business_day(starts_on, f"customer {self.customer_id!r}: subscription {subscription_id!r} starts on")
+        self._check_seats(subscription_id, seats, price_per_seat)
         existing = self.seat_subscriptions.get(subscription_id)
         if existing is not None:
             if (existing.product, existing.price_per_seat, existing.starts_on, existing.seat_changes[0][1]) != (
@@ -233,9 +242,6 @@ class CustomerAccount(Billing, Collections, Aggregate):
                 )
             return False
         self._check_new_subscription_id(subscription_id)
-        check_places(price_per_seat, 9, f"subscription {subscription_id!r}: price per seat")
-        if seats < 0 or price_per_seat < 0:
-            raise InvalidCommand(f"subscription {subscription_id!r}: seats and price must not be negative")
         self._emit(
             self.SeatSubscriptionAdded, at, actor, subscription_id=subscription_id, product=product, seats=seats,
             price_per_seat=price_per_seat, starts_on=starts_on,
@@ -256,8 +262,7 @@ class CustomerAccount(Billing, Collections, Aggregate):
         subscription = self.seat_subscriptions.get(subscription_id)
         if subscription is None:
             raise UnknownSubscription(self.customer_id, subscription_id)
-        if seats < 0:
-            raise InvalidCommand(f"subscription {subscription_id!r}: seats must not be negative")
+        self._check_seats(subscription_id, seats, subscription.price_per_seat)
         if effective_on < subscription.starts_on:
             raise InvalidCommand(f"subscription {subscription_id!r} starts on {subscription.starts_on}")
         if subscription.with_seats(seats, effective_on) == subscription:
@@ -269,6 +274,20 @@ class CustomerAccount(Billing, Collections, Aggregate):
             )
         self._emit(self.SeatsChanged, at, actor, subscription_id=subscription_id, seats=seats, effective_on=effective_on)
         return True
+
+    def _check_subscription_terms(self, subscription_id: str, product: str, price: Decimal) -> None:
+        bounds.check_id(subscription_id, f"customer {self.customer_id!r}: subscription id")
+        where = f"customer {self.customer_id!r}: subscription {subscription_id!r}"
+        bounds.check_text(product, f"{where}: product")
+        bounds.check_decimal(price, bounds.PRICE_PLACES, f"{where}: price")
+
+    def _check_seats(self, subscription_id: str, seats: int, price_per_seat: Decimal) -> None:
+        """Seats within bounds, and a month of them one owed amount the ledger carries (a seat
+        line bills about that much a month: an invoice past the bound is refused when issued)."""
+        where = f"customer {self.customer_id!r}: subscription {subscription_id!r}"
+        bounds.check_count(seats, f"{where}: seats", largest=bounds.MAX_SEATS)
+        monthly = to_minor_units(Fraction(price_per_seat) * seats, self.currency)
+        bounds.check_amount(monthly, f"{where}: a month of {seats:,} seats at {price_per_seat}")
 
     def _check_new_subscription_id(self, subscription_id: str) -> None:
         if subscription_id in self.subscriptions or subscription_id in self.seat_subscriptions:

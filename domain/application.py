@@ -16,6 +16,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.persistence import IntegrityError, Tracking
 
 from domain.account import CustomerAccount, account_id
+from domain.bounds import check_id
 from domain.errors import LedgerError, UnknownCustomer
 from domain.roles import DIRECTORY_ID, Permission, Role, StaffDirectory
 from domain.support_service import SupportCases
@@ -88,6 +89,8 @@ class BillingLedger(SupportCases, BillingService, Application):
     # --- accounts --------------------------------------------------------------------
 
     def get_account(self, customer_id: str) -> CustomerAccount:
+        # An id that is no id names no account (and may not even encode, to be hashed).
+        check_id(customer_id, "customer id")
         try:
             return self.repository.get(account_id(customer_id))
         except AggregateNotFoundError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 from datetime import date, datetime, timedelta
 
+from domain import bounds
 from domain.account_event import AccountEvent
 from domain.errors import AlreadyExists, CurrencyMismatch, InvalidCommand, UnknownInvoice, UnknownPayment
 from domain.invoicing import InvoiceDraft
@@ -91,6 +92,7 @@ class Billing:
             account.credit_applied[self.invoice_number] = account.credit_applied.get(self.invoice_number, 0) + self.amount
 
     def check_next_period(self, period_start: date, period_end: date) -> None:
+        bounds.check_business_day(period_start, f"customer {self.customer_id!r}: billing period start")
         if period_end <= period_start:
             raise InvalidCommand(f"customer {self.customer_id!r}: a billing period must end after it starts")
         if self.invoiced_through is not None and period_start != self.invoiced_through:
@@ -103,6 +105,7 @@ class Billing:
         self, invoice_number: str, draft: InvoiceDraft, period_start: date, period_end: date, *, at: datetime, actor: str
     ) -> None:
         self.check_next_period(period_start, period_end)
+        self._check_draft(invoice_number, draft)
         issue_date = at.date()
         self._emit(
             self.InvoiceIssued, at, actor, invoice_number=invoice_number, period_start=period_start,
@@ -113,6 +116,16 @@ class Billing:
         applied = min(self.credit_balance, draft.total)
         if applied > 0:
             self._emit(self.CreditBalanceApplied, at, actor, invoice_number=invoice_number, amount=applied)
+
+    def _check_draft(self, invoice_number: str, draft: InvoiceDraft) -> None:
+        """What an invoice derives (line quantities and amounts, its total) must fit the ledger's
+        bounds as well as what was typed: a year of a large seat subscription may not."""
+        where = f"customer {self.customer_id!r}: invoice {invoice_number}"
+        for line in draft.lines:
+            bounds.check_decimal(line.quantity, bounds.QUANTITY_PLACES, f"{where}: {line.subscription_id} quantity")
+            bounds.check_amount(line.amount, f"{where}: {line.subscription_id} amount")
+        for name in ("subtotal", "tax", "total"):
+            bounds.check_amount(getattr(draft, name), f"{where}: {name}")
 
     # --- payments ----------------------------------------------------------------------
 
@@ -141,6 +154,12 @@ class Billing:
         self, payment_id: str, amount: int, currency: str, method: str, reference: str,
         invoice_number: str | None, policy: CollectionsPolicy, *, at: datetime, actor: str,
     ) -> bool:
+        bounds.check_id(payment_id, f"customer {self.customer_id!r}: payment id")
+        where = f"customer {self.customer_id!r}: payment {payment_id!r}"
+        bounds.check_amount(amount, f"{where}: amount", minimum=1)
+        _check_method_and_reference(where, method, reference)
+        if invoice_number is not None:
+            bounds.check_id(invoice_number, f"{where}: invoice number")
         existing = self.payments.get(payment_id)
         if existing is not None:
             if (existing.amount, existing.currency, existing.method, existing.reference) != (
@@ -150,8 +169,6 @@ class Billing:
             return False
         if currency != self.currency:
             raise CurrencyMismatch(self.customer_id, currency, self.currency)
-        if amount <= 0:
-            raise InvalidCommand(f"payment {payment_id!r}: the amount must be positive")
         if invoice_number is not None:
             self.check_has_invoice(invoice_number)
         allocations, remainder = allocate(amount, list(self.invoices.values()), invoice_number)
@@ -185,6 +202,8 @@ class Billing:
     def reverse_payment(
         self, payment_id: str, reason: str, policy: CollectionsPolicy, *, at: datetime, actor: str
     ) -> bool:
+        bounds.check_text(reason, f"customer {self.customer_id!r}: reason for reversing {payment_id!r}",
+                          bounds.MAX_TEXT_LENGTH)
         payment = self.check_has_payment(payment_id)
         if payment.reversed:
             return False
@@ -219,6 +238,10 @@ class Billing:
             account.totals["refunded"] += self.amount
 
     def refund(self, refund_id: str, amount: int, method: str, reference: str, *, at: datetime, actor: str) -> bool:
+        bounds.check_id(refund_id, f"customer {self.customer_id!r}: refund id")
+        where = f"customer {self.customer_id!r}: refund {refund_id!r}"
+        bounds.check_amount(amount, f"{where}: amount", minimum=1)
+        _check_method_and_reference(where, method, reference)
         if refund_id in self.refunds:
             if self.refunds[refund_id] != amount:
                 raise AlreadyExists(f"refund {refund_id!r} was recorded before with another amount")
@@ -251,6 +274,10 @@ class Billing:
         self, credit_note_id: str, invoice_number: str, amount: int, reason: str, policy: CollectionsPolicy,
         *, at: datetime, actor: str,
     ) -> bool:
+        bounds.check_id(credit_note_id, f"customer {self.customer_id!r}: credit note id")
+        where = f"customer {self.customer_id!r}: credit note {credit_note_id!r}"
+        bounds.check_amount(amount, f"{where}: amount", minimum=1)
+        bounds.check_text(reason, f"{where}: reason", bounds.MAX_TEXT_LENGTH)
         if credit_note_id in self.credit_notes:
             if self.credit_notes[credit_note_id] != (invoice_number, amount):
                 raise AlreadyExists(f"credit note {credit_note_id!r} was issued before with other details")
@@ -258,10 +285,10 @@ class Billing:
         invoice = self.check_has_invoice(invoice_number)
         if not reason.strip():
             raise InvalidCommand(f"credit note {credit_note_id!r}: a reason is required")
-        if not 0 < amount <= invoice.open_amount:
+        if amount > invoice.open_amount:
             raise InvalidCommand(
                 f"credit note {credit_note_id!r}: {amount} is more than invoice {invoice_number} still has open "
-                f"({invoice.open_amount})" if amount > 0 else f"credit note {credit_note_id!r}: the amount must be positive"
+                f"({invoice.open_amount})"
             )
         self._emit(self.CreditNoteIssued, at, actor, credit_note_id=credit_note_id, invoice_number=invoice_number,
                    amount=amount, reason=reason)
@@ -281,12 +308,19 @@ class Billing:
             account.totals["written_off"] += self.amount
 
     def write_off(self, invoice_number: str, reason: str, *, at: datetime, actor: str) -> bool:
+        bounds.check_text(reason, f"customer {self.customer_id!r}: reason for writing off {invoice_number!r}",
+                          bounds.MAX_TEXT_LENGTH)
         invoice = self.check_has_invoice(invoice_number)
         if invoice.open_amount == 0:
             return False
         self._emit(self.InvoiceWrittenOff, at, actor, invoice_number=invoice_number, amount=invoice.open_amount,
                    reason=reason)
         return True
+
+
+def _check_method_and_reference(where: str, method: str, reference: str) -> None:
+    bounds.check_text(method, f"{where}: method")
+    bounds.check_text(reference, f"{where}: reference")
 
 
 def _amounts(pairs) -> list[dict]:

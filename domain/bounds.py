@@ -16,7 +16,7 @@ Where a bound comes from:
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Context, Decimal, Inexact
 
 from domain.errors import InvalidCommand
@@ -83,10 +83,21 @@ def check_id(value: str, what: str) -> str:
 
 def check_text(value: str, what: str, limit: int = MAX_NAME_LENGTH) -> str:
     """Free text is stored as given (control characters included: it is evidence), bounded in
-    length; it is never printed raw (see `printable`)."""
+    length; it is never printed raw (see `printable`). Only what the rest of the ledger cannot
+    carry is refused: NUL (a PostgreSQL text column of a read model cannot hold it) and lone
+    surrogates (not UTF-8: no Avro string, no PostgreSQL text)."""
     if len(value) > limit:
         raise InvalidCommand(f"{what} is {len(value):,} characters long; at most {limit:,} are kept")
+    uncarried = _NOT_CARRIED.search(value)
+    if uncarried is not None:
+        raise InvalidCommand(
+            f"{what} holds {printable(uncarried.group())} at character {uncarried.start() + 1}, "
+            "which the ledger's messages and read models cannot carry"
+        )
     return value
+
+
+_NOT_CARRIED = re.compile("[\x00\ud800-\udfff]")
 
 
 def check_decimal(value: Decimal, places: int, what: str, *, minimum: Decimal | None = Decimal(0)) -> Decimal:
@@ -122,7 +133,8 @@ def check_business_time(at: datetime, what: str, *, now: datetime | None = None)
     return at
 
 
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Lone surrogates too (undecodable bytes of a command line arrive as them): not even printable as UTF-8.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def printable(value: object) -> str:
@@ -130,3 +142,38 @@ def printable(value: object) -> str:
     escapes shown as \\x.. / \\u...., never sent raw to a terminal."""
     text = str(value)
     return "'" + _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode(), text) + "'"
+
+
+# --- counts of days and seats (Avro int), and the sums the read models keep ------------------
+
+# Days in payment terms and in a collections policy (grace, suspension, de-provisioning,
+# write-off, reminders): ten years is past any real term, and keeps every date the ledger
+# derives from them (a due date, a de-provisioning deadline) a real date.
+MAX_DAYS = 3_660
+# Seats of one subscription: beyond any tenant; with the price per seat, a month of the
+# subscription must also fit one owed amount (checked where the seats are set).
+MAX_SEATS = 10_000_000
+# How many amounts of MAX_AMOUNT_MINOR a bigint sum (a customer's invoiced, paid... in the read
+# models) holds: 2**63 - 1 >= 9,223 x (10**15 - 1). tests/test_bounds.py pins it.
+AMOUNTS_SUMMED_SAFELY = 9_000
+
+
+def check_count(value: int, what: str, *, largest: int, smallest: int = 0) -> int:
+    """A whole number (days, seats) from `smallest` to `largest`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not smallest <= value <= largest:
+        shown = value if isinstance(value, int) and not isinstance(value, bool) else printable(value)
+        raise InvalidCommand(f"{what}: {shown} is not a whole number from {smallest} to {largest:,}")
+    return value
+
+
+def check_business_day(day: date, what: str) -> date:
+    """A day of business time (a start, an effective day, a hold's end): not before
+    EARLIEST_BUSINESS_TIME's day."""
+    if day < EARLIEST_BUSINESS_TIME.date():
+        raise InvalidCommand(f"{what}: {day.isoformat()} is before {EARLIEST_BUSINESS_TIME.date().isoformat()}")
+    return day
+
+
+def escaped(value: object) -> str:
+    """`printable` without its quotes: a table cell, a line of a message, shown on a terminal."""
+    return printable(value)[1:-1]

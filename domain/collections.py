@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
+from domain import bounds
 from domain.account_event import AccountEvent
 from domain.errors import InvalidCommand, UnknownSubscription
 from domain.money import to_minor_units
@@ -193,6 +194,8 @@ class Collections:
     def place_hold(self, kind: str, until: date, reason: str, *, at: datetime, actor: str) -> bool:
         if kind not in HOLD_KINDS:
             raise InvalidCommand(f"a collections hold is one of {', '.join(HOLD_KINDS)}, not {kind!r}")
+        bounds.check_business_day(until, f"customer {self.customer_id!r}: hold until")
+        _check_reason(self.customer_id, "hold", reason)
         if until < at.date():
             raise InvalidCommand(f"customer {self.customer_id!r}: a hold must end on or after {at.date()}")
         if self.hold == Hold(kind, until, reason):
@@ -201,6 +204,7 @@ class Collections:
         return True
 
     def release_hold(self, reason: str, *, at: datetime, actor: str) -> bool:
+        _check_reason(self.customer_id, "release", reason)
         if self.hold is None:
             return False
         self._emit(self.CollectionsHoldReleased, at, actor, reason=reason)
@@ -217,6 +221,7 @@ class Collections:
                 *, at: datetime, actor: str) -> bool:
         if not reason.strip():
             raise InvalidCommand("a suspension by hand needs a reason")
+        _check_reason(self.customer_id, "suspension", reason)
         targets = [s for s in self._chosen_subscriptions(subscription_ids) if s not in self.suspensions]
         if not targets:
             return False
@@ -230,9 +235,14 @@ class Collections:
     def reinstate(self, subscription_ids: list[str] | None, reason: str, *, at: datetime, actor: str) -> bool:
         if not reason.strip():
             raise InvalidCommand("a reinstatement by hand needs a reason")
+        _check_reason(self.customer_id, "reinstatement", reason)
         chosen = self._chosen_subscriptions(subscription_ids) if subscription_ids else sorted(self.suspensions)
         targets = [s for s in chosen if s in self.suspensions]
         if not targets:
             return False
         self._emit(self.SubscriptionsReinstated, at, actor, subscription_ids=targets, reason=reason)
         return True
+
+
+def _check_reason(customer_id: str, of: str, reason: str) -> None:
+    bounds.check_text(reason, f"customer {customer_id!r}: reason for the {of}", bounds.MAX_TEXT_LENGTH)

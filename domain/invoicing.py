@@ -10,9 +10,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from fractions import Fraction
 
+from domain import bounds
 from domain.money import to_minor_units
 from domain.subscriptions import SeatSubscription
 
@@ -80,9 +81,11 @@ def usage_lines(usage: Iterable[UsageToBill], period_start: date, currency: str)
     lines = []
     for (kind, subscription_id, product, unit), items in sorted(groups.items(), key=lambda g: (g[0][0] != "usage", g[0])):
         exact = sum((Fraction(i.amount) for i in items), Fraction(0))
+        with localcontext(bounds.EXACT):  # a sum of quantities is never rounded
+            quantity = sum((i.quantity for i in items), Decimal(0))
         lines.append(
             InvoiceLine(
-                kind, subscription_id, product, sum((i.quantity for i in items), Decimal(0)), unit,
+                kind, subscription_id, product, quantity, unit,
                 min(i.period_start for i in items), max(i.period_end for i in items),
                 to_minor_units(exact, currency), tuple(sorted(i.usage_id for i in items)),
             )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 
+from domain import bounds
 from domain.errors import InvalidCommand, UnknownCurrency
 
 # ISO 4217 minor-unit exponents of the currencies a reseller bills in.
@@ -50,19 +51,26 @@ def without_trailing_zeros(value: Decimal) -> Decimal:
     return normalized.quantize(Decimal(1)) if normalized.as_tuple().exponent > 0 else normalized
 
 
-def minor_units_exactly(amount: Decimal, currency: str) -> int:
+def minor_units_exactly(amount: Decimal, currency: str, what: str = "the amount") -> int:
     """An amount someone typed, in minor units; more decimals than the currency has is an error,
-    not a rounding."""
+    not a rounding, and so is an amount past what the ledger carries (bounds.MAX_AMOUNT_MINOR)."""
     exponent = MINOR_UNIT_EXPONENT[check_currency(currency)]
+    if not amount.is_finite():
+        raise InvalidCommand(f"{what}: {amount} is not a finite number")
+    # Compared before scaling, as a Decimal: 1e999999 is neither scaled (past the context's
+    # largest exponent) nor made an int.
+    if abs(amount) > Decimal(bounds.MAX_AMOUNT_MINOR).scaleb(-exponent):
+        raise InvalidCommand(
+            f"{what}: {amount} {currency} is more than the ledger carries "
+            f"({format_minor_units(bounds.MAX_AMOUNT_MINOR, currency)})"
+        )
     scaled = amount.scaleb(exponent)
     if scaled != scaled.to_integral_value():
-        raise InvalidCommand(f"{amount} {currency} has more decimals than {currency} has ({exponent})")
+        raise InvalidCommand(f"{what}: {amount} {currency} has more decimals than {currency} has ({exponent})")
     return int(scaled)
 
 
 def check_places(value: Decimal, places: int, what: str) -> Decimal:
-    """Prices carry at most 9 decimals, rates and percentages 4: what the ledger's Avro
-    schemas hold exactly. More is refused here rather than rounded on the way out."""
-    if not value.is_finite() or value.as_tuple().exponent < -places:
-        raise InvalidCommand(f"{what}: {value} has more than {places} decimals")
-    return value
+    """Kept for domain/usage.py until it calls bounds.check_decimal itself: the one check of a
+    decimal is bounds.check_decimal (here without its minimum, as before)."""
+    return bounds.check_decimal(value, places, what, minimum=None)

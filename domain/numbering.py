@@ -9,6 +9,8 @@ from uuid import NAMESPACE_URL, uuid5
 
 from eventsourcing.domain import Aggregate
 
+from domain import bounds
+
 SERIES_NAMESPACE = uuid5(NAMESPACE_URL, "billing-ledger:number-series")
 
 
@@ -40,6 +42,7 @@ class NumberSeries(Aggregate):
             series.last = self.sequence
 
     def take(self, document: str, *, at: datetime, actor: str) -> str:
+        bounds.check_business_time(at, f"number series {self.prefix}: business time")
         sequence = self.last + 1
         number = f"{self.prefix}-{sequence:06d}"
         self.trigger_event(self.NumberTaken, timestamp=at, actor=actor, number=number, sequence=sequence,

@@ -14,8 +14,8 @@ from uuid import NAMESPACE_URL, uuid5
 
 from eventsourcing.domain import Aggregate
 
+from domain import bounds
 from domain.errors import InvalidCommand
-from domain.money import check_places
 
 POLICY_BOOK_ID = uuid5(NAMESPACE_URL, "billing-ledger:collections-policies")
 DEFAULT_POLICY = "standard"
@@ -36,6 +36,7 @@ class CollectionsPolicy:
     resuspend_on_reversal: bool = True  # a bounced payment suspends again at once if overdue enough
 
     def check_valid(self) -> None:
+        bounds.check_id(self.name, "collections policy name")
         where = f"collections policy {self.name!r}"
         if self.scope not in SCOPES:
             raise InvalidCommand(f"{where}: scope must be one of {', '.join(SCOPES)}, not {self.scope!r}")
@@ -47,13 +48,12 @@ class CollectionsPolicy:
             "write-off day": self.write_off_after_days,
         }
         for label, value in numbers.items():
-            if value < 0:
-                raise InvalidCommand(f"{where}: {label} must not be negative")
-        if list(self.reminder_days) != sorted(set(self.reminder_days)) or any(d < 0 for d in self.reminder_days):
-            raise InvalidCommand(f"{where}: reminder days must be increasing and not negative")
-        check_places(self.suspend_min_overdue, 4, f"{where}: minimum overdue amount")
-        if self.suspend_min_overdue < 0:
-            raise InvalidCommand(f"{where}: the minimum overdue amount must not be negative")
+            bounds.check_count(value, f"{where}: {label}", largest=bounds.MAX_DAYS)
+        for day in self.reminder_days:
+            bounds.check_count(day, f"{where}: reminder day", largest=bounds.MAX_DAYS)
+        if list(self.reminder_days) != sorted(set(self.reminder_days)):
+            raise InvalidCommand(f"{where}: reminder days must be increasing")
+        bounds.check_decimal(self.suspend_min_overdue, bounds.RATE_PLACES, f"{where}: minimum overdue amount")
         if self.write_off_after_days < self.suspend_after_days:
             raise InvalidCommand(f"{where}: write-off cannot come before suspension")
 
@@ -104,6 +104,7 @@ class PolicyBook(Aggregate):
 
     def publish(self, policy: CollectionsPolicy, *, at: datetime, actor: str) -> bool:
         policy.check_valid()
+        bounds.check_business_time(at, f"collections policy {policy.name!r}: business time")
         if self.policies.get(policy.name) == policy:
             return False
         self.trigger_event(self.PolicyPublished, timestamp=at, actor=actor, name=policy.name, terms=policy.as_terms())

@@ -11,6 +11,7 @@ from uuid import NAMESPACE_URL, uuid5
 
 from eventsourcing.domain import Aggregate
 
+from domain import bounds
 from domain.errors import InvalidCommand, PermissionDenied, choice_of
 
 
@@ -110,6 +111,9 @@ class StaffDirectory(Aggregate):
 
     def bootstrap(self, user_id: str, *, at: datetime, actor: str) -> bool:
         """The first global admin, granted by the operator who installs the ledger."""
+        self._check_user_id(user_id)
+        bounds.check_id(actor, "operator")
+        bounds.check_business_time(at, f"staff user {user_id!r}: business time")
         if any(self.roles.values()):
             if Role.GLOBAL_ADMIN in self.roles_of(user_id):
                 return False
@@ -120,6 +124,7 @@ class StaffDirectory(Aggregate):
     def grant(self, user_id: str, role: Role, *, at: datetime, actor: str) -> bool:
         self.check_allowed(actor, Permission.MANAGE_USERS)
         self._check_user_id(user_id)
+        bounds.check_business_time(at, f"staff user {user_id!r}: business time")
         if role in self.roles_of(user_id):
             return False
         if role is Role.GLOBAL_ADMIN and Role.GLOBAL_ADMIN not in self.roles_of(actor):
@@ -129,6 +134,7 @@ class StaffDirectory(Aggregate):
 
     def revoke(self, user_id: str, role: Role, *, at: datetime, actor: str) -> bool:
         self.check_allowed(actor, Permission.MANAGE_USERS)
+        bounds.check_business_time(at, f"staff user {user_id!r}: business time")
         if role not in self.roles_of(user_id):
             return False
         if role is Role.GLOBAL_ADMIN:
@@ -141,5 +147,6 @@ class StaffDirectory(Aggregate):
 
     @staticmethod
     def _check_user_id(user_id: str) -> None:
-        if not user_id.strip() or user_id.startswith("system:"):
-            raise InvalidCommand(f"{user_id!r} is not a staff user id")
+        bounds.check_id(user_id, "staff user id")
+        if user_id.startswith("system:"):
+            raise InvalidCommand(f"{user_id!r} is not a staff user id: system: names a process")

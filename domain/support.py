@@ -14,6 +14,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
+from domain import bounds
 from domain.errors import AlreadyExists, CaseNotResolved, CaseResolved, InvalidCommand, choice_of
 
 CASE_NAMESPACE = uuid5(NAMESPACE_URL, "billing-ledger:support-case")
@@ -40,9 +41,10 @@ def destination_of(category: Category) -> str:
     return TECHNICAL_SUPPORT if category is Category.TECHNICAL else COMMERCIAL_SUPPORT
 
 
-def _check_text(what: str, case_id: str, text: str) -> None:
+def _check_text(what: str, case_id: str, text: str, limit: int = bounds.MAX_TEXT_LENGTH) -> None:
     if not text.strip():
         raise InvalidCommand(f"support case {case_id!r}: the {what} must not be blank")
+    bounds.check_text(text, f"support case {case_id!r}: the {what}", limit)
 
 
 class SupportCase(Aggregate):
@@ -72,11 +74,11 @@ class SupportCase(Aggregate):
     def open(
         cls, case_id: str, customer_id: str, category: str, subject: str, about: list[str], *, at: datetime, actor: str
     ) -> SupportCase:
-        if not case_id.strip():
-            raise InvalidCommand("a support case id must not be blank")
-        _check_text("subject", case_id, subject)
+        bounds.check_id(case_id, "support case id")
+        _check_text("subject", case_id, subject, bounds.MAX_NAME_LENGTH)
         for reference in about:
-            _check_text("invoice number or payment id it is about", case_id, reference)
+            bounds.check_id(reference, f"support case {case_id!r}: the invoice number or payment id it is about")
+        bounds.check_business_time(at, f"support case {case_id!r}: business time")
         return cls._create(
             cls.Opened,
             id=support_case_id(case_id),
@@ -96,6 +98,7 @@ class SupportCase(Aggregate):
             raise AlreadyExists(f"support case {self.case_id!r} was already opened with other content")
 
     def _emit(self, event_class: type[Event], at: datetime, actor: str, **fields) -> None:
+        bounds.check_business_time(at, f"support case {self.case_id!r}: business time")
         self.trigger_event(
             event_class, timestamp=at, customer_id=self.customer_id, actor=actor, case_id=self.case_id, **fields
         )
@@ -138,7 +141,9 @@ class SupportCase(Aggregate):
     def escalate(self, *, partner_support_plan: str, vendor_ticket: str | None, at: datetime, actor: str) -> bool:
         """Hand the case to the vendor's support. The same place again is a no-op, unless it
         brings the vendor's ticket reference that the first escalation did not have."""
-        _check_text("partner support plan", self.case_id, partner_support_plan)
+        _check_text("partner support plan", self.case_id, partner_support_plan, bounds.MAX_NAME_LENGTH)
+        if vendor_ticket is not None:
+            bounds.check_text(vendor_ticket, f"support case {self.case_id!r}: the vendor ticket")
         destination = destination_of(self.category)
         if self.escalation is not None and self.escalation[:2] == (destination, partner_support_plan):
             recorded_ticket = self.escalation[2]

@@ -10,6 +10,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from domain.account import CustomerAccount
+from domain.bounds import check_id
 from domain.errors import LedgerError, UnknownCase
 from domain.roles import Permission
 from domain.support import SupportCase, support_case_id
@@ -30,6 +31,7 @@ class SupportCases:
     """Support cases for BillingLedger (an eventsourcing Application with `authorize` and `get_account`)."""
 
     def get_case(self, case_id: str) -> SupportCase:
+        check_id(case_id, "support case id")  # an id that is no id names no case
         try:
             return self.repository.get(support_case_id(case_id))
         except AggregateNotFoundError:

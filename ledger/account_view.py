@@ -7,6 +7,7 @@ so it is always current, and shows the same numbers the next command will act on
 from __future__ import annotations
 
 from domain.money import format_minor_units
+from ledger.queries import cell
 
 
 def account_summary(account) -> dict:
@@ -45,11 +46,11 @@ def account_summary(account) -> dict:
 
 
 def render_summary(summary: dict) -> str:
-    lines = [f"{summary['customer_id']}  {summary['name']}  ({summary['status']}, {summary['currency']})"]
+    lines = [f"{cell(summary['customer_id'])}  {cell(summary['name'])}  ({summary['status']}, {summary['currency']})"]
     for key in ("balance", "credit_balance", "payment_terms_days", "tax_rate", "collections_policy", "hold"):
-        lines.append(f"  {key.replace('_', ' ')}: {summary[key]}")
+        lines.append(f"  {key.replace('_', ' ')}: {cell(summary[key])}")
     for section in ("subscriptions", "invoices", "suspensions"):
         lines.append(f"  {section}:")
         for item in summary[section] or [{"": "(none)"}]:
-            lines.append("    " + "  ".join(f"{k}={v}" if k else str(v) for k, v in item.items()))
+            lines.append("    " + "  ".join(f"{k}={cell(v)}" if k else cell(v) for k, v in item.items()))
     return "\n".join(lines)

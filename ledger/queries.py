@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -18,6 +19,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.sql import SQL, Composed, Identifier, Placeholder
 
+from domain.bounds import escaped
 from domain.money import MINOR_UNIT_EXPONENT
 from ledger.config import Settings
 from projections.balances import BALANCES_VIEW
@@ -95,6 +97,28 @@ def display_amount(amount: Decimal | int, currency: str | None) -> str:
     return f"{amount:,.{places}f}"
 
 
+# What a spreadsheet reads as the start of a formula (OWASP, "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?\d[\d,]*(\.\d+)?")
+
+
+def cell(value: Any, fmt: str = "table") -> str:
+    """The one way the CLI writes a value into a table or CSV cell. Free text is stored as
+    given but never reaches a terminal raw: control characters and bidirectional overrides
+    are shown escaped (\\x1b, \\u202e). In CSV, a text that a spreadsheet would run as a
+    formula (= + - @, tab, CR first) gets a leading quote; numbers, negative ones included,
+    stay numbers. (JSON needs neither: json.dumps escapes every control and non-ASCII character.)"""
+    if value is None:
+        return ""
+    if isinstance(value, (list, dict)):  # nested values (a support view's invoices) as JSON, not repr
+        text = json.dumps(value, default=str)
+    else:
+        text = str(value)
+    if fmt == "csv" and isinstance(value, str) and text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
+        text = "'" + text
+    return escaped(text)
+
+
 def render(rows: list[dict], columns: list[str], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(
@@ -106,11 +130,9 @@ def render(rows: list[dict], columns: list[str], fmt: str) -> str:
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
-        # nested lists and objects (a support view's invoices, say) as JSON, not Python's repr
-        writer.writerows({c: json.dumps(v, default=str) if isinstance(v, (list, dict)) else v for c, v in r.items()}
-                         for r in rows)
+        writer.writerows({c: cell(v, "csv") for c, v in r.items()} for r in rows)
         return out.getvalue().rstrip("\n")
-    shown = [{c: "" if r.get(c) is None else str(r[c]) for c in columns} for r in rows]
+    shown = [{c: cell(r.get(c)) for c in columns} for r in rows]
     widths = {c: max([len(c)] + [len(r[c]) for r in shown]) for c in columns}
     lines = ["  ".join(c.ljust(widths[c]) for c in columns), "  ".join("-" * widths[c] for c in columns)]
     for r in shown:
@@ -136,7 +158,7 @@ def render_sections(view: View, rows: list[dict], columns: list[str]) -> str:
     blocks = []
     for row in rows:
         currency = row.get("currency")
-        lines = [f"{view.key}: {row[view.key]}"]
+        lines = [f"{view.key}: {cell(row[view.key])}"]
         for column in columns:
             value = row.get(column)
             if column == view.key:
@@ -146,7 +168,8 @@ def render_sections(view: View, rows: list[dict], columns: list[str]) -> str:
                 table = [{k: _cell(v, k, view, currency) for k, v in item.items()} for item in value]
                 lines += ["  " + line for line in render(table, list(value[0]), "table").splitlines()]
             else:
-                lines.append(f"{column}: {_cell(value, column, view, currency) if value not in (None, []) else '(none)'}")
+                shown = cell(_cell(value, column, view, currency)) if value not in (None, []) else "(none)"
+                lines.append(f"{column}: {shown}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 

@@ -70,6 +70,14 @@ def _admin_url(database_url: str) -> str:
 
 @pytest.fixture
 def settings(services: Settings) -> Settings:
+    with own_settings(services) as own:
+        yield own
+
+
+@contextlib.contextmanager
+def own_settings(services: Settings):
+    """A database and topics of their own, removed afterwards: for a test (`settings`), or for
+    a module whose tests share them (a module-scoped fixture of its own)."""
     name = "t_" + uuid4().hex[:12]
     admin_url = _admin_url(services.database_url)
     with psycopg.connect(admin_url, autocommit=True) as conn:
@@ -106,6 +114,10 @@ def app(settings: Settings):
 @pytest.fixture
 def cli_env(settings: Settings) -> dict[str, str]:
     """The environment under which a `ledger` subprocess uses this test's database and topics."""
+    return environment_of(settings)
+
+
+def environment_of(settings: Settings) -> dict[str, str]:
     return {
         **os.environ,
         "LEDGER_DATABASE_URL": settings.database_url,

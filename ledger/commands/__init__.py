@@ -10,7 +10,9 @@ import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
+from typing import NoReturn
 
+from domain import bounds
 from ledger import embedded
 from ledger.config import Settings
 
@@ -18,18 +20,19 @@ Command = Callable[[Settings, argparse.Namespace], int]
 
 
 def say(line: str) -> None:
-    """Progress and notices go to stderr; stdout carries only the command's result."""
-    print(line, file=sys.stderr)
+    """Progress and notices go to stderr; stdout carries only the command's result. One line,
+    whatever it quotes: control characters and bidirectional overrides in an id or a text a
+    user typed are shown escaped (\\x1b...), never sent raw to the terminal."""
+    print(bounds.escaped(line), file=sys.stderr)
 
 
 def decimal_arg(text: str) -> Decimal:
+    """Any decimal Python reads, NaN and Infinity included: the domain checks its bounds
+    (domain/bounds.py) and names what is wrong, the same for the CLI and any other caller."""
     try:
-        value = Decimal(text)
+        return Decimal(text)
     except InvalidOperation:
         raise argparse.ArgumentTypeError(f"{text!r} is not a decimal number") from None
-    if not value.is_finite():
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
-    return value
 
 
 def time_arg(text: str) -> datetime:
@@ -41,8 +44,12 @@ def time_arg(text: str) -> datetime:
 
 
 def business_time(args: argparse.Namespace) -> datetime:
-    # The CLI is the edge of the system: the one place where "now" may be read.
-    return args.at or datetime.now(timezone.utc)
+    # The CLI is the edge of the system: the one place where "now" may be read, and so where
+    # a business time given is checked against it (the domain checks the lower bound).
+    now = datetime.now(timezone.utc)
+    if args.at is None:
+        return now
+    return bounds.check_business_time(args.at, "--at (business time)", now=now)
 
 
 def with_services(body: Command) -> Command:
@@ -58,13 +65,25 @@ def with_services(body: Command) -> Command:
 def add_command(parent, name: str, func: Command, help_text: str) -> argparse.ArgumentParser:
     parser = parent.add_parser(name, help=help_text, description=help_text)
     parser.set_defaults(func=func)
+    _one_line_errors(parser)
     return parser
 
 
 def add_group(parent, name: str, help_text: str, dest: str = "action"):
-    return parent.add_parser(name, help=help_text, description=help_text).add_subparsers(
-        dest=dest, required=True, metavar=dest.upper()
-    )
+    group = parent.add_parser(name, help=help_text, description=help_text)
+    _one_line_errors(group)
+    return group.add_subparsers(dest=dest, required=True, metavar=dest.upper())
+
+
+def _one_line_errors(parser: argparse.ArgumentParser) -> None:
+    """Bad arguments get one line on stderr and status 2, like every refused command (argparse
+    would print the whole usage first); `-h` prints the usage."""
+
+    def error(message: str) -> NoReturn:
+        say(f"error: {parser.prog}: {message} (-h shows the usage)")
+        sys.exit(2)
+
+    parser.error = error
 
 
 def staff_options(parser: argparse.ArgumentParser) -> None:

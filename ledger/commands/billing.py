@@ -27,9 +27,9 @@ def month_arg(text: str) -> tuple[date, date]:
 
     try:
         first = date.fromisoformat(text + "-01")
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a month (YYYY-MM)") from None
-    return first, (first + timedelta(days=32)).replace(day=1)
+        return first, (first + timedelta(days=32)).replace(day=1)
+    except (ValueError, OverflowError):  # 9999-12 has no next month to end on
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month (YYYY-MM) the ledger can bill") from None
 
 
 def _app(settings: Settings):
@@ -43,11 +43,11 @@ def _report(what: str, changed: bool, done: str) -> int:
     return 0
 
 
-def _minor_units(app, customer_id: str, amount: Decimal, currency: str | None = None) -> tuple[int, str]:
+def _minor_units(app, customer_id: str, of: str, amount: Decimal, currency: str | None = None) -> tuple[int, str]:
     from domain.money import minor_units_exactly
 
     currency = currency or app.get_account(customer_id).currency
-    return minor_units_exactly(amount, currency), currency
+    return minor_units_exactly(amount, currency, f"customer {customer_id!r}: {of}: amount"), currency
 
 
 # --- accounts and subscriptions ------------------------------------------------------------
@@ -142,7 +142,7 @@ def cmd_invoice_issue(settings: Settings, args) -> int:
 @with_services
 def cmd_payment_receive(settings: Settings, args) -> int:
     app = _app(settings)
-    amount, currency = _minor_units(app, args.customer, args.amount, args.currency)
+    amount, currency = _minor_units(app, args.customer, f"payment {args.payment!r}", args.amount, args.currency)
     received = app.receive_payment(
         args.customer, args.payment, amount, currency, args.method, args.reference, args.invoice,
         at=business_time(args), actor=args.actor,
@@ -161,7 +161,7 @@ def cmd_payment_reverse(settings: Settings, args) -> int:
 @with_services
 def cmd_payment_refund(settings: Settings, args) -> int:
     app = _app(settings)
-    amount, _ = _minor_units(app, args.customer, args.amount)
+    amount, _ = _minor_units(app, args.customer, f"refund {args.refund!r}", args.amount)
     refunded = app.refund(args.customer, args.refund, amount, args.method, args.reference,
                           at=business_time(args), actor=args.actor)
     return _report(f"refund {args.refund}", refunded, "paid from the credit balance")
@@ -170,7 +170,7 @@ def cmd_payment_refund(settings: Settings, args) -> int:
 @with_services
 def cmd_credit_note(settings: Settings, args) -> int:
     app = _app(settings)
-    amount, _ = _minor_units(app, args.customer, args.amount)
+    amount, _ = _minor_units(app, args.customer, f"credit note {args.credit_note!r}", args.amount)
     issued = app.issue_credit_note(args.customer, args.credit_note, args.invoice, amount, args.reason,
                                    at=business_time(args), actor=args.actor)
     return _report(f"credit note {args.credit_note}", issued, f"issued against {args.invoice}")

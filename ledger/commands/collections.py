@@ -7,6 +7,7 @@ import dataclasses
 import json
 from datetime import datetime, time, timezone
 
+from domain.bounds import check_business_time
 from ledger.commands import add_command, add_group, business_time, decimal_arg, staff_options, with_services
 from ledger.commands.billing import _app, _report, date_arg
 from ledger.config import Settings
@@ -16,6 +17,8 @@ from ledger.config import Settings
 def cmd_collect(settings: Settings, args) -> int:
     # The run's business time is the start of the day it is run "as of".
     at = datetime.combine(args.as_of, time(), timezone.utc)
+    # A run as of a day to come would remind, suspend and write off before their time.
+    check_business_time(at, "--as-of (the day collections run for)", now=datetime.now(timezone.utc))
     done = _app(settings).collect(at=at, actor=args.actor)
     for customer_id, events in done.items():
         print(f"{customer_id}: {', '.join(events)}")

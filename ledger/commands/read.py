@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import timedelta
 
 from domain.errors import LedgerError
 from ledger.commands import add_command, add_group, output_options, say, time_arg, with_services
@@ -99,6 +100,56 @@ def cmd_balance(settings: Settings, args) -> int:
     return 0
 
 
+def cmd_bounds(settings: Settings, args) -> int:
+    print(bounds_table())
+    return 0
+
+
+def bounds_table() -> str:
+    """The ledger's bounds (domain/bounds.py) as a Markdown table; docs/bounds.md shows it, and
+    tests/test_bounds.py checks that the page and this agree."""
+    from domain import bounds as b
+    from domain.money import format_minor_units
+
+    def decimal(places: int, largest) -> str:
+        return f"decimal({b.DECIMAL_PRECISION}, {places}): up to {largest:,}, at most {places} decimals"
+
+    skew = b.MAX_CLOCK_SKEW
+    skew = f"{skew.days} day{'s' * (skew.days != 1)}" if skew == timedelta(days=skew.days) else str(skew)
+
+    rows = [
+        ("id", f"`{b.ID_PATTERN.pattern}`: 1 to {b.MAX_ID_LENGTH} letters, digits and `. _ : @ + -`, "
+         "starting with a letter or digit",
+         "customer, subscription, payment, refund, credit note, invoice number, support case (and what it is "
+         "about), staff user, collections policy"),
+        ("name", f"at most {b.MAX_NAME_LENGTH:,} characters",
+         "account name, product, meter, unit, payment method and reference, case subject, support plan, vendor ticket"),
+        ("text", f"at most {b.MAX_TEXT_LENGTH:,} characters",
+         "case notes and resolutions; every reason staff give (reversal, credit note, write-off, hold, suspension...)"),
+        ("owed amount", f"whole minor units from 0 to {b.MAX_AMOUNT_MINOR:,} "
+         f"({format_minor_units(b.MAX_AMOUNT_MINOR, 'EUR')})",
+         "payments, refunds and credit notes (at least 1); what an invoice derives: each line, subtotal, tax, total"),
+        ("quantity", decimal(b.QUANTITY_PLACES, b.MAX_QUANTITY), "usage quantities; an invoice line's quantity (seat-days, summed usage)"),
+        ("price", decimal(b.PRICE_PLACES, b.MAX_PRICE), "unit price, price per seat (not negative)"),
+        ("rate", decimal(b.RATE_PLACES, b.MAX_RATE),
+         "tax rate (0 to less than 100 %), markup (more than -100 %), a policy's minimum overdue amount"),
+        ("seats", f"whole number from 0 to {b.MAX_SEATS:,}, and a month of them at most one owed amount",
+         "seat subscriptions, seat changes"),
+        ("days", f"whole number from 0 to {b.MAX_DAYS:,}",
+         "payment terms; a policy's grace, reminder, suspension, de-provisioning, warning and write-off days"),
+        ("business time", f"from {b.EARLIEST_BUSINESS_TIME.date().isoformat()}, with a time zone; "
+         f"at most {skew} ahead of the clock where one is known (`--at`)",
+         "`--at` of every command; subscription starts, seat changes, billing periods, hold ends (from that day)"),
+        ("usage attributes", f"at most {b.MAX_ATTRIBUTES} of at most {b.MAX_ATTRIBUTE_LENGTH} characters each",
+         "free-form attributes of one usage event"),
+        ("sums in the read models", f"{b.AMOUNTS_SUMMED_SAFELY:,} owed amounts of the largest size fit one bigint",
+         "a customer's invoiced, paid, credited... in `customer_balances`"),
+    ]
+    lines = ["| bound | what is accepted | applies to |", "| --- | --- | --- |"]
+    lines += [f"| {name} | {accepted} | {applies} |" for name, accepted, applies in rows]
+    return "\n".join(lines)
+
+
 def register(sub) -> None:
     from projections.registry import all_views
 
@@ -123,6 +174,8 @@ def register(sub) -> None:
     p = add_command(sub, "history", cmd_history, "a customer's events, from the event store, in order")
     p.add_argument("customer")
     output_options(p)
+
+    add_command(sub, "bounds", cmd_bounds, "print the ledger's bounds: ids, texts, amounts, decimals, business time")
 
     p = add_command(sub, "balance", cmd_balance, "a customer's balance as it was at a moment (business time)")
     p.add_argument("customer")

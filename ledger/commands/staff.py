@@ -36,10 +36,12 @@ def role_change(method: str, done: str, undone: str):
 
 @with_services
 def cmd_list(settings: Settings, args) -> int:
+    from ledger.queries import cell
+
     directory = _app(settings).staff_directory()
     for user_id in sorted(directory.roles):
         roles = ", ".join(sorted(r.value for r in directory.roles_of(user_id))) or "(no role)"
-        print(f"{user_id}: {roles}")
+        print(f"{cell(user_id)}: {roles}")
     return 0
 
 

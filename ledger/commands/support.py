@@ -91,9 +91,14 @@ def case_view(case) -> dict:
 
 
 def case_table(view: dict) -> str:
+    from ledger.queries import cell
+
     width = max(map(len, view))
-    lines = [f"{key:<{width}}  {value}" for key, value in view.items() if key != "notes" and value not in (None, [])]
-    lines += [f"{'note':<{width}}  {n['at']} {n['by']}: {n['note']}" for n in view["notes"]]
+    lines = [
+        f"{key:<{width}}  {cell(', '.join(value) if isinstance(value, list) else value)}"
+        for key, value in view.items() if key != "notes" and value not in (None, [])
+    ]
+    lines += [f"{'note':<{width}}  {n['at']} {cell(n['by'])}: {cell(n['note'])}" for n in view["notes"]]
     return "\n".join(lines)
 
 
