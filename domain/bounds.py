@@ -154,7 +154,7 @@ MAX_DAYS = 3_660
 # subscription must also fit one owed amount (checked where the seats are set).
 MAX_SEATS = 10_000_000
 # How many amounts of MAX_AMOUNT_MINOR a bigint sum (a customer's invoiced, paid... in the read
-# models) holds: 2**63 - 1 >= 9,223 x (10**15 - 1). tests/test_bounds.py pins it.
+# models) holds: 2**63 - 1 >= 9,223 x (10**15 - 1). tests/unit/test_bounds.py pins it.
 AMOUNTS_SUMMED_SAFELY = 9_000
 
 

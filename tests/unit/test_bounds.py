@@ -13,7 +13,7 @@ import pytest
 from domain import bounds
 from ledger.commands.read import bounds_table
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = sorted((ROOT / "schemas").glob("*.avsc"))
 SQL_FILES = sorted((ROOT / "projections").glob("*.sql"))
 

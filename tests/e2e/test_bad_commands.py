@@ -17,7 +17,7 @@ from psycopg.sql import SQL
 from ledger.event_log import events_table
 from tests.conftest import environment_of, own_settings
 from tests.factories import ADMIN
-from tests.test_cli import ledger
+from tests.cli_helpers import ledger
 
 AT = datetime(2026, 10, 5, 9, 0, tzinfo=timezone.utc)
 STAFF = ["--as", ADMIN, "--at", AT.isoformat()]

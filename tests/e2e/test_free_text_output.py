@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from ledger.queries import cell, render
 from tests.factories import ADMIN
-from tests.test_cli import ledger
+from tests.cli_helpers import ledger
 
 FORMULA = '=HYPERLINK("https://evil.example/pay","Pay here")'
 ESCAPES = "\x1b[2J\x07 refund\u202egpj.exe"
