@@ -130,3 +130,14 @@ def printable(value: object) -> str:
     escapes shown as \\x.. / \\u...., never sent raw to a terminal."""
     text = str(value)
     return "'" + _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode(), text) + "'"
+
+
+# --- rated usage amounts (Avro decimal(AMOUNT_PRECISION, AMOUNT_PLACES)) --------------------
+
+# A usage line's rated amount, quantity x unit price x (1 + markup / 100), exact, not rounded:
+# 9 + 9 + 4 + 2 decimals (dividing the markup by 100 adds two). Its digits: the quantity's and
+# the price's 38 each, and the factor's 39 (1 + markup / 100 at scale 6), so a decimal of
+# 115 digits carries every amount the bounds above allow, exactly (the schema's reader reads
+# with a context of that precision: a narrower one would round an amount silently).
+AMOUNT_PLACES = QUANTITY_PLACES + PRICE_PLACES + RATE_PLACES + 2
+AMOUNT_PRECISION = DECIMAL_PRECISION + DECIMAL_PRECISION + (DECIMAL_PRECISION + 1)
