@@ -45,13 +45,14 @@ class BalanceChange:
 
     def then(self, later: BalanceChange) -> BalanceChange:
         """This change followed by a later one of the same customer."""
-        return replace(
-            later,
-            customer_name=later.customer_name or self.customer_name,
-            currency=later.currency or self.currency,
-            account_status=later.account_status or self.account_status,
-            **{name: getattr(self, name) + getattr(later, name) for name in ADDED},
-        )
+        with localcontext(EXACT):  # unbilled usage is exact: the default context keeps 28 digits
+            return replace(
+                later,
+                customer_name=later.customer_name or self.customer_name,
+                currency=later.currency or self.currency,
+                account_status=later.account_status or self.account_status,
+                **{name: getattr(self, name) + getattr(later, name) for name in ADDED},
+            )
 
 
 def _money(event_type: str, e: dict[str, Any]) -> dict[str, int] | None:
@@ -123,7 +124,8 @@ def fold(changes: list[BalanceChange]) -> list[BalanceChange]:
     by_customer: dict[str, list[BalanceChange]] = {}
     for change in changes:
         by_customer.setdefault(change.customer_id, []).append(change)
-    return [group[0] if len(group) == 1 else _combined(group) for group in by_customer.values()]
+    with localcontext(EXACT):  # unbilled usage is exact: the default context keeps 28 digits
+        return [group[0] if len(group) == 1 else _combined(group) for group in by_customer.values()]
 
 
 def _combined(group: list[BalanceChange]) -> BalanceChange:

@@ -115,3 +115,16 @@ def test_the_balances_projection_takes_the_rated_amount_from_the_event_and_price
     assert change_for("UsageInvoiced", terms | {"amount": Decimal("7.25")}).unbilled_usage == Decimal("-7.25")
     v1 = change_for("UsageRecorded", terms | {"amount": None})
     assert v1.unbilled_usage == price_usage(Decimal(2), Decimal("0.5"), Decimal(10)) == Decimal("1.1")
+
+
+def test_a_batchs_usage_amounts_are_summed_exactly_whatever_their_digits():
+    from projections.balances import change_for, fold
+
+    at = datetime(2026, 9, 2, tzinfo=timezone.utc)
+    large, tiny = Decimal("1234567.891"), Decimal("0.000000000000000000000001")  # 24 decimals, as rated
+    events = [{"customer_id": "CUST-1", "notification_id": n, "occurred_at": at, "amount": amount}
+              for n, amount in enumerate((large, tiny, tiny), 1)]
+    (batch,) = fold([change_for("UsageRecorded", e) for e in events])
+    assert batch.unbilled_usage == Decimal("1234567.891000000000000000000002")  # 31 digits: the default context keeps 28
+    chained = change_for("UsageRecorded", events[0]).then(change_for("UsageRecorded", events[1]))
+    assert chained.unbilled_usage == Decimal("1234567.891000000000000000000001")
