@@ -3,15 +3,19 @@
 The fields of each ledger schema are read off the domain event by name; the few
 common ones that the library names differently are mapped here. Events of no customer
 (staff, policies, number series) carry an empty customer id, and so share one key.
+A field that a stored event does not hold is derived from it here (`DERIVED_FIELDS`), with
+the domain's own functions: the relay restates no rule.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 from functools import cache
+from typing import Any
 from uuid import UUID
 
 from domain.account import CustomerAccount
+from domain.money import price_usage
 from domain.numbering import NumberSeries
 from domain.policy import PolicyBook
 from domain.roles import StaffDirectory
@@ -59,6 +63,14 @@ SCHEMA_OF_EVENT: dict[type, str] = {
 }
 
 
+# Fields of a ledger schema that its stored event does not hold. A usage line's Invoiced event
+# (stored since the first release) carries the line's price terms, not its amount: the amount
+# it publishes is the line's rated amount, from the same terms by the same function.
+DERIVED_FIELDS: dict[type, dict[str, Callable[[Any], Any]]] = {
+    UsageLine.Invoiced: {"amount": lambda e: price_usage(e.quantity, e.unit_price, e.markup_percent)},
+}
+
+
 def ledger_event_id(aggregate_id: UUID, version: int) -> UUID:
     """The same stored event gets the same id however often it is published:
     uuid5(aggregate_id, str(version))."""
@@ -87,6 +99,7 @@ def to_ledger_record(event: Any, notification_id: int) -> tuple[SchemaVersion, d
         "customer_id": getattr(event, "customer_id", ""),
         "occurred_at": event.timestamp,
     }
+    derived = DERIVED_FIELDS.get(type(event), {})
     for name in own_fields:
-        record[name] = getattr(event, name)
+        record[name] = derived[name](event) if name in derived else getattr(event, name)
     return schema, record

@@ -177,3 +177,14 @@ def check_business_day(day: date, what: str) -> date:
 def escaped(value: object) -> str:
     """`printable` without its quotes: a table cell, a line of a message, shown on a terminal."""
     return printable(value)[1:-1]
+
+
+# --- rated usage amounts (Avro decimal(AMOUNT_PRECISION, AMOUNT_PLACES)) --------------------
+
+# A usage line's rated amount, quantity x unit price x (1 + markup / 100), exact, not rounded:
+# 9 + 9 + 4 + 2 decimals (dividing the markup by 100 adds two). Its digits: the quantity's and
+# the price's 38 each, and the factor's 39 (1 + markup / 100 at scale 6), so a decimal of
+# 115 digits carries every amount the bounds above allow, exactly (the schema's reader reads
+# with a context of that precision: a narrower one would round an amount silently).
+AMOUNT_PLACES = QUANTITY_PLACES + PRICE_PLACES + RATE_PLACES + 2
+AMOUNT_PRECISION = DECIMAL_PRECISION + DECIMAL_PRECISION + (DECIMAL_PRECISION + 1)

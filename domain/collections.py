@@ -16,14 +16,16 @@ Rules:
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from domain import bounds
 from domain.account_event import AccountEvent
 from domain.errors import InvalidCommand, UnknownSubscription
 from domain.money import to_minor_units
 from domain.policy import CollectionsPolicy
+from domain.receivables import InvoiceState
 
 HOLD_KINDS = ("promise-to-pay", "dispute")
 
@@ -47,6 +49,75 @@ class Hold:
     reason: str
 
 
+# --- the rules, as pure functions: the policy run below uses them, and the collections view
+# restates them in SQL (projections/collections.sql), pinned by one table of cases
+# (tests/test_rules_domain_and_sql_agree.py).
+
+
+def overdue(invoices: Iterable[InvoiceState], policy: CollectionsPolicy, as_of: date) -> list[InvoiceState]:
+    """The invoices overdue on that day: something is open, and the due date plus the policy's
+    grace days has passed."""
+    return [i for i in invoices if i.open_amount > 0 and policy.is_overdue(i.due_date, as_of)]
+
+
+def suspension_targets(
+    policy: CollectionsPolicy, behind: Iterable[InvoiceState], suspended: Collection[str], subscription_ids: list[str]
+) -> tuple[str, list[str]]:
+    """The scope and the subscriptions a suspension for these invoices takes: those they bill
+    (or every subscription of the account, `subscription_ids`, when the policy's scope is the
+    account or they bill none), less those already suspended."""
+    traced = sorted({s for i in behind for s in i.subscription_ids})
+    scope = policy.scope if traced else "account"
+    targets = subscription_ids if scope == "account" else traced
+    return scope, [s for s in targets if s not in suspended]
+
+
+@dataclass(frozen=True)
+class NextAction:
+    action: str  # "reminder 2 for invoice INV-000007", "suspension for invoice ...", ...
+    due_on: date  # before the day asked about: the step is due, and the next run takes it
+
+
+HOLD_END = "end of the hold: reminders and suspension resume"
+
+
+def next_action(
+    policy: CollectionsPolicy, as_of: date, invoices: Iterable[InvoiceState], suspensions: Iterable[Suspension],
+    hold: Hold | None, subscription_ids: list[str],
+) -> NextAction | None:
+    """What the policy does next for an account, as of that day: the earliest of its steps,
+    each on the day `collect` takes it (ties: the hold's end, reminders, suspensions,
+    write-offs, warnings, then by name). It does not weigh `suspend_min_overdue`: whether
+    enough is overdue for a suspension is known only on its day."""
+    resumes_on = hold.until + timedelta(days=1) if hold is not None and hold.until >= as_of else None
+
+    def after_hold(day: date) -> date:  # reminders and suspension wait for the hold's end
+        return max(day, resumes_on) if resumes_on else day
+
+    steps = [(resumes_on, 0, HOLD_END)] if resumes_on else []
+    suspensions = list(suspensions)
+    suspended = {s.subscription_id for s in suspensions}
+    for invoice in (i for i in invoices if i.open_amount > 0):
+        # the step the next run sends: the latest one due by then, else the one after those sent
+        step = policy.latest_reminder_due(invoice.due_date, invoice.reminder_step, resumes_on or as_of)
+        if step is None and invoice.reminder_step < len(policy.reminder_days):
+            step = invoice.reminder_step + 1
+        if step is not None:
+            day = after_hold(policy.reminder_day(invoice.due_date, step))
+            steps.append((day, 1, f"reminder {step} for invoice {invoice.number}"))
+        if suspension_targets(policy, [invoice], suspended, subscription_ids)[1]:
+            day = after_hold(policy.suspension_day(invoice.due_date))
+            steps.append((day, 2, f"suspension for invoice {invoice.number}"))
+        steps.append((policy.write_off_day(invoice.due_date), 3, f"write-off of invoice {invoice.number}"))
+    for s in suspensions:
+        if not s.warned:
+            steps.append((policy.warning_day(s.deprovision_deadline), 4, f"de-provisioning warning for {s.subscription_id}"))
+    if not steps:
+        return None
+    day, _, action = min(steps)
+    return NextAction(action, day)
+
+
 class Collections:
     def __init__(self):
         self.suspensions: dict[str, Suspension] = {}
@@ -57,6 +128,10 @@ class Collections:
 
     def days_past_due(self, due_date: date, as_of: date) -> int:
         return (as_of - due_date).days
+
+    def next_action(self, policy: CollectionsPolicy, as_of: date) -> NextAction | None:
+        return next_action(policy, as_of, self.invoices.values(), self.suspensions.values(), self.hold,
+                           self.all_subscription_ids())
 
     def owes_overdue(self, policy: CollectionsPolicy, as_of: date, subscription_id: str | None = None) -> bool:
         """Whether anything the subscription (None: the account) owes is overdue on that day."""
@@ -74,7 +149,7 @@ class Collections:
         if self.hold is not None and as_of > self.hold.until:
             self._emit(self.CollectionsHoldReleased, at, actor, reason=f"hold ended on {self.hold.until}")
         for invoice in list(self.open_invoices()):
-            if self.days_past_due(invoice.due_date, as_of) >= policy.write_off_after_days:
+            if as_of >= policy.write_off_day(invoice.due_date):
                 self.write_off(invoice.number, f"{policy.write_off_after_days} days past due", at=at, actor=actor)
         if not self.on_hold(as_of):
             self._send_reminders(policy, as_of, at, actor)
@@ -90,15 +165,11 @@ class Collections:
             account._change_invoice(self.invoice_number, reminder_step=self.step)
 
     def _send_reminders(self, policy: CollectionsPolicy, as_of: date, at: datetime, actor: str) -> None:
-        for invoice in self.open_invoices():
-            if not policy.is_overdue(invoice.due_date, as_of):
-                continue
-            days = self.days_past_due(invoice.due_date, as_of)
-            due_steps = [n for n, day in enumerate(policy.reminder_days, 1) if days >= policy.grace_days + day]
-            # Only the latest step due is sent: a run that was missed does not send three at once.
-            if due_steps and due_steps[-1] > invoice.reminder_step:
-                self._emit(self.ReminderSent, at, actor, invoice_number=invoice.number, step=due_steps[-1],
-                           days_past_due=days)
+        for invoice in overdue(self.open_invoices(), policy, as_of):
+            step = policy.latest_reminder_due(invoice.due_date, invoice.reminder_step, as_of)
+            if step is not None:
+                self._emit(self.ReminderSent, at, actor, invoice_number=invoice.number, step=step,
+                           days_past_due=self.days_past_due(invoice.due_date, as_of))
 
     class SubscriptionsSuspended(AccountEvent):
         subscription_ids: list
@@ -120,15 +191,12 @@ class Collections:
         as_of = at.date()
         if self.on_hold(as_of):
             return
-        overdue = [i for i in self.open_invoices() if policy.is_overdue(i.due_date, as_of)]
-        past_suspension = [i for i in overdue if self.days_past_due(i.due_date, as_of) >= policy.suspend_after_days]
-        overdue_total = sum(i.open_amount for i in overdue)
+        overdue_now = overdue(self.open_invoices(), policy, as_of)
+        past_suspension = [i for i in overdue_now if as_of >= policy.suspension_day(i.due_date)]
+        overdue_total = sum(i.open_amount for i in overdue_now)
         if not past_suspension or overdue_total < to_minor_units(policy.suspend_min_overdue, self.currency):
             return
-        traced = sorted({s for i in past_suspension for s in i.subscription_ids})
-        scope = policy.scope if traced else "account"
-        targets = self.all_subscription_ids() if scope == "account" else traced
-        targets = [s for s in targets if s not in self.suspensions]
+        scope, targets = suspension_targets(policy, past_suspension, self.suspensions, self.all_subscription_ids())
         if targets:
             oldest = min(past_suspension, key=lambda i: i.due_date)
             self._emit(
@@ -169,7 +237,7 @@ class Collections:
     def _warn_before_deprovisioning(self, policy: CollectionsPolicy, as_of: date, at: datetime, actor: str) -> None:
         by_deadline: dict[date, list[str]] = {}
         for s in self.suspensions.values():
-            if not s.warned and (s.deprovision_deadline - as_of).days <= policy.warn_days_before_deprovision:
+            if not s.warned and as_of >= policy.warning_day(s.deprovision_deadline):
                 by_deadline.setdefault(s.deprovision_deadline, []).append(s.subscription_id)
         for deadline, subscription_ids in sorted(by_deadline.items()):
             self._emit(self.DeprovisioningWarningSent, at, actor, subscription_ids=sorted(subscription_ids),

@@ -63,6 +63,31 @@ class CollectionsPolicy:
     def deprovision_deadline(self, suspended_on: date) -> date:
         return suspended_on + timedelta(days=self.vendor_deprovision_days)
 
+    # The day each step of the policy falls due. A collections run takes a step on or after
+    # its day; the collections view names the earliest one ahead (its SQL restates these,
+    # pinned by tests/test_rules_domain_and_sql_agree.py).
+
+    def reminder_day(self, due_date: date, step: int) -> date:
+        """Reminder `step` (from 1): its days past due after the grace days, and never before
+        the invoice is overdue (a step at day 0 waits for the day after due + grace)."""
+        return due_date + timedelta(days=self.grace_days + max(self.reminder_days[step - 1], 1))
+
+    def latest_reminder_due(self, due_date: date, sent: int, on: date) -> int | None:
+        """The latest reminder step after the `sent` ones that is due on that day: a run that
+        was missed sends only it, not every step it missed."""
+        steps = range(sent + 1, len(self.reminder_days) + 1)
+        return max((n for n in steps if self.reminder_day(due_date, n) <= on), default=None)
+
+    def suspension_day(self, due_date: date) -> date:
+        """`suspend_after_days` past due, and never before the invoice is overdue."""
+        return due_date + timedelta(days=max(self.suspend_after_days, self.grace_days + 1))
+
+    def write_off_day(self, due_date: date) -> date:
+        return due_date + timedelta(days=self.write_off_after_days)
+
+    def warning_day(self, deprovision_deadline: date) -> date:
+        return deprovision_deadline - timedelta(days=self.warn_days_before_deprovision)
+
     def as_terms(self) -> dict:
         terms = asdict(self)
         terms["reminder_days"] = list(self.reminder_days)

@@ -18,11 +18,11 @@ from typing import Any
 import psycopg
 from psycopg.sql import SQL, Identifier
 
-from domain.money import MINOR_UNIT_EXPONENT, price_usage
+from domain.money import MINOR_UNIT_EXPONENT
 from ledger.config import Settings
 from ledger.event_log import COLUMNS, events_table, to_ledger_events
 from ledger.store import open_application
-from projections.balances import BALANCES_VIEW, BalancesProjection
+from projections.balances import BALANCES_VIEW, BalancesProjection, usage_amount
 from projections.base import LedgerEvent, Projection
 from projections.registry import all_projections
 from projections.views import create_helpers, view_statement
@@ -67,7 +67,9 @@ def amount_of(event_type: str, record: dict[str, Any], currency: str | None) -> 
     """The money an event moves, in the currency's units: usage at its exact price; the
     integer minor units of invoices, payments and credits scaled to the currency."""
     if event_type == "UsageRecorded":
-        return price_usage(record["quantity"], record["unit_price"], record["markup_percent"])
+        return usage_amount(record)  # the amount the ledger rated, as the event carries it
+    if event_type == "UsageInvoiced":
+        return None  # billing a line moves no money: the invoice does
     for name in ("total", "amount"):
         value = record.get(name)
         if isinstance(value, int) and not isinstance(value, bool):

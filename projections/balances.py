@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from operator import attrgetter
 from typing import Any
 
-from domain.money import price_usage
+from domain.bounds import EXACT
+from domain.money import price_usage, without_trailing_zeros
 from projections.base import Filter, LedgerEvent, Projection, View
 
 
@@ -44,13 +45,14 @@ class BalanceChange:
 
     def then(self, later: BalanceChange) -> BalanceChange:
         """This change followed by a later one of the same customer."""
-        return replace(
-            later,
-            customer_name=later.customer_name or self.customer_name,
-            currency=later.currency or self.currency,
-            account_status=later.account_status or self.account_status,
-            **{name: getattr(self, name) + getattr(later, name) for name in ADDED},
-        )
+        with localcontext(EXACT):  # unbilled usage is exact: the default context keeps 28 digits
+            return replace(
+                later,
+                customer_name=later.customer_name or self.customer_name,
+                currency=later.currency or self.currency,
+                account_status=later.account_status or self.account_status,
+                **{name: getattr(self, name) + getattr(later, name) for name in ADDED},
+            )
 
 
 def _money(event_type: str, e: dict[str, Any]) -> dict[str, int] | None:
@@ -83,14 +85,27 @@ MONEY_EVENTS = frozenset(
 )
 
 
+def usage_amount(event: dict[str, Any]) -> Decimal:
+    """The rated amount a UsageRecorded or UsageInvoiced carries (v2): the domain's, exactly.
+
+    A v1 message (an old topic, read as v2) carries none: the line is priced then by the
+    domain's one pricing function, never by a formula of the read side's own. The zeros of
+    Avro's fixed scale go (as `price_usage` drops them), so that a v1 and a v2 message of one
+    line give the same numeric; in an exact context: the default one (28 digits) would round.
+    """
+    amount = event.get("amount")
+    if amount is None:
+        return price_usage(event["quantity"], event["unit_price"], event["markup_percent"])
+    with localcontext(EXACT):
+        return without_trailing_zeros(amount)
+
+
 def change_for(event_type: str, event: dict[str, Any]) -> BalanceChange | None:
     customer, position, at = event["customer_id"], event["notification_id"], event["occurred_at"]
     if event_type == "UsageRecorded":
-        amount = price_usage(event["quantity"], event["unit_price"], event["markup_percent"])
-        return BalanceChange(customer, position, at, usage_lines=1, unbilled_usage=amount)
-    if event_type == "UsageInvoiced":  # the line's price, again: it is billed now
-        amount = price_usage(event["quantity"], event["unit_price"], event["markup_percent"])
-        return BalanceChange(customer, position, at, unbilled_usage=-amount)
+        return BalanceChange(customer, position, at, usage_lines=1, unbilled_usage=usage_amount(event))
+    if event_type == "UsageInvoiced":  # the line's amount leaves unbilled usage: it is billed now
+        return BalanceChange(customer, position, at, unbilled_usage=-usage_amount(event))
     if event_type == "AccountOpened":
         return BalanceChange(customer, position, at, event["name"], event["currency"], "open")
     if event_type == "AccountProfileChanged":
@@ -109,7 +124,8 @@ def fold(changes: list[BalanceChange]) -> list[BalanceChange]:
     by_customer: dict[str, list[BalanceChange]] = {}
     for change in changes:
         by_customer.setdefault(change.customer_id, []).append(change)
-    return [group[0] if len(group) == 1 else _combined(group) for group in by_customer.values()]
+    with localcontext(EXACT):  # unbilled usage is exact: the default context keeps 28 digits
+        return [group[0] if len(group) == 1 else _combined(group) for group in by_customer.values()]
 
 
 def _combined(group: list[BalanceChange]) -> BalanceChange:

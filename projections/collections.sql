@@ -151,18 +151,29 @@ FROM (
             SELECT 'end of the hold: reminders and suspension resume' AS action, h.resumes_on AS due_on, 0 AS step
             WHERE h.resumes_on IS NOT NULL
             UNION ALL
-            SELECT format('reminder %s for invoice %s', i.last_reminder_step + 1, i.invoice_number),
-                   greatest(i.due_date + p.grace_days + greatest(p.reminder_days[i.last_reminder_step + 1], 1),
-                            h.resumes_on), 1
+            SELECT format('reminder %s for invoice %s', r.step, i.invoice_number),
+                   greatest(i.due_date + p.grace_days + greatest(p.reminder_days[r.step], 1), h.resumes_on), 1
             FROM {read}.invoices i
+            -- the step the next run sends: the latest one due by then (a late run sends only
+            -- that one), else the one after those sent (CollectionsPolicy.latest_reminder_due)
+            CROSS JOIN LATERAL (
+                SELECT coalesce(max(n) FILTER (WHERE i.due_date + p.grace_days + greatest(p.reminder_days[n], 1)
+                                                     <= greatest({views}.today(), h.resumes_on)),
+                                i.last_reminder_step + 1) AS step
+                FROM generate_series(i.last_reminder_step + 1, coalesce(cardinality(p.reminder_days), 0)) AS n) r
             WHERE i.customer_id = c.customer_id AND i.amount_open > 0
-              AND p.reminder_days[i.last_reminder_step + 1] IS NOT NULL
+              AND p.reminder_days[r.step] IS NOT NULL
             UNION ALL
             SELECT format('suspension for invoice %s', i.invoice_number),
                    greatest(i.due_date + greatest(p.suspend_after_days, p.grace_days + 1), h.resumes_on), 2
             FROM {read}.invoices i
             WHERE i.customer_id = c.customer_id AND i.amount_open > 0
-              AND CASE WHEN p.scope = 'account' OR cardinality(i.subscription_ids) = 0 THEN s.subscriptions IS NULL
+              -- while a subscription the suspension takes is not suspended (suspension_targets):
+              -- for the account, every subscription the read models know of it, those its invoices bill
+              AND CASE WHEN p.scope = 'account' OR cardinality(i.subscription_ids) = 0
+                       THEN s.subscriptions IS NULL OR EXISTS (
+                           SELECT 1 FROM {read}.invoices j, unnest(j.subscription_ids) AS b(subscription_id)
+                           WHERE j.customer_id = c.customer_id AND b.subscription_id <> ALL(s.subscriptions))
                        ELSE NOT i.subscription_ids <@ coalesce(s.subscriptions, ARRAY[]::text[]) END
             UNION ALL
             SELECT format('write-off of invoice %s', i.invoice_number), i.due_date + p.write_off_after_days, 3
@@ -172,5 +183,6 @@ FROM (
                    x.deprovision_deadline - p.warn_days_before_deprovision, 4
             FROM {read}.suspensions x WHERE x.customer_id = c.customer_id AND NOT x.warned
         ) a
-        ORDER BY a.due_on, a.step, a.action LIMIT 1) n ON true
+        -- ties by name in code-point order, as the domain sorts (not the database's collation)
+        ORDER BY a.due_on, a.step, a.action COLLATE "C" LIMIT 1) n ON true
 ) status

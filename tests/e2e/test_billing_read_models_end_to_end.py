@@ -58,7 +58,8 @@ def test_a_customers_life_through_the_broker_reads_back_through_ledger_query(set
     (status,) = query(cli_env, "collections", CUSTOMER, "--as-of", "2027-01-20", "--all-columns")
     assert (status["collection_status"], status["days_past_due"], status["oldest_unpaid_invoice"]) == (
         "overdue", 36, "INV-000003")
-    assert status["next_action"] == "reminder 1 for invoice INV-000003"
+    # 36 days past due with no reminder sent: the next run sends only the latest step due
+    assert (status["next_action"], status["next_action_on"]) == ("reminder 3 for invoice INV-000003", "2026-12-29")
 
     (view,) = query(cli_env, "support", CUSTOMER, "--as", HELPDESK, "--as-of", "2026-12-10")
     (case,) = view["open_cases"]

@@ -109,7 +109,9 @@ def test_the_collection_status_follows_the_customer_from_current_to_suspended_an
     assert (suspended["suspended_subscriptions"], suspended["suspension_invoices"]) == (
         ["ACME-365", "ACME-vm"], ["INV-000001"])
     assert (suspended["deprovision_deadline"], suspended["deprovision_warned"]) == (date(2027, 1, 13), False)
-    assert (suspended["next_action"], suspended["next_action_on"]) == ("reminder 1 for invoice INV-000002", date(2026, 11, 16))
+    # INV-000002 (due 15 November) is 15 days past due with no reminder sent: steps 1 to 3 are
+    # all due, and the next run sends only the latest (the view named step 1 before issue 10)
+    assert (suspended["next_action"], suspended["next_action_on"]) == ("reminder 3 for invoice INV-000002", date(2026, 11, 29))
 
     after_suspension(app)
     project(settings)
@@ -132,8 +134,9 @@ def test_a_hold_is_the_status_to_its_last_day_and_its_end_is_the_next_action(set
     assert (held["next_action"], held["next_action_on"]) == (
         "end of the hold: reminders and suspension resume", date(2026, 11, 11))
     ended = row(settings, COLLECTIONS_VIEW, date(2026, 11, 11))  # no run released it yet: it ended all the same
+    # 27 days past due, nothing sent: the next run sends the latest step due, reminder 3
     assert (ended["collection_status"], ended["next_action"], ended["next_action_on"]) == (
-        "overdue", "reminder 1 for invoice INV-000001", date(2026, 10, 16))
+        "overdue", "reminder 3 for invoice INV-000001", date(2026, 10, 29))
 
 
 def test_a_published_policy_decides_what_is_overdue_and_when_the_next_step_comes(settings, app):

@@ -61,8 +61,19 @@ def test_every_avro_decimal_is_a_decimal_38_at_a_scale_the_bounds_name():
         assert (kind["precision"], kind["scale"] in scales) == (bounds.DECIMAL_PRECISION, True), (file, name, kind)
 
 
+# A usage line's rated amount is exact, not owed: decimal(AMOUNT_PRECISION, AMOUNT_PLACES), null
+# when read from a version before it was carried.
+RATED_AMOUNT = {"billing.ledger.UsageRecorded.v2.avsc", "billing.ledger.UsageInvoiced.v2.avsc"}
+
+
+def test_a_usage_lines_rated_amount_is_the_exact_decimal_the_bounds_name():
+    rated = [(f, k) for f, n, k in all_fields() if n == "amount" and f in RATED_AMOUNT]
+    expected = ["null", {"type": "bytes", "logicalType": "decimal", "precision": bounds.AMOUNT_PRECISION, "scale": bounds.AMOUNT_PLACES}]
+    assert rated == [(f, expected) for f in sorted(RATED_AMOUNT, key=[f for f, _, _ in all_fields()].index)]
+
+
 def test_every_money_field_of_the_ledger_topic_is_an_avro_long():
-    money = [(f, n, k) for f, n, k in all_fields() if n.rsplit(".", 1)[-1] in MONEY_FIELDS]
+    money = [(f, n, k) for f, n, k in all_fields() if n.rsplit(".", 1)[-1] in MONEY_FIELDS and f not in RATED_AMOUNT]
     assert len(money) > 10
     assert [(f, n) for f, n, k in money if k != "long"] == []
 

@@ -24,7 +24,7 @@ def usage_recorded(notification_id: int = 7) -> dict:
         "customer_id": "CUST-1", "occurred_at": AT, "actor": "system:ingest", "usage_id": "u-1",
         "source": "metering", "subscription_id": "CUST-1-vm", "product": "Virtual Machines", "meter": "vcpu-hours",
         "quantity": Decimal("2.5"), "unit": "h", "period_start": AT, "period_end": AT, "currency": "EUR",
-        "unit_price": Decimal("0.5"), "markup_percent": Decimal("10"), "attributes": {"region": "westeurope"},
+        "unit_price": Decimal("0.5"), "markup_percent": Decimal("10"), "amount": Decimal("1.375"), "attributes": {"region": "westeurope"},
     }
 
 
@@ -40,7 +40,7 @@ def test_a_record_in_its_reader_schema_is_read_with_its_values_and_uuids_as_text
 
     assert event_type == "UsageRecorded"
     assert event == {**usage_recorded(), "quantity": Decimal("2.500000000"), "unit_price": Decimal("0.500000000"),
-                     "markup_percent": Decimal("10.0000")}
+                     "markup_percent": Decimal("10.0000"), "amount": Decimal("1.375").quantize(Decimal("1e-24"))}
     assert isinstance(event["event_id"], str)
 
 

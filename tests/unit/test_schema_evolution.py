@@ -3,7 +3,8 @@ UsageEvent; and how a message that does not follow its schema is named when it i
 
 from __future__ import annotations
 
-from decimal import Decimal
+import copy
+from decimal import Decimal, localcontext
 
 import pytest
 
@@ -78,3 +79,39 @@ def test_a_body_cut_short_or_with_bytes_left_over_is_malformed():
 def test_a_json_payload_is_not_single_object_encoded():
     error = refusal(registry(), b'{"event_id": "u-1", "quantity": "2"}')
     assert error.reason == "not_single_object" and "JSON" in error.detail
+
+
+# --- the real second versions: UsageRecorded and UsageInvoiced v2 carry the rated amount ---
+
+RATED_USAGE = ("billing.ledger.UsageRecorded", "billing.ledger.UsageInvoiced")
+
+
+def rated_usage_record(name: str) -> dict:
+    """A record of the newest version, with the widest amount the ledger's bounds allow."""
+    from domain.bounds import EXACT, MAX_PRICE, MAX_QUANTITY, MAX_RATE
+    from tests.golden import sample_record
+
+    with localcontext(EXACT):
+        widest = MAX_QUANTITY * MAX_PRICE * (1 + MAX_RATE / 100)
+    return sample_record(registry().latest(name)) | {"amount": widest}
+
+
+@pytest.mark.parametrize("name", RATED_USAGE)
+def test_the_newest_usage_versions_carry_any_amount_the_bounds_allow_exactly(name):
+    record = rated_usage_record(name)
+    _, decoded = registry().decode(registry().encode(name, record))
+    assert decoded["amount"] == record["amount"] and len(record["amount"].as_tuple().digits) == 115
+
+
+@pytest.mark.parametrize("name", RATED_USAGE)
+def test_a_new_consumer_reads_a_v1_usage_message_with_no_amount(name):
+    old_message = registry().encode(name, rated_usage_record(name), version=1)
+    schema, record = registry().decode(old_message, expect=name)
+    assert (schema.version, record["amount"]) == (2, None) and record["quantity"] is not None
+
+
+@pytest.mark.parametrize("name", RATED_USAGE)
+def test_an_old_consumer_reads_a_v2_usage_message_without_the_amount(name):
+    old_consumer = SchemaRegistry(registry().versions_of[name], readers={name: 1})
+    schema, record = old_consumer.decode(registry().encode(name, rated_usage_record(name)), expect=name)
+    assert schema.version == 1 and "amount" not in record and record["usage_id"]
