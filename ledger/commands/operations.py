@@ -55,7 +55,8 @@ def run_processes(settings: Settings, args, build) -> int:
     tune_collector()
     say(f"{args.command}: running" + (" until idle" if args.until_idle else "; SIGTERM stops it cleanly"))
     try:
-        run(processes, stop, until_drained=args.until_idle, heartbeat=args.heartbeat)
+        run(processes, stop, until_drained=args.until_idle, heartbeat=args.heartbeat,
+            outage_deadline=settings.outage_deadline)
     finally:
         for process in processes:
             process.close()

@@ -1,0 +1,287 @@
+"""Outages ridden out, as an operator sees them: `ledger ingest`, `relay` and `project` run as
+real processes against a PostgreSQL server of this module's own, which the tests stop (as a
+crash would) and start again at the same address, while usage keeps arriving on the real
+broker. Past the outage deadline a process exits 3 with one line. A relay killed with
+SIGKILL leaves no worker process behind."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from uuid import uuid4
+
+import psycopg
+import pytest
+from psycopg.conninfo import make_conninfo
+
+from ledger import embedded, kafka
+from ledger.config import Settings
+from ledger.usage_publisher import publish_usage
+from tests.conftest import wait_for
+from tests.factories import ADMIN, OPENED_AT, open_customer, usage_record
+from tests.test_cli import ledger
+
+CUSTOMERS = [f"CUST-{n}" for n in range(1, 6)]
+
+
+class OwnPostgres:
+    """A PostgreSQL server for this module only, so that stopping it disturbs no other test."""
+
+    def __init__(self):
+        self.home = Path(tempfile.mkdtemp(prefix="ledger-outages-"))
+        self.url = embedded.start_postgres(self.home, keep_running=False)
+
+    def crash(self) -> None:
+        embedded.stop_postgres(self.home, mode="immediate")
+
+    def start(self) -> None:
+        embedded.restart_postgres(self.home)
+
+    def close(self) -> None:
+        embedded.stop_postgres(self.home)
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def own_postgres():
+    server = OwnPostgres()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def outage_settings(own_postgres: OwnPostgres, services: Settings):
+    """Like `settings`, on the module's own server (which every test leaves running)."""
+    name = "t_" + uuid4().hex[:12]
+    with psycopg.connect(own_postgres.url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield replace(
+        services,
+        database_url=make_conninfo(own_postgres.url, dbname=name),
+        usage_topic=f"usage.{name}",
+        ledger_topic=f"ledger.{name}",
+        group_prefix=f"group.{name}",
+    )
+    own_postgres.start()  # a test that failed in the middle of an outage
+
+
+@pytest.fixture
+def outage_app(outage_settings: Settings):
+    from ledger.store import open_application
+
+    application = open_application(outage_settings)
+    application.bootstrap_admin(ADMIN, at=OPENED_AT, actor="operator")
+    for customer in CUSTOMERS:
+        open_customer(application, customer, unit_price="0.5")
+    yield application
+    application.close()
+
+
+def env_of(settings: Settings, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "LEDGER_DATABASE_URL": settings.database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+        "LEDGER_USAGE_TOPIC": settings.usage_topic,
+        "LEDGER_LEDGER_TOPIC": settings.ledger_topic,
+        "LEDGER_GROUP_PREFIX": settings.group_prefix,
+        "LEDGER_HOME": str(settings.home),
+        **extra,
+    }
+
+
+class Processes:
+    """`ledger ingest`, `relay` and `project`, each a process of its own with a heartbeat file."""
+
+    def __init__(self, env: dict[str, str], workdir: Path, commands=("ingest", "relay", "project")):
+        self.workdir = workdir
+        self.running = {}
+        for command in commands:
+            stderr = open(workdir / f"{command}.err", "w")
+            self.running[command] = subprocess.Popen(
+                [sys.executable, "-m", "ledger.cli", command, "--heartbeat", str(self.heartbeat(command))],
+                env=env, stdout=subprocess.DEVNULL, stderr=stderr, text=True,
+            )
+            stderr.close()
+
+    def heartbeat(self, command: str) -> Path:
+        return self.workdir / f"{command}.heartbeat"
+
+    def health(self, command: str) -> str:
+        try:
+            return self.heartbeat(command).read_text().strip()
+        except FileNotFoundError:
+            return ""
+
+    def stderr(self, command: str) -> str:
+        return (self.workdir / f"{command}.err").read_text()
+
+    def exited(self) -> dict[str, int]:
+        return {c: p.returncode for c, p in self.running.items() if p.poll() is not None}
+
+    def stop(self) -> dict[str, int]:
+        for process in self.running.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        return {c: p.wait(timeout=60) for c, p in self.running.items()}
+
+
+@pytest.fixture
+def processes(tmp_path):
+    started: list[Processes] = []
+
+    def start(env, commands=("ingest", "relay", "project")) -> Processes:
+        started.append(Processes(env, tmp_path, commands))
+        return started[-1]
+
+    yield start
+    for group in started:
+        for process in group.running.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=30)
+
+
+def publish(settings: Settings, first: int, count: int) -> None:
+    kafka.ensure_topics(settings)
+    producer = kafka.producer(settings)
+    records = [usage_record(f"u-{n}", CUSTOMERS[n % len(CUSTOMERS)], quantity="1") for n in range(first, first + count)]
+    publish_usage(producer, settings.usage_topic, records)
+    producer.close()
+
+
+def projected_usage_lines(settings: Settings) -> int:
+    try:
+        with psycopg.connect(settings.database_url, connect_timeout=2) as conn:
+            return conn.execute(
+                f"SELECT coalesce(sum(usage_lines), 0) FROM {settings.views_schema}.customer_balances"
+            ).fetchone()[0]
+    except (psycopg.OperationalError, psycopg.errors.UndefinedTable):
+        return -1  # down, or not projected yet
+
+
+def stored_usage(settings: Settings) -> int:
+    with psycopg.connect(settings.database_url) as conn:
+        return conn.execute(
+            f"SELECT count(*) FROM {settings.store_schema}.ledger_events WHERE topic LIKE '%UsageLine.Recorded'"
+        ).fetchone()[0]
+
+
+def test_a_postgresql_crash_and_restart_is_ridden_out_and_every_usage_counted_once(
+    own_postgres, outage_settings, outage_app, processes
+):
+    env = env_of(outage_settings, LEDGER_OUTAGE_DEADLINE="120")
+    running = processes(env)
+    publish(outage_settings, 0, 300)
+    wait_for(lambda: projected_usage_lines(outage_settings) == 300 or running.exited(), timeout=60,
+             what="the first usage to reach the balances")
+    assert not running.exited()
+
+    own_postgres.crash()
+    outage_began = time.monotonic()
+    publish(outage_settings, 300, 300)  # usage keeps arriving: ingest meets the outage
+    wait_for(lambda: all(running.health(c).startswith("unavailable: PostgreSQL") for c in ("ingest", "relay"))
+             or running.exited(), timeout=12, what="ingest and relay to report the outage in their heartbeat")
+    assert not running.exited()
+    time.sleep(max(0.0, 12 - (time.monotonic() - outage_began)))  # the outage itself
+    own_postgres.start()
+    publish(outage_settings, 600, 300)
+
+    wait_for(lambda: projected_usage_lines(outage_settings) >= 900 or running.exited(), timeout=90,
+             what="every usage to reach the balances after the restart")
+    wait_for(lambda: all(running.health(c) == "ok" for c in ("ingest", "relay", "project")), timeout=30,
+             what="every heartbeat to be healthy again")
+    assert not running.exited(), {c: running.stderr(c) for c in running.exited()}
+
+    assert projected_usage_lines(outage_settings) == 900, "each usage once in the balances"
+    verified = ledger(env, "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    stats = ledger(env, "stats", "--format", "json")
+    assert stats.returncode == 0, stats.stderr
+    import json
+
+    total = json.loads(stats.stdout)[-1]
+    assert (total["consumed"], total["recorded"], total["duplicates"], total["dead_letters"]) == (900, 900, 0, 0)
+    assert total["reconciles"] == "yes"
+    for command in ("ingest", "relay"):
+        lines = [line for line in running.stderr(command).splitlines() if "unreachable, attempt" in line]
+        assert lines and all("PostgreSQL" in line and "left before giving up" in line for line in lines), running.stderr(command)
+    assert running.stop() == {"ingest": 0, "relay": 0, "project": 0}
+
+
+def test_past_the_outage_deadline_a_process_exits_3_with_one_line(own_postgres, outage_settings, outage_app, processes):
+    env = env_of(outage_settings, LEDGER_OUTAGE_DEADLINE="3")
+    running = processes(env, commands=("ingest", "relay"))
+    publish(outage_settings, 0, 10)
+    wait_for(lambda: stored_usage(outage_settings) == 10 or running.exited(), timeout=60, what="ingest to record usage")
+
+    own_postgres.crash()
+    publish(outage_settings, 10, 10)
+    wait_for(lambda: len(running.exited()) == 2, timeout=40, what="both to give up")
+    own_postgres.start()
+
+    assert running.exited() == {"ingest": 3, "relay": 3}
+    for command in ("ingest", "relay"):
+        last = running.stderr(command).splitlines()[-1]
+        assert last.startswith(f"error: a service is unavailable: OutageTooLong: {command}: PostgreSQL unreachable for "), last
+        assert "past the outage deadline (LEDGER_OUTAGE_DEADLINE=3 s)" in last, last
+
+
+def children_of(pid: int) -> dict[int, str]:
+    """Child pid -> command line, from /proc."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found[int(entry.name)] = cmdline
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/stat")
+    try:
+        return status.read_text().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+    except OSError:
+        return False
+
+
+def test_a_relay_killed_with_sigkill_leaves_no_encoding_worker_nor_resource_tracker(settings, app, cli_env):
+    from consumers.ingest import decode_usage
+    from schemas import registry
+
+    open_customer(app, "CUST-1")
+    encode = registry().encode
+    # More than a batch and a read-ahead: the relay starts its encoding worker.
+    app.record_usage([decode_usage(encode("billing.usage.UsageEvent", usage_record(f"u-{n}"))) for n in range(7000)],
+                     actor="t")
+    relay = subprocess.Popen([sys.executable, "-m", "ledger.cli", "relay"], env=cli_env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        helpers = wait_for(
+            lambda: (lambda c: c if any("resource_tracker" in line for line in c.values())
+                     and len(c) >= 2 else None)(children_of(relay.pid)),
+            timeout=60, what="the relay's encoding worker and resource tracker",
+        )
+    finally:
+        relay.kill()
+        relay.wait(timeout=30)
+    assert relay.returncode == -signal.SIGKILL
+    wait_for(lambda: not any(alive(pid) for pid in helpers), timeout=10,
+             what=f"the relay's helpers {helpers} to end with it")
