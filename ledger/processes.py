@@ -24,7 +24,7 @@ from consumers.relay import NewEvents, Relay
 from domain.application import BillingLedger
 from ledger import kafka
 from ledger.config import Settings
-from ledger.outages import Backoff, Outage, service_down
+from ledger.outages import Backoff, BrokerWatch, Outage, service_down
 
 
 def reach_postgres(database_url: str) -> None:
@@ -266,8 +266,9 @@ class Heartbeat:
         self.path = path
         self.written: str | None = None
 
-    def beat(self, runners: list[Runner]) -> None:
+    def beat(self, runners: list[Runner], broker: BrokerWatch) -> None:
         outages = [runner.outage.status() for runner in runners if runner.outage is not None]
+        outages += [status for status in [broker.status()] if status is not None]
         if outages:
             self._write("; ".join(outages))
         elif all(time.monotonic() - runner.last_step_at < STALLED_AFTER for runner in runners):
@@ -300,18 +301,20 @@ def run(
     """
     runners = [Runner(process, stop, outage_deadline) for process in processes]
     beat = Heartbeat(heartbeat).beat if heartbeat is not None else None
-    for runner in runners:
-        runner.start()
-    try:
-        while not stop.wait(0.05):
-            if until_drained and pipeline_drained(runners):
-                break
-            if beat is not None:
-                beat(runners)
-    finally:
-        stop.set()
+    with BrokerWatch(", ".join(process.name for process in processes), outage_deadline).watching() as broker:
         for runner in runners:
-            runner.join()
+            runner.start()
+        try:
+            while not stop.wait(0.05):
+                if until_drained and pipeline_drained(runners):
+                    break
+                if beat is not None:
+                    beat(runners, broker)
+                broker.check_deadline()
+        finally:
+            stop.set()
+            for runner in runners:
+                runner.join()
     for runner in runners:
         if runner.error is not None:
             raise runner.error

@@ -6,9 +6,11 @@ SIGKILL leaves no worker process behind."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +28,7 @@ from ledger.config import Settings
 from ledger.usage_publisher import publish_usage
 from tests.conftest import wait_for
 from tests.factories import ADMIN, OPENED_AT, open_customer, usage_record
+from tests.network_cut import CuttableProxy
 from tests.test_cli import ledger
 
 CUSTOMERS = [f"CUST-{n}" for n in range(1, 6)]
@@ -205,8 +208,6 @@ def test_a_postgresql_crash_and_restart_is_ridden_out_and_every_usage_counted_on
     assert verified.returncode == 0, verified.stdout + verified.stderr
     stats = ledger(env, "stats", "--format", "json")
     assert stats.returncode == 0, stats.stderr
-    import json
-
     total = json.loads(stats.stdout)[-1]
     assert (total["consumed"], total["recorded"], total["duplicates"], total["dead_letters"]) == (900, 900, 0, 0)
     assert total["reconciles"] == "yes"
@@ -285,3 +286,74 @@ def test_a_relay_killed_with_sigkill_leaves_no_encoding_worker_nor_resource_trac
     assert relay.returncode == -signal.SIGKILL
     wait_for(lambda: not any(alive(pid) for pid in helpers), timeout=10,
              what=f"the relay's helpers {helpers} to end with it")
+
+
+@pytest.fixture
+def broker_behind_proxy(tmp_path):
+    """A broker of this test's own, reached (and advertised) only through a cuttable proxy."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        broker_port = probe.getsockname()[1]
+    proxy = CuttableProxy(("127.0.0.1", broker_port))
+    _, pid = embedded.start_broker(tmp_path, port=broker_port, advertised=proxy.address)
+    yield proxy
+    proxy.close()
+    embedded.stop_broker(pid)
+
+
+def test_a_broker_cut_off_and_back_is_ridden_out_and_every_usage_counted_once(
+    settings, app, broker_behind_proxy, processes
+):
+    from consumers.ingest import decode_usage
+    from schemas import registry
+
+    own = replace(settings, bootstrap_servers=broker_behind_proxy.address)
+    env = env_of(own, LEDGER_OUTAGE_DEADLINE="120")
+    for customer in CUSTOMERS:
+        open_customer(app, customer, unit_price="0.5")
+    running = processes(env)
+    publish(own, 0, 300)
+    wait_for(lambda: projected_usage_lines(own) == 300 or running.exited(), timeout=60,
+             what="the first usage to reach the balances")
+
+    broker_behind_proxy.cut()
+    # Events stored meanwhile (as staff commands would store them): the relay meets the outage.
+    encode = registry().encode
+    app.record_usage([decode_usage(encode("billing.usage.UsageEvent", usage_record(f"s-{n}", "CUST-1", quantity="1")))
+                      for n in range(200)], actor="t")
+    cut_at = time.monotonic()
+    wait_for(lambda: all(running.health(c).startswith("unavailable: the Kafka broker") for c in ("ingest", "project")),
+             timeout=10, what="the consumers' heartbeats to report the broker unreachable")
+    time.sleep(max(0.0, 10 - (time.monotonic() - cut_at)))  # the outage itself
+    assert not running.exited(), {c: running.stderr(c) for c in running.exited()}
+    broker_behind_proxy.restore()
+    publish(own, 300, 300)
+
+    wait_for(lambda: projected_usage_lines(own) >= 800 or running.exited(), timeout=90,
+             what="every usage to reach the balances after the broker came back")
+    assert not running.exited(), {c: running.stderr(c) for c in running.exited()}
+    assert projected_usage_lines(own) == 800, "each usage once in the balances"
+    verified = ledger(env, "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    total = json.loads(ledger(env, "stats", "--format", "json").stdout)[-1]
+    assert (total["consumed"], total["recorded"], total["duplicates"], total["reconciles"]) == (600, 600, 0, "yes")
+    for command in ("ingest", "project"):
+        said = running.stderr(command)
+        assert "Traceback" not in said and "the Kafka broker unreachable, attempt 1 failed" in said, said
+        assert len(said.splitlines()) < 10, said  # one line per attempt (at most one per 5 s)
+    assert running.stop() == {"ingest": 0, "relay": 0, "project": 0}
+
+
+def test_past_the_outage_deadline_a_consumer_cut_off_from_the_broker_exits_3(settings, app, broker_behind_proxy, processes):
+    own = replace(settings, bootstrap_servers=broker_behind_proxy.address)
+    running = processes(env_of(own, LEDGER_OUTAGE_DEADLINE="3"), commands=("ingest",))
+    publish(own, 0, 1)  # unknown customer: a dead letter, which proves the ingest is running
+    wait_for(lambda: app.recorder.ingest_counts() or running.exited(), timeout=60, what="the ingest to consume")
+
+    broker_behind_proxy.cut()
+    wait_for(running.exited, timeout=40, what="the ingest to give up")
+
+    assert running.exited() == {"ingest": 3}
+    last = running.stderr("ingest").splitlines()[-1]
+    assert last.startswith("error: a service is unavailable: OutageTooLong: ingest: the Kafka broker unreachable for "), last
+    assert "past the outage deadline (LEDGER_OUTAGE_DEADLINE=3 s)" in last, last
