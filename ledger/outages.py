@@ -60,7 +60,7 @@ class Backoff:
     """Exponential, capped, with jitter: reconnecting processes do not all knock at once."""
 
     first: float = 0.5
-    cap: float = 10.0
+    cap: float = 5.0
 
     def delay(self, attempt: int) -> float:
         ceiling = min(self.cap, self.first * 2 ** (attempt - 1))
