@@ -18,16 +18,15 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
-from uuid import uuid4
 
 import psycopg
 import pytest
-from psycopg.conninfo import make_conninfo
 
 from ledger import embedded, kafka
 from ledger.config import Settings
 from ledger.usage_publisher import publish_usage
-from tests.conftest import wait_for
+from tests.conftest import env_of
+from tests.conftest import settings_of_a_new_database, wait_for
 from tests.factories import ADMIN, OPENED_AT, open_customer, usage_record
 from tests.network_cut import CuttableProxy
 from tests.test_cli import ledger
@@ -63,16 +62,7 @@ def own_postgres():
 @pytest.fixture
 def outage_settings(own_postgres: OwnPostgres, services: Settings):
     """Like `settings`, on the module's own server (which every test leaves running)."""
-    name = "t_" + uuid4().hex[:12]
-    with psycopg.connect(own_postgres.url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield replace(
-        services,
-        database_url=make_conninfo(own_postgres.url, dbname=name),
-        usage_topic=f"usage.{name}",
-        ledger_topic=f"ledger.{name}",
-        group_prefix=f"group.{name}",
-    )
+    yield settings_of_a_new_database(services, own_postgres.url)
     own_postgres.start()  # a test that failed in the middle of an outage
 
 
@@ -88,17 +78,8 @@ def outage_app(outage_settings: Settings):
     application.close()
 
 
-def env_of(settings: Settings, **extra: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "LEDGER_DATABASE_URL": settings.database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
-        "LEDGER_USAGE_TOPIC": settings.usage_topic,
-        "LEDGER_LEDGER_TOPIC": settings.ledger_topic,
-        "LEDGER_GROUP_PREFIX": settings.group_prefix,
-        "LEDGER_HOME": str(settings.home),
-        **extra,
-    }
+def env_with(settings: Settings, **extra: str) -> dict[str, str]:
+    return {**env_of(settings), **extra}
 
 
 class Processes:
@@ -189,7 +170,7 @@ def stored_usage(settings: Settings) -> int:
 def test_a_postgresql_crash_and_restart_is_ridden_out_and_every_usage_counted_once(
     own_postgres, outage_settings, outage_app, processes
 ):
-    env = env_of(outage_settings, LEDGER_OUTAGE_DEADLINE="120")
+    env = env_with(outage_settings, LEDGER_OUTAGE_DEADLINE="120")
     running = processes(env)
     publish(outage_settings, 0, 300)
     wait_for(lambda: projected_usage_lines(outage_settings) == 300 or running.exited(), timeout=60,
@@ -229,7 +210,7 @@ def test_a_postgresql_crash_and_restart_is_ridden_out_and_every_usage_counted_on
 
 
 def test_past_the_outage_deadline_a_process_exits_3_with_one_line(own_postgres, outage_settings, outage_app, processes):
-    env = env_of(outage_settings, LEDGER_OUTAGE_DEADLINE="3")
+    env = env_with(outage_settings, LEDGER_OUTAGE_DEADLINE="3")
     running = processes(env, commands=("ingest", "relay"))
     publish(outage_settings, 0, 10)
     wait_for(lambda: stored_usage(outage_settings) == 10 or running.exited(), timeout=60, what="ingest to record usage")
@@ -319,7 +300,7 @@ def test_a_broker_cut_off_and_back_is_ridden_out_and_every_usage_counted_once(
     from schemas import registry
 
     own = replace(settings, bootstrap_servers=broker_behind_proxy.address)
-    env = env_of(own, LEDGER_OUTAGE_DEADLINE="120")
+    env = env_with(own, LEDGER_OUTAGE_DEADLINE="120")
     for customer in CUSTOMERS:
         open_customer(app, customer, unit_price="0.5")
     running = processes(env)
@@ -357,7 +338,7 @@ def test_a_broker_cut_off_and_back_is_ridden_out_and_every_usage_counted_once(
 
 def test_past_the_outage_deadline_a_consumer_cut_off_from_the_broker_exits_3(settings, app, broker_behind_proxy, processes):
     own = replace(settings, bootstrap_servers=broker_behind_proxy.address)
-    running = processes(env_of(own, LEDGER_OUTAGE_DEADLINE="3"), commands=("ingest",))
+    running = processes(env_with(own, LEDGER_OUTAGE_DEADLINE="3"), commands=("ingest",))
     publish(own, 0, 1)  # unknown customer: a dead letter, which proves the ingest is running
     wait_for(lambda: app.recorder.ingest_counts() or running.exited(), timeout=60, what="the ingest to consume")
 
@@ -368,3 +349,28 @@ def test_past_the_outage_deadline_a_consumer_cut_off_from_the_broker_exits_3(set
     last = running.stderr("ingest").splitlines()[-1]
     assert last.startswith("error: a service is unavailable: OutageTooLong: ingest: the Kafka broker unreachable for "), last
     assert "past the outage deadline (LEDGER_OUTAGE_DEADLINE=3 s)" in last, last
+
+
+def test_the_wait_between_attempts_doubles_with_jitter_up_to_its_cap():
+    from ledger.outages import Backoff
+
+    backoff = Backoff(first=0.5, cap=5.0)
+    for attempt, ceiling in [(1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (5, 5.0), (12, 5.0)]:
+        waits = {backoff.delay(attempt) for _ in range(50)}
+        assert all(ceiling / 2 <= wait <= ceiling for wait in waits), (attempt, waits)
+        assert len(waits) > 1, "jittered"
+
+
+def test_unreachable_services_are_outages_and_other_errors_are_not():
+    from eventsourcing.persistence import OperationalError as StoreOperationalError
+    from kafka.errors import KafkaConnectionError, KafkaTimeoutError, MessageSizeTooLargeError
+
+    from ledger.outages import BROKER, POSTGRES, service_down
+
+    assert service_down(psycopg.OperationalError("connection refused")) == POSTGRES
+    assert service_down(StoreOperationalError("server closed the connection")) == POSTGRES
+    assert service_down(KafkaConnectionError("111 ECONNREFUSED")) == BROKER
+    assert service_down(KafkaTimeoutError("flush")) == BROKER
+    assert service_down(MessageSizeTooLargeError("5 MB")) is None, "a bad message is no outage"
+    assert service_down(psycopg.errors.NumericValueOutOfRange("1e30")) is None
+    assert service_down(ValueError("bug")) is None
