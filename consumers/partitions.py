@@ -58,7 +58,9 @@ class _SeekToRecordedPositions(ConsumerRebalanceListener):
             # PostgreSQL is unreachable during a rebalance: the member must not read from
             # wherever the consumer stands; its next poll rewinds first (and says why).
             self.member.rewind_pending = True
-            log.warning("partitions assigned while their positions could not be read: %s", error)
+            said = str(error).strip().splitlines()
+            log.warning("partitions assigned while their positions could not be read: %s: %s",
+                        type(error).__name__, said[0] if said else "")
         log.info("partitions assigned: %s", sorted(tp.partition for tp in assigned))
 
 

@@ -122,7 +122,7 @@ class Relay:
     ENCODED_HERE = 0.1
     # Seconds a batch may take to reach the broker; longer means the broker is unreachable
     # (the producer alone would wait for its delivery timeout, two minutes).
-    send_timeout = 30.0
+    SEND_TIMEOUT = 30.0
 
     def __init__(
         self, app: BillingLedger, producer: KafkaProducer, topic: str, batch_size: int = 5000,
@@ -174,7 +174,7 @@ class Relay:
         send, partition, futures = self.producer.send, self._partitioner(), []
         for key, value, headers in messages:
             futures.append(send(self.topic, key=key, value=value, headers=headers, partition=partition(key)))
-        self.producer.flush(timeout=self.send_timeout)  # KafkaTimeoutError: the broker is unreachable
+        self.producer.flush(timeout=self.SEND_TIMEOUT)  # KafkaTimeoutError: the broker is unreachable
         for future in futures:
             future.get(timeout=0)  # raises if Kafka refused any of them
         self.app.recorder.insert_tracking(Tracking(tracking_name, batch.notifications[-1].id))

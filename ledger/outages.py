@@ -49,10 +49,15 @@ def service_down(error: BaseException) -> str | None:
     return None
 
 
+def first_line_of(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0] if lines else ""
+
+
 def first_line(error: BaseException) -> str:
     """The error in one line (PostgreSQL's messages run over several)."""
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+    text = first_line_of(str(error))
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 @dataclass(frozen=True)
@@ -130,7 +135,7 @@ class BrokerWatch(logging.Handler):
         self.reported_at = 0.0
 
     def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage().strip().splitlines()[0] if record.getMessage().strip() else ""
+        message = first_line_of(record.getMessage())
         if not _is_connection_failure(record, message):
             log.warning("%s: kafka-python: %s", self.process, message)
             return
@@ -178,5 +183,9 @@ class BrokerWatch(logging.Handler):
 
 
 def _is_connection_failure(record: logging.LogRecord, message: str) -> bool:
+    """kafka-python's records of a connection that failed or was lost: with the socket's
+    error attached, or naming a KafkaConnectionError in the message."""
     error = record.exc_info[1] if record.exc_info else None
-    return isinstance(error, (ConnectionError, OSError, KafkaError)) or "KafkaConnectionError" in message or "ECONNREFUSED" in message
+    if isinstance(error, OSError) or (isinstance(error, KafkaError) and error.retriable):
+        return True
+    return "KafkaConnectionError" in message or "ECONNREFUSED" in message

@@ -152,6 +152,7 @@ def relay_process(settings: Settings, app: BillingLedger) -> RelayProcess:
 
 def projector_process(settings: Settings) -> ProjectorProcess:
     kafka.ensure_topics(settings)
+
     def connect() -> psycopg.Connection:
         return connect_read_models(settings.database_url, settings.read_schema)
 
