@@ -1,9 +1,11 @@
 """Worker processes that never outlive the process that started them.
 
-A worker of a pool blocks on its task queue, whose pipe it holds both ends of: when its
-parent dies by SIGKILL, nothing wakes it, and it (with Python's resource_tracker, which
-waits for every holder of its pipe) would stay, re-parented to init, as long as the machine
-runs. A thread in the worker watches its parent and ends the worker when the parent is gone.
+A ProcessPoolExecutor worker (the relay's encoder) blocks on its call queue, whose pipe it
+holds both ends of: when its parent dies by SIGKILL nothing wakes it, and it (with Python's
+resource_tracker, which waits for every holder of its pipe) stays, re-parented to init, as
+long as the machine runs. A multiprocessing.Pool worker (replay's) notices only once its
+task is done, which can take minutes. A thread in each worker watches its parent and ends
+the worker as soon as the parent is gone.
 
 Why not only PR_SET_PDEATHSIG: Linux sends that signal when the *thread* that started the
 worker ends, not the process; pools start workers from whichever thread submits first (the

@@ -6,6 +6,7 @@ SIGKILL leaves no worker process behind."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -255,6 +256,17 @@ def alive(pid: int) -> bool:
         return False
 
 
+def assert_all_end(pids: dict[int, str], what: str) -> None:
+    """Each of these processes ends within a few seconds; any left is killed, so that a
+    failing test leaves nothing behind."""
+    try:
+        wait_for(lambda: not any(alive(pid) for pid in pids), timeout=10, what=f"{what} {pids} to end")
+    finally:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
 def test_a_relay_killed_with_sigkill_leaves_no_encoding_worker_nor_resource_tracker(settings, app, cli_env):
     from consumers.ingest import decode_usage
     from schemas import registry
@@ -276,8 +288,7 @@ def test_a_relay_killed_with_sigkill_leaves_no_encoding_worker_nor_resource_trac
         relay.kill()
         relay.wait(timeout=30)
     assert relay.returncode == -signal.SIGKILL
-    wait_for(lambda: not any(alive(pid) for pid in helpers), timeout=10,
-             what=f"the relay's helpers {helpers} to end with it")
+    assert_all_end(helpers, "the relay's helpers")
 
 
 @pytest.fixture
@@ -374,3 +385,28 @@ def test_unreachable_services_are_outages_and_other_errors_are_not():
     assert service_down(MessageSizeTooLargeError("5 MB")) is None, "a bad message is no outage"
     assert service_down(psycopg.errors.NumericValueOutOfRange("1e30")) is None
     assert service_down(ValueError("bug")) is None
+
+
+# A replay's pool, as ledger/replay.py starts it, with each worker in the middle of a long task.
+REPLAY_POOL = """
+import multiprocessing, os, sys, time
+from ledger.replay import _start_worker
+pool = multiprocessing.get_context("fork").Pool(2, initializer=_start_worker, initargs=(os.getpid(),))
+pool.map(abs, range(4))
+pool.map_async(time.sleep, [120, 120], chunksize=1)
+time.sleep(0.5)
+print("ready", flush=True)
+time.sleep(120)
+"""
+
+
+def test_replay_workers_in_the_middle_of_a_task_end_when_the_replay_is_killed_with_sigkill(cli_env):
+    replay = subprocess.Popen([sys.executable, "-c", REPLAY_POOL], env=cli_env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert replay.stdout.readline().strip() == "ready"
+        workers = children_of(replay.pid)
+    finally:
+        replay.kill()
+        replay.wait(timeout=30)
+    assert len(workers) == 2, workers
+    assert_all_end(workers, "the replay's workers")
