@@ -1,14 +1,12 @@
 """Outages ridden out, as an operator sees them: `ledger ingest`, `relay` and `project` run as
 real processes against a PostgreSQL server of this module's own, which the tests stop (as a
 crash would) and start again at the same address, while usage keeps arriving on the real
-broker. Past the outage deadline a process exits 3 with one line. A relay killed with
-SIGKILL leaves no worker process behind."""
+broker; and against a broker of their own behind a proxy the tests cut and restore. Past the
+outage deadline a process exits 3 with one line."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
 import shutil
 import signal
@@ -26,8 +24,7 @@ import pytest
 from ledger import embedded, kafka
 from ledger.config import Settings
 from ledger.usage_publisher import publish_usage
-from tests.conftest import env_of
-from tests.conftest import settings_of_a_new_database, wait_for
+from tests.conftest import env_of, settings_of_a_new_database, wait_for
 from tests.factories import ADMIN, OPENED_AT, open_customer, usage_record
 from tests.network_cut import CuttableProxy
 from tests.test_cli import ledger
@@ -228,69 +225,6 @@ def test_past_the_outage_deadline_a_process_exits_3_with_one_line(own_postgres, 
         assert "past the outage deadline (LEDGER_OUTAGE_DEADLINE=3 s)" in last, last
 
 
-def children_of(pid: int) -> dict[int, str]:
-    """Child pid -> command line, from /proc."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found[int(entry.name)] = cmdline
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    status = Path(f"/proc/{pid}/stat")
-    try:
-        return status.read_text().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
-    except OSError:
-        return False
-
-
-def assert_all_end(pids: dict[int, str], what: str) -> None:
-    """Each of these processes ends within a few seconds; any left is killed, so that a
-    failing test leaves nothing behind."""
-    try:
-        wait_for(lambda: not any(alive(pid) for pid in pids), timeout=10, what=f"{what} {pids} to end")
-    finally:
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-
-
-def test_a_relay_killed_with_sigkill_leaves_no_encoding_worker_nor_resource_tracker(settings, app, cli_env):
-    from consumers.ingest import decode_usage
-    from schemas import registry
-
-    open_customer(app, "CUST-1")
-    encode = registry().encode
-    # More than a batch and a read-ahead: the relay starts its encoding worker.
-    app.record_usage([decode_usage(encode("billing.usage.UsageEvent", usage_record(f"u-{n}"))) for n in range(7000)],
-                     actor="t")
-    relay = subprocess.Popen([sys.executable, "-m", "ledger.cli", "relay"], env=cli_env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        helpers = wait_for(
-            lambda: (lambda c: c if any("resource_tracker" in line for line in c.values())
-                     and len(c) >= 2 else None)(children_of(relay.pid)),
-            timeout=60, what="the relay's encoding worker and resource tracker",
-        )
-    finally:
-        relay.kill()
-        relay.wait(timeout=30)
-    assert relay.returncode == -signal.SIGKILL
-    assert_all_end(helpers, "the relay's helpers")
-
-
 @pytest.fixture
 def broker_behind_proxy(tmp_path):
     """A broker of this test's own, reached (and advertised) only through a cuttable proxy."""
@@ -385,28 +319,3 @@ def test_unreachable_services_are_outages_and_other_errors_are_not():
     assert service_down(MessageSizeTooLargeError("5 MB")) is None, "a bad message is no outage"
     assert service_down(psycopg.errors.NumericValueOutOfRange("1e30")) is None
     assert service_down(ValueError("bug")) is None
-
-
-# A replay's pool, as ledger/replay.py starts it, with each worker in the middle of a long task.
-REPLAY_POOL = """
-import multiprocessing, os, sys, time
-from ledger.replay import _start_worker
-pool = multiprocessing.get_context("fork").Pool(2, initializer=_start_worker, initargs=(os.getpid(),))
-pool.map(abs, range(4))
-pool.map_async(time.sleep, [120, 120], chunksize=1)
-time.sleep(0.5)
-print("ready", flush=True)
-time.sleep(120)
-"""
-
-
-def test_replay_workers_in_the_middle_of_a_task_end_when_the_replay_is_killed_with_sigkill(cli_env):
-    replay = subprocess.Popen([sys.executable, "-c", REPLAY_POOL], env=cli_env, stdout=subprocess.PIPE, text=True)
-    try:
-        assert replay.stdout.readline().strip() == "ready"
-        workers = children_of(replay.pid)
-    finally:
-        replay.kill()
-        replay.wait(timeout=30)
-    assert len(workers) == 2, workers
-    assert_all_end(workers, "the replay's workers")

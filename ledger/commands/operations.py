@@ -208,7 +208,8 @@ def register(sub) -> None:
         p.add_argument("--until-idle", action="store_true", help="exit once everything available is processed")
         p.add_argument(
             "--heartbeat", type=Path, default=os.environ.get("LEDGER_HEARTBEAT_FILE") or None,
-            help="file whose time is renewed while the process makes progress (for health checks)",
+            help="file for health checks: `ok`, renewed while the process makes progress; during an "
+                 "outage, what is unavailable (see LEDGER_OUTAGE_DEADLINE)",
         )
         if name == "ingest":
             p.add_argument("--stats", action="store_true", help="print the committed ingest counts when it stops")
