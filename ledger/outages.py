@@ -19,10 +19,14 @@ import logging
 import random
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import psycopg
 from eventsourcing.persistence import OperationalError as StoreOperationalError
 from kafka.errors import KafkaError
+
+if TYPE_CHECKING:
+    from domain.application import BillingLedger
 
 log = logging.getLogger(__name__)
 
@@ -189,3 +193,30 @@ def _is_connection_failure(record: logging.LogRecord, message: str) -> bool:
     if isinstance(error, OSError) or (isinstance(error, KafkaError) and error.retriable):
         return True
     return "KafkaConnectionError" in message or "ECONNREFUSED" in message
+
+
+# --- reconnecting to PostgreSQL ---------------------------------------------------------
+# The two functions below are the one place that reaches into the event store's connection
+# pool (the `eventsourcing` datastore's psycopg_pool); the outage tests fail if it moves.
+
+
+def reach_postgres(database_url: str) -> None:
+    """A connection of its own, opened and closed: raises while PostgreSQL cannot be reached.
+    (The store's pool would rather wait for its own reconnection attempts.)"""
+    with psycopg.connect(database_url, connect_timeout=5):
+        pass
+
+
+# Seconds a step waits for a connection from the store's pool. The library's default (30 s)
+# would make every attempt during an outage that long, and the deadline that imprecise.
+STORE_CONNECTION_WAIT = 5.0
+
+
+def bound_store_waits(app: BillingLedger) -> None:
+    app.recorder.datastore.pool.timeout = STORE_CONNECTION_WAIT
+
+
+def renew_store_connections(app: BillingLedger) -> None:
+    """With PostgreSQL back: the store's pool tests its idle connections and replaces those
+    the outage cut, rather than handing them out to fail one by one."""
+    app.recorder.datastore.pool.check()

@@ -24,29 +24,15 @@ from consumers.relay import NewEvents, Relay
 from domain.application import BillingLedger
 from ledger import kafka
 from ledger.config import Settings
-from ledger.outages import Backoff, BrokerWatch, Outage, service_down
-
-
-def reach_postgres(database_url: str) -> None:
-    """A connection of its own, opened and closed: raises while PostgreSQL cannot be reached.
-    (The store's pool would rather wait for its own reconnection attempts.)"""
-    with psycopg.connect(database_url, connect_timeout=5):
-        pass
-
-
-# Seconds a step waits for a connection from the store's pool. The library's default (30 s)
-# would make every attempt during an outage that long, and the deadline that imprecise.
-STORE_CONNECTION_WAIT = 5.0
-
-
-def bound_store_waits(app: BillingLedger) -> None:
-    app.recorder.datastore.pool.timeout = STORE_CONNECTION_WAIT
-
-
-def renew_store_connections(app: BillingLedger) -> None:
-    """With PostgreSQL back: the store's pool tests its idle connections and replaces those
-    the outage cut, rather than handing them out to fail one by one."""
-    app.recorder.datastore.pool.check()
+from ledger.outages import (
+    Backoff,
+    BrokerWatch,
+    Outage,
+    bound_store_waits,
+    reach_postgres,
+    renew_store_connections,
+    service_down,
+)
 
 
 @dataclass
