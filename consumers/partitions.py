@@ -52,13 +52,15 @@ class _SeekToRecordedPositions(ConsumerRebalanceListener):
         log.info("partitions revoked: %s", sorted(tp.partition for tp in revoked))
 
     def on_partitions_assigned(self, assigned):
-        consumer = self.member.consumer
-        for tp in assigned:
-            position = self.member.recorded_position(self.member.source(tp))
-            if position is None:
-                consumer.seek_to_beginning(tp)
-            else:
-                consumer.seek(tp, position)
+        try:
+            self.member.seek_to_recorded_positions(assigned)
+        except Exception as error:  # noqa: BLE001 - kafka-python would swallow it with a traceback
+            # PostgreSQL is unreachable during a rebalance: the member must not read from
+            # wherever the consumer stands; its next poll rewinds first (and says why).
+            self.member.rewind_pending = True
+            said = str(error).strip().splitlines()
+            log.warning("partitions assigned while their positions could not be read: %s: %s",
+                        type(error).__name__, said[0] if said else "")
         log.info("partitions assigned: %s", sorted(tp.partition for tp in assigned))
 
 
@@ -76,6 +78,7 @@ class TrackedMember:
         self.recorded_position = recorded_position
         self.handle_batch = handle_batch
         self.max_records = max_records
+        self.rewind_pending = False
         consumer.subscribe([topic], listener=_SeekToRecordedPositions(self))
 
     def source(self, tp: TopicPartition) -> Source:
@@ -84,6 +87,9 @@ class TrackedMember:
     def poll_once(self, timeout_ms: int = 500) -> int:
         """Fetch, handle each partition's batch in its own transaction; returns records handled."""
         batches = self.consumer.poll(timeout_ms=timeout_ms, max_records=self.max_records)
+        if self.rewind_pending:
+            self.rewind()  # what was just fetched may start anywhere: it is fetched again
+            return 0
         handled = 0
         for tp, records in batches.items():
             self.handle_batch(self.source(tp), records)
@@ -91,6 +97,21 @@ class TrackedMember:
             # The transaction above holds the truth; this only feeds lag monitoring.
             self.consumer.commit_async({tp: OffsetAndMetadata(records[-1].offset + 1, "", -1)})
         return handled
+
+    def seek_to_recorded_positions(self, partitions) -> None:
+        for tp in partitions:
+            position = self.recorded_position(self.source(tp))
+            if position is None:
+                self.consumer.seek_to_beginning(tp)
+            else:
+                self.consumer.seek(tp, position)
+
+    def rewind(self) -> None:
+        """Back to the positions committed with the last batches (after a failed batch: the
+        consumer had moved past it, its transaction was rolled back). Raises while
+        PostgreSQL cannot be reached."""
+        self.seek_to_recorded_positions(self.consumer.assignment())
+        self.rewind_pending = False
 
     def caught_up(self) -> bool:
         """True when the member has partitions and has read each to its end.

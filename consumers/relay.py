@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from psycopg.sql import SQL, Identifier
 from consumers.collector import tune_collector
 from consumers.ledger_events import to_ledger_record
 from consumers.partitions import topic_id
+from consumers.workers import exit_with_parent
 from domain.application import BillingLedger
 from schemas import encode_with
 
@@ -42,8 +44,19 @@ class NewEvents:
     """Wakes a waiting relay as soon as a transaction that stored events commits."""
 
     def __init__(self, database_url: str, channel: str):
-        self.conn = psycopg.connect(database_url, autocommit=True)
-        self.conn.execute(SQL("LISTEN {}").format(Identifier(channel)))
+        self.database_url, self.channel = database_url, channel
+        self.conn = self._listen()
+
+    def _listen(self) -> psycopg.Connection:
+        conn = psycopg.connect(self.database_url, autocommit=True)
+        conn.execute(SQL("LISTEN {}").format(Identifier(self.channel)))
+        return conn
+
+    def reconnect(self) -> None:
+        """LISTEN again on a new connection (a LISTEN lives and dies with its connection).
+        Raises while PostgreSQL cannot be reached."""
+        self.conn.close()
+        self.conn = self._listen()
 
     def wait(self, timeout: float) -> None:
         for _ in self.conn.notifies(timeout=timeout, stop_after=1):
@@ -70,8 +83,9 @@ def ledger_messages(notifications: list, mapper) -> list[Message]:
 _worker_mapper = None
 
 
-def _start_encoder(application_class: type, env: dict[str, str]) -> None:
+def _start_encoder(application_class: type, env: dict[str, str], relay_pid: int) -> None:
     global _worker_mapper
+    exit_with_parent(relay_pid)
     tune_collector()
     # An application in memory with the relay's own mapper settings: it stores nothing.
     _worker_mapper = application_class(env={**env, "PERSISTENCE_MODULE": "eventsourcing.popo"}).mapper
@@ -106,6 +120,9 @@ class Relay:
     # before, while the worker still encodes the rest: sending a message costs this process
     # about 35 µs, encoding one about 45 µs, so this keeps both cores busy (bench.relay).
     ENCODED_HERE = 0.1
+    # Seconds a batch may take to reach the broker; longer means the broker is unreachable
+    # (the producer alone would wait for its delivery timeout, two minutes).
+    SEND_TIMEOUT = 30.0
 
     def __init__(
         self, app: BillingLedger, producer: KafkaProducer, topic: str, batch_size: int = 5000,
@@ -157,7 +174,7 @@ class Relay:
         send, partition, futures = self.producer.send, self._partitioner(), []
         for key, value, headers in messages:
             futures.append(send(self.topic, key=key, value=value, headers=headers, partition=partition(key)))
-        self.producer.flush()
+        self.producer.flush(timeout=self.SEND_TIMEOUT)  # KafkaTimeoutError: the broker is unreachable
         for future in futures:
             future.get(timeout=0)  # raises if Kafka refused any of them
         self.app.recorder.insert_tracking(Tracking(tracking_name, batch.notifications[-1].id))
@@ -196,7 +213,7 @@ class Relay:
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),  # no inherited connections or threads
                 initializer=_start_encoder,
-                initargs=(type(self.app), env),
+                initargs=(type(self.app), env, os.getpid()),
             )
         return self._encoder
 
@@ -205,8 +222,12 @@ class Relay:
             self._encoder.shutdown(wait=wait, cancel_futures=True)
             self._encoder = None
 
-    def close(self) -> None:
+    def forget_read_ahead(self) -> None:
+        """After an outage: the next batch is read again after the recorded position."""
         self._next = None
+
+    def close(self) -> None:
+        self.forget_read_ahead()
         self._drop_worker(wait=True)
 
     def _partitioner(self):

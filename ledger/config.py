@@ -31,6 +31,10 @@ class Settings:
     store_schema: str = "event_store"
     read_schema: str = "ledger_read"
     views_schema: str = "ledger_views"
+    # Seconds ingest, relay and projector keep reconnecting to an unreachable PostgreSQL or
+    # broker before they exit (status 3): long enough for a restart or a failover, short
+    # enough that a supervisor hears of an outage that lasts.
+    outage_deadline: float = 300.0
 
     @property
     def dlq_topic(self) -> str:
@@ -54,4 +58,5 @@ class Settings:
             ledger_topic=env.get("LEDGER_LEDGER_TOPIC", defaults.ledger_topic),
             topic_partitions=int(env.get("LEDGER_TOPIC_PARTITIONS", defaults.topic_partitions)),
             group_prefix=env.get("LEDGER_GROUP_PREFIX", defaults.group_prefix),
+            outage_deadline=float(env.get("LEDGER_OUTAGE_DEADLINE", defaults.outage_deadline)),
         )

