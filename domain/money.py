@@ -5,9 +5,10 @@ Rounding happens once, half-even, when a priced amount becomes an owed amount.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from fractions import Fraction
 
+from domain.bounds import EXACT
 from domain.errors import InvalidCommand, UnknownCurrency
 
 # ISO 4217 minor-unit exponents of the currencies a reseller bills in.
@@ -40,12 +41,24 @@ def format_minor_units(amount: int, currency: str) -> str:
 
 
 def price_usage(quantity: Decimal, unit_price: Decimal, markup_percent: Decimal) -> Decimal:
-    """The exact price of a usage quantity; it is rounded only when invoiced."""
-    return without_trailing_zeros(quantity * unit_price * (1 + markup_percent / 100))
+    """The exact price of a usage quantity; it is rounded only when invoiced.
+
+    Computed in bounds.EXACT, not Python's default 28-digit context: within the bounds no
+    digit is lost, and a rounding (inputs past the bounds) is an error, never a silent change.
+    """
+    with localcontext(EXACT):
+        return _without_trailing_zeros(quantity * unit_price * (1 + markup_percent / 100))
 
 
 def without_trailing_zeros(value: Decimal) -> Decimal:
     """The same exact value without the zeros Avro's fixed scales add (2.000000000 -> 2)."""
+    # normalize() and quantize() round to the context's precision: past 28 digits, only
+    # bounds.EXACT keeps the value (and refuses what it cannot keep).
+    with localcontext(EXACT):
+        return _without_trailing_zeros(value)
+
+
+def _without_trailing_zeros(value: Decimal) -> Decimal:
     normalized = value.normalize()
     return normalized.quantize(Decimal(1)) if normalized.as_tuple().exponent > 0 else normalized
 
