@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from operator import attrgetter
 from typing import Any
 
+from domain.bounds import EXACT
 from domain.money import price_usage
 from projections.base import Filter, LedgerEvent, Projection, View
 
@@ -44,6 +45,10 @@ class BalanceChange:
 
     def then(self, later: BalanceChange) -> BalanceChange:
         """This change followed by a later one of the same customer."""
+        with localcontext(EXACT):  # unbilled usage is exact: no 28-digit rounding of the sum
+            return self._then(later)
+
+    def _then(self, later: BalanceChange) -> BalanceChange:
         return replace(
             later,
             customer_name=later.customer_name or self.customer_name,
@@ -113,6 +118,11 @@ def fold(changes: list[BalanceChange]) -> list[BalanceChange]:
 
 
 def _combined(group: list[BalanceChange]) -> BalanceChange:
+    with localcontext(EXACT):  # unbilled usage is exact: no 28-digit rounding of the sum
+        return _combined_exactly(group)
+
+
+def _combined_exactly(group: list[BalanceChange]) -> BalanceChange:
     def last(name: str):
         return next((v for v in (getattr(c, name) for c in reversed(group)) if v), None)
 

@@ -38,8 +38,9 @@ def _admin_url(database_url: str) -> str:
     return make_conninfo(database_url, dbname="postgres") if conninfo_to_dict(database_url).get("dbname") else database_url
 
 
-@pytest.fixture
-def settings(services: Settings) -> Settings:
+@contextlib.contextmanager
+def own_settings(services: Settings):
+    """A database and topics of their own, removed afterwards (for a test or a module)."""
     name = "t_" + uuid4().hex[:12]
     admin_url = _admin_url(services.database_url)
     with psycopg.connect(admin_url, autocommit=True) as conn:
@@ -59,6 +60,12 @@ def settings(services: Settings) -> Settings:
         existing = set(admin.list_topics())
         admin.delete_topics([t for t in (own.usage_topic, own.dlq_topic, own.ledger_topic) if t in existing])
     admin.close()
+
+
+@pytest.fixture
+def settings(services: Settings) -> Settings:
+    with own_settings(services) as own:
+        yield own
 
 
 @pytest.fixture
