@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from functools import cache
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
@@ -91,7 +91,12 @@ class UsageReport:
         if quantity < 0:
             raise InvalidUsageReport("negative_quantity", f"{where}: quantity {quantity} is negative")
         too_many_places = quantity.as_tuple().exponent < -bounds.QUANTITY_PLACES
-        _broken("too_many_decimals" if too_many_places else "out_of_range", bounds.check_decimal, quantity, bounds.QUANTITY_PLACES, f"{where}: quantity")
+        # In EXACT: check_decimal's abs() would round a 38-digit quantity in the default context.
+        with localcontext(bounds.EXACT):
+            _broken(
+                "too_many_decimals" if too_many_places else "out_of_range",
+                bounds.check_decimal, quantity, bounds.QUANTITY_PLACES, f"{where}: quantity",
+            )
 
     def differences(self, other: UsageReport) -> list[str]:
         """The fields in which another report of the same usage id differs from this one."""
