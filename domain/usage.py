@@ -53,9 +53,48 @@ class UsageReport:
         `now` is the recording clock when the caller has one (the ingest does): business
         time may then be at most bounds.MAX_CLOCK_SKEW ahead of it.
         """
+        # Every report is checked twice (at ingest, then when rated): a quick look first,
+        # bounds' own checks (which name what is wrong) only for a report that fails it.
+        if not self._within_bounds(now):
+            self._refuse(now)
+        if self.period_end < self.period_start:
+            raise InvalidUsageReport(
+                "period_ends_before_start",
+                f"usage {self.usage_id!r}: usage period ends ({self.period_end.isoformat()}) "
+                f"before it starts ({self.period_start.isoformat()})",
+            )
+
+    def _within_bounds(self, now: datetime | None) -> bool:
+        """True when _refuse would find nothing: the same bounds, without the messages."""
+        is_id, longest, earliest = bounds.ID_PATTERN.fullmatch, bounds.MAX_ATTRIBUTE_LENGTH, bounds.EARLIEST_BUSINESS_TIME
+        start, end, observed, quantity = self.period_start, self.period_end, self.observed_at, self.quantity
+        if not (
+            isinstance(self.usage_id, str) and isinstance(self.customer_id, str) and isinstance(self.subscription_id, str)
+            and is_id(self.usage_id) is not None and is_id(self.customer_id) is not None
+            and is_id(self.subscription_id) is not None
+            and max(len(self.source), len(self.product), len(self.meter), len(self.unit)) <= bounds.MAX_NAME_LENGTH
+            and quantity.is_finite() and 0 <= quantity <= bounds.MAX_QUANTITY
+            # same_quantum: the exponent a decoded quantity has (scale 9), without as_tuple()'s cost
+            and (quantity.same_quantum(_NINE_PLACES) or quantity.as_tuple().exponent >= -bounds.QUANTITY_PLACES)
+            and None not in (start.tzinfo, end.tzinfo, observed.tzinfo)
+            and start >= earliest and end >= earliest and observed >= earliest
+        ):
+            return False
+        if now is not None:
+            latest = now + bounds.MAX_CLOCK_SKEW
+            if start > latest or end > latest or observed > latest:
+                return False
+        attributes = self.attributes
+        return not attributes or (
+            len(attributes) <= bounds.MAX_ATTRIBUTES
+            and all(len(k) <= longest and len(v) <= longest for k, v in attributes.items())
+        )
+
+    def _refuse(self, now: datetime | None) -> None:
+        """Raise for the first bound broken, in bounds' own words, under its reason code."""
         if not self.usage_id.strip():
             raise InvalidUsageReport("blank_usage_id", "the usage event id is blank")
-        where = f"usage {bounds.printable(self.usage_id)}"
+        where = f"usage {bounds.printable(self.usage_id[: bounds.MAX_ID_LENGTH + 1])}"
         for value, what in ((self.usage_id, "usage id"), (self.customer_id, "customer id"), (self.subscription_id, "subscription id")):
             _broken("invalid_id", bounds.check_id, value, f"{where}: {what}")
         where = f"usage {self.usage_id!r}"  # an id now: safe to print
@@ -67,11 +106,6 @@ class UsageReport:
             _broken("dated_too_early", bounds.check_business_time, at, f"{where}: {what}")
             if now is not None:
                 _broken("dated_in_future", bounds.check_business_time, at, f"{where}: {what}", now=now)
-        if self.period_end < self.period_start:
-            raise InvalidUsageReport(
-                "period_ends_before_start",
-                f"{where}: usage period ends ({self.period_end.isoformat()}) before it starts ({self.period_start.isoformat()})",
-            )
 
     def _check_attributes(self, where: str) -> None:
         # Free text, stored as given (control characters included: it is evidence), but
@@ -111,6 +145,9 @@ class InvalidUsageReport(InvalidCommand):
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
+
+
+_NINE_PLACES = Decimal(1).scaleb(-bounds.QUANTITY_PLACES)
 
 
 def _broken(reason: str, check: Callable, *args, **kwargs) -> None:
