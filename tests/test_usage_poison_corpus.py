@@ -16,6 +16,7 @@ from decimal import Decimal
 
 import pytest
 from kafka import KafkaProducer
+from kafka.record.default_records import DefaultRecordBatchBuilder
 
 from consumers.dead_letters import REASONS, read_dead_letters
 from domain.usage import UsageReport, usage_line_id
@@ -69,6 +70,10 @@ BEFORE_2000 = datetime(1999, 12, 31, tzinfo=timezone.utc)
 HUGE = "x" * (5 * MB)
 CLASSIC = one_of_each_reason()  # tests/test_dead_letters.py: one message per original reason
 EXPLODE = b"explode-in-the-decoder"
+CODECS = ("gzip", "snappy", "lz4", "zstd")
+# kafka-python sends a batch uncompressed when compressing does not make it smaller: the
+# codecs' messages carry an attribute that does (test_each_codecs_batch_really_is_compressed).
+COMPRESSIBLE = {"note": "a" * 200}
 
 CORPUS: list[Kind] = [
     recorded("the first recording of a usage id", "u-first", quantity="3"),
@@ -119,7 +124,10 @@ CORPUS: list[Kind] = [
     Kind("the same usage id with another quantity", usage("u-first", quantity="4"), "conflicting", usage_id="u-first"),
     Kind("the same usage id with other attributes", usage("u-first", quantity="3", attributes={"a": "b"}), "conflicting", usage_id="u-first"),
     # codecs a standard producer may use: accepted
-    *[recorded(f"a batch compressed with {codec}", f"u-{codec}", compression=codec) for codec in ("gzip", "snappy", "lz4", "zstd")],
+    *[
+        recorded(f"a batch compressed with {codec}", f"u-{codec}", compression=codec, attributes=COMPRESSIBLE)
+        for codec in CODECS
+    ],
     # exact pricing past 28 digits
     recorded("a price past 28 significant digits", "u-exact", key=b"CUST-EXACT", quantity=EXACT_QUANTITY,
              subscription_id="CUST-EXACT-vm"),
@@ -244,6 +252,16 @@ def test_each_kind_of_message_meets_its_fate(corpus, kind):
         first = stored_line(corpus.app, kind.usage_id)
         assert first.quantity == 3 and first.attributes == {}, "the first recording stands"
         assert "recorded before with another" in letter.header("detail")
+
+
+@pytest.mark.parametrize("codec", CODECS)
+def test_each_codecs_batch_really_is_compressed(codec):
+    # The builder the producer uses: True when it sends the batch compressed.
+    (kind,) = [k for k in CORPUS if k.compression == codec]
+    codec_id = getattr(DefaultRecordBatchBuilder, f"CODEC_{codec.upper()}")
+    builder = DefaultRecordBatchBuilder(2, codec_id, False, -1, -1, -1, batch_size=16384)
+    builder.append(0, timestamp=0, key=kind.key, value=kind.value, headers=[])
+    assert builder._maybe_compress(), f"kafka-python would send the {codec} batch uncompressed"
 
 
 def test_control_characters_in_free_text_are_stored_as_given(corpus):
