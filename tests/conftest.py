@@ -82,7 +82,11 @@ def app(settings: Settings):
 
 @pytest.fixture
 def cli_env(settings: Settings) -> dict[str, str]:
-    """The environment under which a `ledger` subprocess uses this test's database and topics."""
+    return environment_of(settings)
+
+
+def environment_of(settings: Settings) -> dict[str, str]:
+    """The environment under which a `ledger` subprocess uses these settings' database and topics."""
     return {
         **os.environ,
         "LEDGER_DATABASE_URL": settings.database_url,

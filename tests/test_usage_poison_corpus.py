@@ -7,11 +7,10 @@ reaches the read models. A new kind found is one more row of CORPUS."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
@@ -24,14 +23,13 @@ from ledger import kafka
 from ledger.processes import ingest_process
 from ledger.store import open_application
 from schemas import SchemaRegistry, registry
-from tests.conftest import own_settings
+from tests.conftest import environment_of, own_settings
 from tests.factories import ADMIN, OPENED_AT, open_customer, usage_record
 from tests.kafka_helpers import ingest_until_idle
 from tests.read_side_helpers import live_balances, relay_and_project
 from tests.test_dead_letters import one_of_each_reason, usage
 
 MB = 1024 * 1024
-START = usage_record("x")["usage_start"]
 EXACT_QUANTITY, EXACT_PRICE, EXACT_MARKUP = "123456789012.123456789", "0.123456789", "12.5"
 EXACT_AMOUNT = Decimal("17146776095.648149552593964336125")  # worked out by hand: no digit lost
 
@@ -59,10 +57,6 @@ def recorded(name: str, usage_id: str, key: bytes = b"CUST-1", compression: str 
     customer = key.decode()
     fields = {"customer_id": customer, **changes}
     return Kind(name, usage(usage_id, **fields), "recorded", key=key, compression=compression, usage_id=usage_id)
-
-
-def dated(field: str, at: datetime, **more) -> dict:
-    return {field: at, **more}
 
 
 FAR_FUTURE = datetime(2999, 1, 1, tzinfo=timezone.utc)
@@ -108,9 +102,9 @@ CORPUS: list[Kind] = [
     dead("1e30 written as a 40-digit decimal", usage("u-1e30", quantity="1e30"), "out_of_range"),
     dead("a quantity whose price no line can owe", usage("u-rich", quantity="1e20"), "amount_out_of_range"),
     # time
-    dead("usage dated in 2999", usage("u-2999", **dated("usage_end", FAR_FUTURE)), "dated_in_future"),
-    dead("observed in 2999", usage("u-2999-obs", **dated("observed_at", FAR_FUTURE)), "dated_in_future"),
-    dead("usage dated before 2000", usage("u-1999", **dated("usage_start", BEFORE_2000)), "dated_too_early"),
+    dead("usage dated in 2999", usage("u-2999", usage_end=FAR_FUTURE), "dated_in_future"),
+    dead("observed in 2999", usage("u-2999-obs", observed_at=FAR_FUTURE), "dated_in_future"),
+    dead("usage dated before 2000", usage("u-1999", usage_start=BEFORE_2000), "dated_too_early"),
     dead("a period ending before it starts", CLASSIC["period_ends_before_start"], "period_ends_before_start"),
     # the ledger's refusals
     dead("an unknown customer", CLASSIC["unknown_customer"], "unknown_customer", key=b"NOBODY"),
@@ -217,17 +211,9 @@ def corpus(services):
 
 
 def ledger_stats(settings) -> dict:
-    env = {
-        **os.environ,
-        "LEDGER_DATABASE_URL": settings.database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
-        "LEDGER_USAGE_TOPIC": settings.usage_topic,
-        "LEDGER_LEDGER_TOPIC": settings.ledger_topic,
-        "LEDGER_GROUP_PREFIX": settings.group_prefix,
-        "LEDGER_HOME": str(settings.home),
-    }
     done = subprocess.run(
-        [sys.executable, "-m", "ledger.cli", "stats", "--format", "json"], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "ledger.cli", "stats", "--format", "json"],
+        env=environment_of(settings), capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)[-1]

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from eventsourcing.persistence import Tracking
 
-from domain.errors import AccountClosed, InvalidCommand, UnknownCustomer, UnknownSubscription
+from domain.errors import AccountClosed, UnknownCustomer, UnknownSubscription
 from domain.usage import InvalidUsageReport, UsageReport
 from tests.factories import ADMIN, OPENED_AT, open_customer, usage_record
 
