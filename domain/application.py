@@ -152,8 +152,9 @@ class BillingLedger(SupportCases, BillingService, Application):
         """Usage keyed in by billing staff (a correction, a meter that is not connected)."""
         self.authorize(actor, Permission.RECORD_USAGE)
         outcome = self.record_usage([report], actor=actor)
-        if outcome.rejected:
-            raise outcome.rejected[0][1]
+        refused = outcome.rejected + outcome.conflicting  # a correction needs a usage id of its own
+        if refused:
+            raise refused[0][1]
         return outcome
 
     # --- usage -----------------------------------------------------------------------
