@@ -6,7 +6,7 @@ from decimal import Decimal
 from eventsourcing.persistence import Tracking
 
 from domain.errors import AccountClosed, UnknownCustomer, UnknownSubscription
-from domain.usage import InvalidUsageReport, UsageReport
+from domain.usage import InvalidUsageReport, UsageLine, UsageReport
 from tests.factories import ADMIN, OPENED_AT, open_customer, usage_record
 
 
@@ -115,3 +115,19 @@ def test_a_rated_usage_event_is_the_event_the_library_would_build(app):
     built = UsageLine.Recorded(**vars(rated))
     assert rated == built and list(vars(rated)) == list(vars(built))
     assert rated.mutate(None).amount == Decimal("1.5")
+
+
+def test_a_report_whose_rating_fails_unexpectedly_is_refused_alone_and_the_rest_recorded(app, monkeypatch):
+    open_customer(app)
+    rate = UsageLine.rate
+
+    def rate_with_a_bug(report, account, **kwargs):
+        if report.usage_id == "u-bug":
+            raise ZeroDivisionError("a bug in rating")
+        return rate(report, account, **kwargs)
+
+    monkeypatch.setattr(UsageLine, "rate", rate_with_a_bug)
+    outcome = app.record_usage([report("u-before"), report("u-bug"), report("u-after")], actor="ingest")
+    assert [line.usage_id for line in outcome.recorded] == ["u-before", "u-after"]
+    ((index, error),) = outcome.rejected
+    assert (index, error.reason, str(error)) == (1, "unexpected_error", "usage 'u-bug': ZeroDivisionError: a bug in rating")
