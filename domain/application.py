@@ -22,15 +22,18 @@ from domain.roles import DIRECTORY_ID, Permission, Role, StaffDirectory
 from domain.support_service import SupportCases
 from domain.billing_service import BillingService
 from domain.state import register_state_transcodings
-from domain.usage import UsageLine, UsageReport, usage_line_id
+from domain.usage import ConflictingUsage, InvalidUsageReport, UsageLine, UsageReport, usage_line_id
 
 
 @dataclass
 class UsageOutcome:
-    """What became of each report in a batch: recorded, a duplicate, or rejected with a reason."""
+    """What became of each report in a batch: recorded, a duplicate (the same usage again),
+    a conflicting duplicate (the same usage id with other content: the first recording
+    stands), or rejected with a reason."""
 
     recorded: list[UsageLine.Recorded] = field(default_factory=list)  # one event per recorded line
     duplicates: list[int] = field(default_factory=list)
+    conflicting: list[tuple[int, ConflictingUsage]] = field(default_factory=list)
     rejected: list[tuple[int, LedgerError]] = field(default_factory=list)
     already_tracked: bool = False
 
@@ -152,8 +155,9 @@ class BillingLedger(SupportCases, BillingService, Application):
         """Usage keyed in by billing staff (a correction, a meter that is not connected)."""
         self.authorize(actor, Permission.RECORD_USAGE)
         outcome = self.record_usage([report], actor=actor)
-        if outcome.rejected:
-            raise outcome.rejected[0][1]
+        refused = outcome.rejected + outcome.conflicting  # a correction needs a usage id of its own
+        if refused:
+            raise refused[0][1]
         return outcome
 
     # --- usage -----------------------------------------------------------------------
@@ -213,9 +217,16 @@ class BillingLedger(SupportCases, BillingService, Application):
                     continue
                 if cached.version == version:
                     accounts[ids[aggregate_id]] = cached
+        # Only a duplicate is compared with its first recording: one query for the batch's
+        # duplicates, none when there are none (the usual case).
+        firsts = self.first_usage_reports([i for i in line_ids if i in seen])
         for index, (report, line_id) in enumerate(zip(reports, line_ids)):
             if line_id in seen:
-                outcome.duplicates.append(index)
+                differing = report.differences(firsts[line_id])
+                if differing:
+                    outcome.conflicting.append((index, ConflictingUsage(report.usage_id, differing)))
+                else:
+                    outcome.duplicates.append(index)
                 continue
             account = accounts.get(report.customer_id)
             if account is None:
@@ -230,9 +241,25 @@ class BillingLedger(SupportCases, BillingService, Application):
             except LedgerError as error:
                 outcome.rejected.append((index, error))
                 continue
+            except Exception as error:  # noqa: BLE001 - rating is pure: whatever fails, fails for this report alone
+                detail = f"usage {report.usage_id!r}: {type(error).__name__}: {error}"
+                outcome.rejected.append((index, InvalidUsageReport("unexpected_error", detail)))
+                continue
             seen.add(line_id)
+            firsts[line_id] = report
             outcome.recorded.append(recorded)
         return outcome
+
+    def first_usage_reports(self, ids: Sequence[UUID]) -> dict[UUID, UsageReport]:
+        """The report each of these usage lines was first recorded from."""
+        if not ids:
+            return {}
+        # The PostgreSQL recorder answers for a whole batch in one query; others one by one.
+        select_first = getattr(self.recorder, "select_first_events", None)
+        stored = select_first(ids) if select_first is not None else [
+            e for i in ids for e in self.recorder.select_events(i, limit=1)
+        ]
+        return {e.originator_id: UsageLine.report_of(self.mapper.to_domain_event(e)) for e in stored}
 
     def recorded_usage_line_ids(self, ids: Iterable[UUID]) -> set[UUID]:
         wanted = list(ids)

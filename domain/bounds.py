@@ -107,7 +107,7 @@ def check_decimal(value: Decimal, places: int, what: str, *, minimum: Decimal | 
         raise InvalidCommand(f"{what}: {value} is not a finite number")
     if value.as_tuple().exponent < -places:
         raise InvalidCommand(f"{what}: {value} has more than {places} decimals")
-    if abs(value) > largest:
+    if value.copy_abs() > largest:
         raise InvalidCommand(f"{what}: {value} is larger than the ledger carries ({largest})")
     if minimum is not None and value < minimum:
         raise InvalidCommand(f"{what}: {value} is below {minimum}")

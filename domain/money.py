@@ -5,10 +5,11 @@ Rounding happens once, half-even, when a priced amount becomes an owed amount.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from fractions import Fraction
 
 from domain import bounds
+from domain.bounds import EXACT
 from domain.errors import InvalidCommand, UnknownCurrency
 
 # ISO 4217 minor-unit exponents of the currencies a reseller bills in.
@@ -41,12 +42,24 @@ def format_minor_units(amount: int, currency: str) -> str:
 
 
 def price_usage(quantity: Decimal, unit_price: Decimal, markup_percent: Decimal) -> Decimal:
-    """The exact price of a usage quantity; it is rounded only when invoiced."""
-    return without_trailing_zeros(quantity * unit_price * (1 + markup_percent / 100))
+    """The exact price of a usage quantity; it is rounded only when invoiced.
+
+    Computed in bounds.EXACT, not Python's default 28-digit context: within the bounds no
+    digit is lost, and a rounding (inputs past the bounds) is an error, never a silent change.
+    """
+    with localcontext(EXACT):
+        return _without_trailing_zeros(quantity * unit_price * (1 + markup_percent / 100))
 
 
 def without_trailing_zeros(value: Decimal) -> Decimal:
     """The same exact value without the zeros Avro's fixed scales add (2.000000000 -> 2)."""
+    # normalize() and quantize() round to the context's precision: past 28 digits, only
+    # bounds.EXACT keeps the value (and refuses what it cannot keep).
+    with localcontext(EXACT):
+        return _without_trailing_zeros(value)
+
+
+def _without_trailing_zeros(value: Decimal) -> Decimal:
     normalized = value.normalize()
     return normalized.quantize(Decimal(1)) if normalized.as_tuple().exponent > 0 else normalized
 
@@ -69,8 +82,3 @@ def minor_units_exactly(amount: Decimal, currency: str, what: str = "the amount"
         raise InvalidCommand(f"{what}: {amount} {currency} has more decimals than {currency} has ({exponent})")
     return int(scaled)
 
-
-def check_places(value: Decimal, places: int, what: str) -> Decimal:
-    """Kept for domain/usage.py until it calls bounds.check_decimal itself: the one check of a
-    decimal is bounds.check_decimal (here without its minimum, as before)."""
-    return bounds.check_decimal(value, places, what, minimum=None)

@@ -10,7 +10,7 @@ import sys
 
 from domain.errors import LedgerError
 from ledger import embedded
-from ledger.commands import billing, collections, database, operations, read, say, staff, support
+from ledger.commands import billing, collections, database, operations, read, say, schema, staff, support
 from ledger.config import Settings
 
 EXIT_FAILED = 1
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         "name the services; unset, embedded ones are used.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (operations, staff, billing, collections, support, read, database):
+    for group in (operations, staff, billing, collections, support, read, database, schema):
         group.register(sub)
     return parser
 

@@ -25,6 +25,9 @@ class Settings:
     usage_topic: str = "billing.usage.v1"
     ledger_topic: str = "billing.ledger.v1"
     topic_partitions: int = 4
+    # The largest message (key, value and headers) the usage and ledger topics take: every
+    # Kafka size setting derives from it (ledger/kafka.py; docs/usage-intake.md).
+    max_message_bytes: int = 8 * 1024 * 1024
     group_prefix: str = "billing-ledger"
     # The event store and the read models live in schemas of their own, so that an
     # analyst role can be granted the views and nothing else.
@@ -57,6 +60,7 @@ class Settings:
             usage_topic=env.get("LEDGER_USAGE_TOPIC", defaults.usage_topic),
             ledger_topic=env.get("LEDGER_LEDGER_TOPIC", defaults.ledger_topic),
             topic_partitions=int(env.get("LEDGER_TOPIC_PARTITIONS", defaults.topic_partitions)),
+            max_message_bytes=int(env.get("LEDGER_MAX_MESSAGE_BYTES", defaults.max_message_bytes)),
             group_prefix=env.get("LEDGER_GROUP_PREFIX", defaults.group_prefix),
             outage_deadline=float(env.get("LEDGER_OUTAGE_DEADLINE", defaults.outage_deadline)),
         )

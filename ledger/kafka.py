@@ -8,6 +8,28 @@ from kafka.errors import TopicAlreadyExistsError
 
 from ledger.config import Settings
 
+# Message sizes, all derived from Settings.max_message_bytes (M), so that they agree:
+# - the usage and ledger topics are created with max.message.bytes = M;
+# - the dead-letter topic with M + DEAD_LETTER_HEADROOM: a dead letter is the original
+#   message plus the ingest's headers (reason, a detail cut to MAX_DETAIL_CHARS, source);
+# - producers send up to M + DEAD_LETTER_HEADROOM (the broker's topic limit is the one that
+#   refuses), consumers fetch as much per partition;
+# - the dead-letter producer sets no limit of its own: it must pass on whatever the usage
+#   topic delivered, also from a broker that enforces no topic limit (the embedded one).
+DEAD_LETTER_HEADROOM = 64 * 1024
+UNLIMITED_REQUEST_BYTES = 2**31 - 1  # Kafka's own bound: sizes are int32 on the wire
+
+
+def topic_limit(settings: Settings, topic: str) -> int:
+    """max.message.bytes of a topic the ledger creates."""
+    return settings.max_message_bytes + (DEAD_LETTER_HEADROOM if topic == settings.dlq_topic else 0)
+
+
+def request_limit(settings: Settings) -> int:
+    """What one produced or fetched message of any of the ledger's topics may weigh."""
+    return settings.max_message_bytes + DEAD_LETTER_HEADROOM
+
+
 # A group join waits up to the rebalance timeout (kafka-python sends max.poll.interval.ms)
 # for members to rejoin; the embedded broker waits for all of it, so keep it short. A batch
 # must be processed within it, which the batch sizes here allow by far.
@@ -24,8 +46,8 @@ def consumer(settings: Settings, group_id: str, **overrides) -> KafkaConsumer:
         "group_id": group_id,
         "enable_auto_commit": False,  # positions live in PostgreSQL; Kafka's are a convenience
         "auto_offset_reset": "earliest",
-        "max_partition_fetch_bytes": 4 * 1024 * 1024,
-        "fetch_max_bytes": 32 * 1024 * 1024,
+        "max_partition_fetch_bytes": request_limit(settings),
+        "fetch_max_bytes": max(32 * 1024 * 1024, request_limit(settings)),
         **FAST_GROUP,
         **overrides,
     }
@@ -39,9 +61,14 @@ def producer(settings: Settings, **overrides) -> KafkaProducer:
         "acks": "all",
         "linger_ms": 5,
         "batch_size": 256 * 1024,
+        "max_request_size": request_limit(settings),
         **overrides,
     }
     return KafkaProducer(**options)
+
+
+def dead_letter_producer(settings: Settings) -> KafkaProducer:
+    return producer(settings, max_request_size=UNLIMITED_REQUEST_BYTES)
 
 
 def ensure_topics(settings: Settings, *names: str) -> None:
@@ -50,7 +77,10 @@ def ensure_topics(settings: Settings, *names: str) -> None:
     try:
         existing = set(admin.list_topics())
         wanted = [
-            NewTopic(name, num_partitions=settings.topic_partitions, replication_factor=1)
+            NewTopic(
+                name, num_partitions=settings.topic_partitions, replication_factor=1,
+                topic_configs={"max.message.bytes": str(topic_limit(settings, name))},
+            )
             for name in topics
             if name not in existing
         ]

@@ -118,7 +118,7 @@ INGEST_POLL_RECORDS = 20_000
 def ingest_process(settings: Settings, app: BillingLedger) -> IngestProcess:
     kafka.ensure_topics(settings)
     bound_store_waits(app)
-    ingest = UsageIngest(app, kafka.producer(settings), settings.dlq_topic)
+    ingest = UsageIngest(app, kafka.dead_letter_producer(settings), settings.dlq_topic)
     member = TrackedMember(
         kafka.consumer(settings, settings.group("ingest")),
         settings.usage_topic,

@@ -86,7 +86,7 @@ class LedgerRecorder(PostgresProcessRecorder):
     then reconcile with what was committed, across restarts and ingest instances.
     """
 
-    COUNT_COLUMNS = ("consumed", "recorded", "duplicates", "dead_letters")
+    COUNT_COLUMNS = ("consumed", "recorded", "duplicates", "conflicting", "dead_letters")
 
     def __init__(self, datastore, **kwargs):
         super().__init__(datastore, **kwargs)
@@ -97,6 +97,11 @@ class LedgerRecorder(PostgresProcessRecorder):
                 "recorded bigint NOT NULL, duplicates bigint NOT NULL, dead_letters bigint NOT NULL, "
                 "updated_at timestamptz NOT NULL DEFAULT now())"
             ).format(*self.counts_table)
+        )
+        # Conflicting duplicates (the same usage id with other content) are counted apart;
+        # a table made before they were keeps its rows, with none counted.
+        self.sql_create_statements.append(
+            SQL("ALTER TABLE {}.{} ADD COLUMN IF NOT EXISTS conflicting bigint NOT NULL DEFAULT 0").format(*self.counts_table)
         )
 
     def create_table(self) -> None:
@@ -149,10 +154,10 @@ class LedgerRecorder(PostgresProcessRecorder):
         values = [getattr(counts, c) for c in self.COUNT_COLUMNS]
         curs.execute(
             SQL(
-                "INSERT INTO {0}.{1} (source, consumed, recorded, duplicates, dead_letters) "
-                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (source) DO UPDATE SET "
+                "INSERT INTO {0}.{1} (source, consumed, recorded, duplicates, conflicting, dead_letters) "
+                "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (source) DO UPDATE SET "
                 "consumed = {1}.consumed + excluded.consumed, recorded = {1}.recorded + excluded.recorded, "
-                "duplicates = {1}.duplicates + excluded.duplicates, "
+                "duplicates = {1}.duplicates + excluded.duplicates, conflicting = {1}.conflicting + excluded.conflicting, "
                 "dead_letters = {1}.dead_letters + excluded.dead_letters, updated_at = now()"
             ).format(*self.counts_table),
             [source, *values],
@@ -161,7 +166,7 @@ class LedgerRecorder(PostgresProcessRecorder):
 
     def ingest_counts(self) -> list[dict]:
         """One row per source (`ingest:<topic>:<topic id>:<partition>`), as committed."""
-        statement = SQL("SELECT source, consumed, recorded, duplicates, dead_letters, updated_at FROM {}.{} ORDER BY source")
+        statement = SQL("SELECT source, consumed, recorded, duplicates, conflicting, dead_letters, updated_at FROM {}.{} ORDER BY source")
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement.format(*self.counts_table))
             return [dict(row) for row in curs.fetchall()]
@@ -176,6 +181,18 @@ class LedgerRecorder(PostgresProcessRecorder):
             curs.execute(statement, (list(ids),), prepare=True)
             return [row["originator_id"] for row in curs.fetchall()]
 
+    def select_first_events(self, ids: Sequence[UUID]) -> list[StoredEvent]:
+        """The first event of each of these aggregates that has one (a usage line's recording)."""
+        statement = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {}.{} "
+            "WHERE originator_id = ANY(%s) AND originator_version = 1"
+        ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, (list(ids),), prepare=True)
+            return [
+                StoredEvent(row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"]))
+                for row in curs.fetchall()
+            ]
 
     def current_versions(self, ids: Sequence[UUID]) -> dict[UUID, int]:
         """The latest stored version of each aggregate that has events."""

@@ -46,5 +46,5 @@ def usage_report(event_id: str, **changes) -> UsageReport:
         usage_id=r["event_id"], source=r["source_system"], customer_id=r["customer_id"],
         subscription_id=r["subscription_id"], product=r["product"], meter=r["meter"],
         quantity=r["quantity"], unit=r["unit"], period_start=r["usage_start"],
-        period_end=r["usage_end"], observed_at=r["observed_at"],
+        period_end=r["usage_end"], observed_at=r["observed_at"], attributes=r["attributes"],
     )

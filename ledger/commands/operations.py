@@ -78,18 +78,19 @@ def cmd_ingest(settings: Settings, args) -> int:
     return status
 
 
-STATS_COLUMNS = ["source", "consumed", "recorded", "duplicates", "dead_letters", "reconciles"]
+STATS_COLUMNS = ["source", "consumed", "recorded", "duplicates", "conflicting", "dead_letters", "reconciles"]
+COUNTED = STATS_COLUMNS[1:-1]
 
 
 def stats_table(rows: list[dict], fmt: str) -> str:
     """Committed ingest counts per source and in total; each row must reconcile:
-    consumed = recorded + duplicates + dead letters."""
+    consumed = recorded + duplicates + conflicting duplicates + dead letters."""
     from ledger.queries import render
 
-    total = {"source": "total", **{c: sum(r[c] for r in rows) for c in STATS_COLUMNS[1:5]}}
+    total = {"source": "total", **{c: sum(r[c] for r in rows) for c in COUNTED}}
     shown = [{k: v for k, v in r.items() if k != "updated_at"} for r in rows] + [total]
     for row in shown:
-        row["reconciles"] = "yes" if row["consumed"] == row["recorded"] + row["duplicates"] + row["dead_letters"] else "NO"
+        row["reconciles"] = "yes" if row["consumed"] == sum(row[c] for c in COUNTED[1:]) else "NO"
     return render(shown, STATS_COLUMNS, fmt)
 
 
@@ -216,7 +217,7 @@ def register(sub) -> None:
         if name == "relay":
             p.add_argument("--from-start", action="store_true", help="republish the whole store (for an empty broker)")
 
-    output_options(add_command(sub, "stats", cmd_stats, "ingest counts per source: consumed = recorded + duplicates + dead letters"))
+    output_options(add_command(sub, "stats", cmd_stats, "ingest counts per source: consumed = recorded + duplicates + conflicting + dead letters"))
 
     dlq = add_group(sub, "dlq", "dead letters: usage messages the ingest could not accept")
     p = add_command(dlq, "list", cmd_dlq_list, "show dead letters with their reasons")

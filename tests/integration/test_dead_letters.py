@@ -4,7 +4,6 @@ original bytes, says why and whence, and the ingest goes on; counts reconcile; r
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,44 +11,11 @@ import pytest
 from consumers.dead_letters import REASONS, read_dead_letters
 from consumers.ingest import check_usage
 from ledger.processes import ingest_process
-from schemas import encode_with, registry
 from tests.cli_helpers import ledger
-from tests.factories import ADMIN, OPENED_AT, open_customer, usage_record, usage_report
+from tests.factories import ADMIN, OPENED_AT, open_customer, usage_report
 from tests.kafka_helpers import ingest_all, ingest_until_idle, publish_raw
-from tests.schema_versions import V1_HEADER, retyped, usage_v2
+from tests.usage_messages import one_of_each_reason, usage
 
-USAGE = "billing.usage.UsageEvent"
-
-
-def usage(event_id: str, **changes) -> bytes:
-    return registry().encode(USAGE, usage_record(event_id, **changes))
-
-
-def one_of_each_reason() -> dict[str, bytes]:
-    """A message for each reason the ingest can meet (non-finite quantities cannot be
-    written as an Avro decimal: see the unit test below), keyed by the reason expected."""
-    start = usage_record("x")["usage_start"]
-    without_attributes = usage_v2(lambda s: s["fields"].pop())
-    event_id_as_long = usage_v2(retyped("event_id", "long"))
-    return {
-        "not_single_object": b"quantity=12.5;customer=CUST-1",
-        "unknown_fingerprint": b"\xc3\x01" + b"\x00" * 8 + usage("u-fp")[10:],
-        "wrong_schema": registry().encode("billing.ledger.AccountClosed", {
-            "event_id": "00000000-0000-0000-0000-000000000001", "notification_id": 1,
-            "aggregate_id": "00000000-0000-0000-0000-000000000002", "aggregate_version": 2,
-            "customer_id": "CUST-1", "occurred_at": start, "actor": ADMIN,
-        }),
-        "missing_field": V1_HEADER + encode_with(without_attributes, usage_record("u-missing"))[10:],
-        "wrong_type": V1_HEADER + encode_with(event_id_as_long, usage_record("u-type") | {"event_id": 7})[10:],
-        "malformed_body": usage("u-cut")[:-4],
-        "blank_usage_id": usage(""),
-        "negative_quantity": usage("u-negative", quantity="-2"),
-        "period_ends_before_start": usage("u-backwards", usage_end=start - timedelta(hours=1)),
-        "unknown_customer": usage("u-nobody", customer_id="NOBODY", subscription_id="NOBODY-vm"),
-        "unknown_subscription": usage("u-nosub", subscription_id="CUST-1-storage"),
-        "account_closed": usage("u-closed", customer_id="CUST-CLOSED", subscription_id="CUST-CLOSED-vm"),
-        "invalid_usage": usage("u-unit", unit="GB"),
-    }
 
 
 def test_each_refused_message_is_dead_lettered_with_its_reason_and_the_rest_recorded(settings, app):
@@ -57,16 +23,17 @@ def test_each_refused_message_is_dead_lettered_with_its_reason_and_the_rest_reco
     open_customer(app, "CUST-CLOSED")
     app.close_account("CUST-CLOSED", at=OPENED_AT, actor=ADMIN)
     bad = one_of_each_reason()
-    messages = [(b"ok-1", usage("u-ok-1"))]
-    messages += [(reason.encode(), value) for reason, value in bad.items()]
-    messages += [(b"ok-2", usage("u-ok-2")), (b"ok-1-again", usage("u-ok-1"))]
+    messages = [(b"CUST-1", usage("u-ok-1"))]
+    messages += [(OTHER_KEYS.get(reason, b"CUST-1"), value) for reason, value in bad.items()]
+    messages += [(b"CUST-1", usage("u-ok-2")), (b"CUST-1", usage("u-ok-1"))]
     publish_raw(settings, messages, headers=[("trace_id", b"t-42")])
 
     process = ingest_all(settings, app)
 
     counts = process.ingest.counts
     assert (counts.consumed, counts.recorded, counts.duplicates, counts.dead_letters) == (len(messages), 2, 1, len(bad))
-    letters = {letter.key.decode(): letter for letter in read_dead_letters(settings.bootstrap_servers, settings.dlq_topic)}
+    reason_of = {value: reason for reason, value in bad.items()}
+    letters = {reason_of[letter.value]: letter for letter in read_dead_letters(settings.bootstrap_servers, settings.dlq_topic)}
     assert {key: letter.reason for key, letter in letters.items()} == {reason: reason for reason in bad}
     for reason, letter in letters.items():
         assert letter.value == bad[reason], "a dead letter keeps the original bytes"
@@ -76,12 +43,17 @@ def test_each_refused_message_is_dead_lettered_with_its_reason_and_the_rest_reco
         assert letter.header("trace_id") == "t-42", "the message's own headers stay"
     assert "unit 'GB'" in letters["invalid_usage"].header("detail")
 
-    totals = {c: sum(row[c] for row in app.recorder.ingest_counts()) for c in ("consumed", "recorded", "duplicates", "dead_letters")}
-    assert totals == {"consumed": len(messages), "recorded": 2, "duplicates": 1, "dead_letters": len(bad)}
+    totals = {c: sum(row[c] for row in app.recorder.ingest_counts()) for c in ("consumed", "recorded", "duplicates", "conflicting", "dead_letters")}
+    assert totals == {"consumed": len(messages), "recorded": 2, "duplicates": 1, "conflicting": 0, "dead_letters": len(bad)}
 
 
-def test_every_documented_reason_is_produced_by_some_message_or_check():
-    assert set(one_of_each_reason()) | {"non_finite_quantity"} == set(REASONS)
+# The message key is the customer id (else key_mismatch).
+OTHER_KEYS = {"unknown_customer": b"NOBODY", "account_closed": b"CUST-CLOSED"}
+
+
+def test_every_reason_met_here_is_documented():
+    # tests/test_usage_poison_corpus.py meets every documented reason.
+    assert set(one_of_each_reason()) | {"non_finite_quantity"} <= set(REASONS)
 
 
 @pytest.mark.parametrize(
@@ -128,7 +100,9 @@ def test_redriven_dead_letters_are_recorded_once_after_their_cause_is_fixed(sett
     assert (counts.consumed, counts.recorded, counts.duplicates, counts.dead_letters) == (6, 2, 1, 3)
     stats = ledger(cli_env, "stats", "--format", "json")
     total = json.loads(stats.stdout)[-1]
-    assert total == {"source": "total", "consumed": 6, "recorded": 2, "duplicates": 1, "dead_letters": 3, "reconciles": "yes"}
+    assert total == {
+        "source": "total", "consumed": 6, "recorded": 2, "duplicates": 1, "conflicting": 0, "dead_letters": 3, "reconciles": "yes",
+    }
 
 
 def test_redrive_refuses_without_a_choice_and_names_an_unknown_position(settings, cli_env):

@@ -5,7 +5,8 @@ from decimal import Decimal
 
 from eventsourcing.persistence import Tracking
 
-from domain.errors import AccountClosed, InvalidCommand, UnknownCustomer, UnknownSubscription
+from domain.errors import AccountClosed, UnknownCustomer, UnknownSubscription
+from domain.usage import InvalidUsageReport, UsageLine
 from tests.factories import ADMIN, OPENED_AT, open_customer
 from tests.factories import usage_report as report
 
@@ -24,6 +25,22 @@ def test_records_rated_usage_and_counts_a_repeated_usage_id_as_a_duplicate(app):
     assert again.recorded == [] and again.duplicates == [0]
 
 
+def test_the_same_usage_id_with_other_content_is_a_conflicting_duplicate_and_the_first_recording_stands(app):
+    open_customer(app, unit_price="0.5")
+    first = app.record_usage([report("u-1", quantity="3"), report("u-1", quantity="4")], actor="ingest")
+    assert len(first.recorded) == 1 and first.duplicates == []
+    assert [(i, error.differing) for i, error in first.conflicting] == [(1, ["quantity"])], "within one batch"
+
+    before = stored_event_count(app)
+    later = app.record_usage(
+        [report("u-1", quantity="3"), report("u-1", quantity="3", unit="GB", attributes={"region": "x"})], actor="ingest"
+    )
+    assert later.duplicates == [0], "the same content again is a harmless duplicate"
+    ((index, error),) = later.conflicting
+    assert index == 1 and error.differing == ["unit", "attributes"] and "the first recording stands" in str(error)
+    assert later.recorded == [] and stored_event_count(app) == before
+
+
 def test_refuses_usage_it_cannot_bill_and_records_the_rest(app):
     open_customer(app)
     before = stored_event_count(app)
@@ -39,7 +56,8 @@ def test_refuses_usage_it_cannot_bill_and_records_the_rest(app):
     )
     assert [line.usage_id for line in outcome.recorded] == ["ok"]
     reasons = {index: type(error) for index, error in outcome.rejected}
-    assert reasons == {1: UnknownCustomer, 2: UnknownSubscription, 3: InvalidCommand, 4: InvalidCommand}
+    assert reasons == {1: UnknownCustomer, 2: UnknownSubscription, 3: InvalidUsageReport, 4: InvalidUsageReport}
+    assert [outcome.rejected[i][1].reason for i in (2, 3)] == ["negative_quantity", "period_ends_before_start"]
     assert "ends" in str(dict(outcome.rejected)[4]) and "before it starts" in str(dict(outcome.rejected)[4])
     assert stored_event_count(app) == before + 1
 
@@ -88,3 +106,19 @@ def test_a_rated_usage_event_is_the_event_the_library_would_build(app):
     built = UsageLine.Recorded(**vars(rated))
     assert rated == built and list(vars(rated)) == list(vars(built))
     assert rated.mutate(None).amount == Decimal("1.5")
+
+
+def test_a_report_whose_rating_fails_unexpectedly_is_refused_alone_and_the_rest_recorded(app, monkeypatch):
+    open_customer(app)
+    rate = UsageLine.rate
+
+    def rate_with_a_bug(report, account, **kwargs):
+        if report.usage_id == "u-bug":
+            raise ZeroDivisionError("a bug in rating")
+        return rate(report, account, **kwargs)
+
+    monkeypatch.setattr(UsageLine, "rate", rate_with_a_bug)
+    outcome = app.record_usage([report("u-before"), report("u-bug"), report("u-after")], actor="ingest")
+    assert [line.usage_id for line in outcome.recorded] == ["u-before", "u-after"]
+    ((index, error),) = outcome.rejected
+    assert (index, error.reason, str(error)) == (1, "unexpected_error", "usage 'u-bug': ZeroDivisionError: a bug in rating")
