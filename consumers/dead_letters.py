@@ -106,7 +106,8 @@ class DeadLetter:
 
 
 def read_dead_letters(bootstrap_servers: str, topic: str, timeout: float = 30.0) -> Iterator[DeadLetter]:
-    """Every dead letter on the topic, from its start to its end, outside any consumer group.
+    """Every dead letter on the topic, from its start to its end, outside any consumer group;
+    none when the topic does not exist.
 
     The end is each partition's high watermark as the fetches report it (the embedded
     broker's ListOffsets answer falls short of the true end).
@@ -115,6 +116,8 @@ def read_dead_letters(bootstrap_servers: str, topic: str, timeout: float = 30.0)
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
         assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
+        if not assigned:  # no such topic yet (no ingest has run): no dead letters
+            return
         consumer.assign(assigned)
         consumer.seek_to_beginning(*assigned)
         deadline = time.monotonic() + timeout
