@@ -43,6 +43,12 @@ REDRIVEN_FROM = "redriven_from"
 OWN_HEADERS = {REASON, DETAIL, SOURCE_TOPIC, SOURCE_PARTITION, SOURCE_OFFSET, DEAD_LETTERED_AT}
 
 
+def dead_letter_topic(source_topic: str) -> str:
+    """Where the dead letters of a topic go: the usage topic's, and the ledger topic's (what
+    the projector cannot read)."""
+    return f"{source_topic}.dlq"
+
+
 def dead_letter_headers(record, reason: str, detail: str, at: datetime) -> list[tuple[str, bytes]]:
     """Why and whence, then the message's own headers unchanged."""
     own = [

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from dataclasses import dataclass
 
+from consumers.dead_letters import DeadLetterSender, dead_letter_topic
 from consumers.ingest import UsageIngest
 from consumers.partitions import TrackedMember
 from consumers.projector import Projector, connect_read_models
@@ -66,6 +67,7 @@ class ProjectorProcess:
     def close(self) -> None:
         self.member.close()
         self.projector.conn.close()
+        self.projector.dead_letters.producer.close()
 
 
 # Records per poll, shared by the partitions it returns: the per-batch costs (a position,
@@ -94,8 +96,11 @@ def relay_process(settings: Settings, app: BillingLedger) -> RelayProcess:
 
 def projector_process(settings: Settings) -> ProjectorProcess:
     kafka.ensure_topics(settings)
+    dlq_topic = dead_letter_topic(settings.ledger_topic)
+    kafka.ensure_topics(settings, dlq_topic)
     conn = connect_read_models(settings.database_url, settings.read_schema)
-    projector = Projector(conn, settings.group("projector"), views_schema=settings.views_schema)
+    dead_letters = DeadLetterSender(kafka.producer(settings), dlq_topic)
+    projector = Projector(conn, settings.group("projector"), views_schema=settings.views_schema, dead_letters=dead_letters)
     member = TrackedMember(
         kafka.consumer(settings, settings.group("projector")),
         settings.ledger_topic,

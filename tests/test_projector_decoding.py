@@ -1,6 +1,6 @@
 """How the projector reads ledger records: straight when written with the reader schema,
-through schema resolution when not, not at all when no projection reads the type, and
-never past a record it cannot read."""
+through schema resolution when not, not at all when no projection reads the type; a record
+it cannot read (garbage, another schema) is handed back with its reason, or stops it."""
 
 from __future__ import annotations
 
@@ -62,10 +62,28 @@ def test_a_type_no_projection_reads_is_not_decoded_at_all():
     assert LedgerDecoder({"UsageRecorded"}).decode([as_record(not_avro, event_type="SupportCaseNoteAdded")]) == []
 
 
-def test_a_record_that_cannot_be_read_stops_the_projector_naming_where_it_is():
+def test_a_record_that_cannot_be_read_stops_a_decoder_given_nowhere_to_put_it_naming_where_it_is():
     value = registry().encode("billing.ledger.UsageRecorded", usage_recorded())
 
     with pytest.raises(UndecodableLedgerEvent, match=r"ledger:1@3: malformed_body"):
         LedgerDecoder({"UsageRecorded"}).decode([as_record(value[:-9])])
     with pytest.raises(UndecodableLedgerEvent, match=r"ledger:1@3: not_single_object"):
         LedgerDecoder({"UsageRecorded"}).decode([as_record(b"plain text", event_type=None)])
+
+
+def test_records_it_cannot_read_are_handed_back_with_their_reasons_and_the_rest_decoded():
+    good = registry().encode("billing.ledger.UsageRecorded", usage_recorded())
+    usage = registry().encode("billing.usage.UsageEvent", {
+        "event_id": "u-1", "source_system": "s", "customer_id": "CUST-1", "subscription_id": "CUST-1-vm",
+        "product": "p", "meter": "m", "quantity": Decimal("1"), "unit": "h", "usage_start": AT, "usage_end": AT,
+        "observed_at": AT, "attributes": {},
+    })
+    records = [as_record(b"junk", offset=1), as_record(good, offset=2), as_record(usage, offset=3),
+               as_record(good[:-9], offset=4)]
+    refused = []
+
+    events = LedgerDecoder({"UsageRecorded"}).decode(records, refused)
+
+    assert [e["notification_id"] for _, e in events] == [7]
+    assert [(r.offset, error.reason) for r, error in refused] == [
+        (1, "not_single_object"), (3, "wrong_schema"), (4, "malformed_body")]

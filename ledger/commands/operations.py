@@ -106,10 +106,11 @@ def cmd_stats(settings: Settings, args) -> int:
 
 @with_services
 def cmd_dlq_list(settings: Settings, args) -> int:
-    from consumers.dead_letters import read_dead_letters, select
+    from consumers.dead_letters import dead_letter_topic, read_dead_letters, select
     from ledger.queries import render
 
-    letters = select(read_dead_letters(settings.bootstrap_servers, settings.dlq_topic), set(args.id), set(args.reason))
+    topic = dead_letter_topic(settings.ledger_topic) if args.ledger else settings.dlq_topic
+    letters = select(read_dead_letters(settings.bootstrap_servers, topic), set(args.id), set(args.reason))
     if args.customer:
         letters = [letter for letter in letters if letter.key == args.customer.encode()]
     columns = ["id", "reason", "source", "dead_lettered_at", "key", "detail"]
@@ -220,6 +221,8 @@ def register(sub) -> None:
     p = add_command(dlq, "list", cmd_dlq_list, "show dead letters with their reasons")
     dlq_filters(p)
     p.add_argument("--customer", help="only dead letters keyed by this customer id")
+    p.add_argument("--ledger", action="store_true",
+                   help="the projector's dead letters: records on the ledger topic it could not read")
     output_options(p)
     p = add_command(dlq, "redrive", cmd_dlq_redrive, "send dead letters back to the usage topic, once their cause is fixed")
     dlq_filters(p)
