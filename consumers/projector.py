@@ -199,18 +199,21 @@ class Projector:
         return None if row is None else row[0]
 
     def handle_batch(self, source: Source, records: list) -> int:
+        events: list[LedgerEvent] = []
         try:
-            return self._handle_batch(source, records)
+            refused: list[Refused] = []
+            events = self.decoder.decode(records, None if self.dead_letters is None else refused)
+            return self._commit(source, records, events, refused)
         except Exception as error:
+            culprit = "" if isinstance(error, psycopg.Error) else self._culprit(events)
             log.error(
-                "projector: batch %s:%d offsets %d to %d not applied: %s: %s",
-                source.topic, source.partition, records[0].offset, records[-1].offset, type(error).__name__, error,
+                "projector: batch %s:%d offsets %d to %d not applied%s: %s: %s",
+                source.topic, source.partition, records[0].offset, records[-1].offset, culprit,
+                type(error).__name__, error,
             )
             raise
 
-    def _handle_batch(self, source: Source, records: list) -> int:
-        refused: list[Refused] = []
-        events = self.decoder.decode(records, None if self.dead_letters is None else refused)
+    def _commit(self, source: Source, records: list, events: list[LedgerEvent], refused: list[Refused]) -> int:
         applied = 0
         with self.conn.transaction(), self.conn.cursor() as cursor:
             for projection in self.projections:
@@ -224,6 +227,17 @@ class Projector:
         self.applied += applied
         self.dead_lettered += len(refused)
         return applied
+
+    def _culprit(self, events: list[LedgerEvent]) -> str:
+        """The first event a projection cannot fold, named; the folds are pure, so they can
+        be tried one event at a time."""
+        for projection in self.projections:
+            for event_type, event in projection.relevant(events):
+                try:
+                    projection.changes([(event_type, event)])
+                except Exception:  # noqa: BLE001 - only looking for which event fails
+                    return f" (at notification {event['notification_id']}, {event_type} of customer {event['customer_id']!r})"
+        return ""
 
     def _dead_letter(self, refused: list[Refused]) -> None:
         for record, error in refused:

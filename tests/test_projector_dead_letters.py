@@ -120,8 +120,8 @@ def test_an_unexpected_failure_of_the_projector_names_the_topic_partition_and_of
     finally:
         process.close()
     assert re.search(
-        rf"projector: batch {re.escape(settings.ledger_topic)}:\d+ offsets \d+ to \d+ not applied: "
-        "RuntimeError: a bug in a projection", caplog.text,
+        rf"projector: batch {re.escape(settings.ledger_topic)}:\d+ offsets \d+ to \d+ not applied "
+        r"\(at notification \d+, AccountOpened of customer 'CUST-1'\): RuntimeError: a bug in a projection", caplog.text,
     ), caplog.text
 
 
