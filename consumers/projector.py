@@ -67,6 +67,7 @@ class UndecodableLedgerEvent(RuntimeError):
 
 # Every schema a ledger event may have: a record of any other is on the wrong topic.
 LEDGER_SCHEMAS = frozenset(SCHEMA_OF_EVENT.values())
+LEDGER_TYPES = frozenset(name.rsplit(".", 1)[-1] for name in LEDGER_SCHEMAS)  # as the event_type header names them
 Refused = tuple[Any, DecodeError]  # a record, and why it cannot be read
 
 
@@ -93,7 +94,8 @@ class LedgerDecoder:
     """Decodes ledger records to (event type, record), leaving out the types no projection reads.
 
     The relay names each record's type in its `event_type` header: a record of a type no
-    projection reads is not decoded at all (Avro decoding is most of a batch's cost). A
+    projection reads is not decoded at all (Avro decoding is most of a batch's cost); one
+    whose header names no ledger event type is refused without decoding. A
     record written with its reader schema is read straight, with uuid fields left as the
     strings they are on the wire (as the store's records have them: no UUID objects to
     build); any other goes through the registry's schema resolution.
@@ -111,10 +113,10 @@ class LedgerDecoder:
         wanted = self.event_types
         for record in records:
             declared = _header(record, "event_type")
-            if declared is not None and declared not in wanted:
+            if declared is not None and declared not in wanted and declared in LEDGER_TYPES:
                 continue
             try:
-                event_type, event = self._decode(record)
+                event_type, event = self._decode(record, declared)
             except DecodeError as error:
                 if refused is None:
                     raise UndecodableLedgerEvent(f"{where(record)}: {error}") from error
@@ -124,8 +126,10 @@ class LedgerDecoder:
                 events.append((event_type, event))
         return events
 
-    def _decode(self, record) -> tuple[str, dict]:
+    def _decode(self, record, declared: str | None) -> tuple[str, dict]:
         data = record.value
+        if declared is not None and declared not in LEDGER_TYPES:
+            raise DecodeError("wrong_schema", f"its event_type header {declared!r} names no ledger event")
         if not data:
             raise DecodeError("not_single_object", "the record has no value")
         plain = self.straight.get(data[2:HEADER_LENGTH], False)

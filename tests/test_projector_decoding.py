@@ -79,11 +79,12 @@ def test_records_it_cannot_read_are_handed_back_with_their_reasons_and_the_rest_
         "observed_at": AT, "attributes": {},
     })
     records = [as_record(b"junk", offset=1), as_record(good, offset=2), as_record(usage, offset=3),
-               as_record(good[:-9], offset=4)]
+               as_record(good[:-9], offset=4), as_record(good, event_type="Whatever", offset=5),
+               as_record(b"junk", event_type="SupportCaseNoteAdded", offset=6)]  # a type no one reads: not even looked at
     refused = []
 
     events = LedgerDecoder({"UsageRecorded"}).decode(records, refused)
 
     assert [e["notification_id"] for _, e in events] == [7]
     assert [(r.offset, error.reason) for r, error in refused] == [
-        (1, "not_single_object"), (3, "wrong_schema"), (4, "malformed_body")]
+        (1, "not_single_object"), (3, "wrong_schema"), (4, "malformed_body"), (5, "wrong_schema")]
