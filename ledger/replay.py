@@ -31,7 +31,7 @@ from kafka import TopicPartition
 from psycopg.sql import SQL, Identifier
 
 from consumers.partitions import Source, topic_id
-from consumers.projector import LedgerDecoder, where
+from consumers.ledger_decoder import LedgerDecoder, where
 from domain.errors import LedgerError
 from ledger import kafka
 from ledger.config import Settings

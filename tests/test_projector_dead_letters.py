@@ -30,22 +30,25 @@ from tests.test_projector_decoding import usage_recorded
 UNKNOWN_FINGERPRINT = b"\xc3\x01" + bytes.fromhex("0123456789abcdef")
 
 
-def poison() -> list[tuple[bytes | None, str]]:
-    """(value, the reason it is dead-lettered with), as producers other than the relay might write."""
+def poison() -> list[tuple[bytes | None, bytes, str]]:
+    """(value, event_type header, the reason it is dead-lettered with), as producers other
+    than the relay might write them; typed as a projection reads them, so they are decoded."""
     ledger_record = registry().encode("billing.ledger.UsageRecorded", usage_recorded())
+    usage = b"UsageRecorded"
     return [
-        (b"not avro at all", "not_single_object"),
-        (UNKNOWN_FINGERPRINT + b"\x02\x04body", "unknown_fingerprint"),
-        (registry().encode("billing.usage.UsageEvent", usage_record("u-foreign")), "wrong_schema"),
-        (ledger_record[:-9], "malformed_body"),
-        (None, "not_single_object"),  # a tombstone
+        (b"not avro at all", usage, "not_single_object"),
+        (UNKNOWN_FINGERPRINT + b"\x02\x04body", usage, "unknown_fingerprint"),
+        (registry().encode("billing.usage.UsageEvent", usage_record("u-foreign")), usage, "wrong_schema"),
+        (ledger_record[:-9], usage, "malformed_body"),
+        (None, usage, "not_single_object"),  # a tombstone
+        (ledger_record, b"\xff\xfe", "wrong_schema"),  # a header that is no type name, nor text
     ]
 
 
-def publish_on_the_ledger_topic(settings, values: list[bytes | None]) -> None:
+def publish_on_the_ledger_topic(settings, messages: list[tuple[bytes | None, bytes, str]]) -> None:
     producer = kafka.producer(settings)
-    for value in values:  # typed as a projection reads it, so that it is decoded
-        producer.send(settings.ledger_topic, key=b"CUST-1", value=value, headers=[("event_type", b"UsageRecorded")])
+    for value, event_type, _ in messages:
+        producer.send(settings.ledger_topic, key=b"CUST-1", value=value, headers=[("event_type", event_type)])
     producer.flush()
     producer.close()
 
@@ -63,7 +66,7 @@ def test_records_that_are_no_ledger_event_are_dead_lettered_and_the_real_events_
     record_usage(app, "CUST-1", 3)
     relay_all(settings, app)
     bad = poison()
-    publish_on_the_ledger_topic(settings, [value for value, _ in bad])
+    publish_on_the_ledger_topic(settings, bad)
     record_usage(app, "CUST-1", 3, first=3)
 
     with caplog.at_level(logging.WARNING, logger="consumers.projector"):
@@ -72,10 +75,11 @@ def test_records_that_are_no_ledger_event_are_dead_lettered_and_the_real_events_
     (balance,) = live_balances(settings)
     assert balance["usage_lines"] == 6
     letters = list(read_dead_letters(settings.bootstrap_servers, dead_letter_topic(settings.ledger_topic)))
-    assert Counter(letter.reason for letter in letters) == Counter(reason for _, reason in bad)
-    assert sorted((letter.value or b"") for letter in letters) == sorted((value or b"") for value, _ in bad)
+    assert Counter(letter.reason for letter in letters) == Counter(reason for _, _, reason in bad)
+    assert sorted((letter.value or b"") for letter in letters) == sorted((value or b"") for value, _, _ in bad)
+    assert sorted(dict(letter.headers)["event_type"] for letter in letters) == sorted(header for _, header, _ in bad)
     for letter in letters:
-        assert letter.key == b"CUST-1" and letter.header("event_type") == "UsageRecorded"
+        assert letter.key == b"CUST-1"
         assert letter.header("source_topic") == settings.ledger_topic and letter.header("detail")
         assert f"projector: dead letter {settings.ledger_topic}:{letter.header('source_partition')}@" \
                f"{letter.header('source_offset')}: {letter.reason}" in caplog.text
@@ -86,7 +90,7 @@ def test_records_that_are_no_ledger_event_are_dead_lettered_and_the_real_events_
     assert projector_dead_letters(settings) == {settings.ledger_topic: len(bad)}
     listed = ledger(cli_env, "dlq", "list", "--ledger", "--format", "json")
     assert listed.returncode == 0, listed.stderr
-    assert Counter(row["reason"] for row in json.loads(listed.stdout)) == Counter(reason for _, reason in bad)
+    assert Counter(row["reason"] for row in json.loads(listed.stdout)) == Counter(reason for _, _, reason in bad)
 
 
 def test_a_replay_from_kafka_skips_what_the_projector_dead_lettered(settings, app):
@@ -95,7 +99,7 @@ def test_a_replay_from_kafka_skips_what_the_projector_dead_lettered(settings, ap
     open_customer(app, "CUST-1")
     record_usage(app, "CUST-1", 2)
     relay_all(settings, app)
-    publish_on_the_ledger_topic(settings, [value for value, _ in poison()])
+    publish_on_the_ledger_topic(settings, poison())
     record_usage(app, "CUST-1", 2, first=2)
     relay_and_project(settings, app)
     live = live_balances(settings)

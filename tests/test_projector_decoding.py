@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from kafka.consumer.fetcher import ConsumerRecord
 
-from consumers.projector import LedgerDecoder, UndecodableLedgerEvent
+from consumers.ledger_decoder import LedgerDecoder, UndecodableLedgerEvent
 from schemas import SchemaRegistry, SchemaVersion, encode_with, registry
 
 AT = datetime(2026, 9, 2, tzinfo=timezone.utc)
