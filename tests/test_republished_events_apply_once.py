@@ -13,16 +13,16 @@ from psycopg.rows import dict_row
 from psycopg.sql import SQL, Identifier
 
 from ledger.event_log import max_notification_id, read_log, to_ledger_events
+from ledger.processes import relay_process
 from ledger.replay import replay
 from ledger.verify import verify
 from projections.base import LedgerEvent
 from projections.registry import all_projections
 from tests.billing_life import whole_life
-from tests.factories import open_customer
+from tests.factories import open_customer, usage_record
 from tests.read_side_helpers import live_balances, record_usage, relay_and_project
 from tests.test_cli import ledger
 from tests.test_pipeline_end_to_end import publish
-from tests.factories import usage_record
 
 
 # --- the reproduction, through the command line ------------------------------------
@@ -139,8 +139,6 @@ def test_a_replay_from_kafka_over_a_topic_holding_every_event_twice_rebuilds_one
     record_usage(app, "CUST-1", 8)
     relay_and_project(settings, app)
     live = live_balances(settings)
-
-    from ledger.processes import relay_process
 
     relay = relay_process(settings, app)  # the whole store published a second time
     try:
