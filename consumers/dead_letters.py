@@ -70,6 +70,12 @@ OWN_HEADERS = {REASON, DETAIL, SOURCE_TOPIC, SOURCE_PARTITION, SOURCE_OFFSET, DE
 MAX_DETAIL_CHARS = 1_000
 
 
+def dead_letter_topic(source_topic: str) -> str:
+    """Where the dead letters of a topic go: the usage topic's, and the ledger topic's (what
+    the projector cannot read)."""
+    return f"{source_topic}.dlq"
+
+
 def dead_letter_headers(record, reason: str, detail: str, at: datetime) -> list[tuple[str, bytes]]:
     """Why and whence, then the message's own headers unchanged."""
     own = [
@@ -137,7 +143,8 @@ class DeadLetter:
 
 
 def read_dead_letters(bootstrap_servers: str, topic: str, timeout: float = 30.0) -> Iterator[DeadLetter]:
-    """Every dead letter on the topic, from its start to its end, outside any consumer group.
+    """Every dead letter on the topic, from its start to its end, outside any consumer group;
+    none when the topic does not exist.
 
     The end is each partition's high watermark as the fetches report it (the embedded
     broker's ListOffsets answer falls short of the true end).
@@ -146,6 +153,8 @@ def read_dead_letters(bootstrap_servers: str, topic: str, timeout: float = 30.0)
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
         assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
+        if not assigned:  # no such topic yet (no ingest has run): no dead letters
+            return
         consumer.assign(assigned)
         consumer.seek_to_beginning(*assigned)
         deadline = time.monotonic() + timeout

@@ -74,9 +74,14 @@ def ledger_messages(notifications: list, mapper) -> list[Message]:
     identified in headers."""
     to_domain_event, messages = mapper.to_domain_event, []
     for notification in notifications:
-        schema, record = to_ledger_record(to_domain_event(notification), notification.id)
-        headers = [("event_type", schema.short_name.encode()), ("event_id", record["event_id"].encode())]
-        messages.append((record["customer_id"].encode(), encode_with(schema, record), headers))
+        try:
+            schema, record = to_ledger_record(to_domain_event(notification), notification.id)
+            headers = [("event_type", schema.short_name.encode()), ("event_id", record["event_id"].encode())]
+            messages.append((record["customer_id"].encode(), encode_with(schema, record), headers))
+        except Exception as error:
+            log.error("relay: stored event %d (%s) cannot be made a ledger event: %s: %s",
+                      notification.id, notification.topic, type(error).__name__, error)
+            raise
     return messages
 
 
@@ -175,8 +180,13 @@ class Relay:
         for key, value, headers in messages:
             futures.append(send(self.topic, key=key, value=value, headers=headers, partition=partition(key)))
         self.producer.flush(timeout=self.SEND_TIMEOUT)  # KafkaTimeoutError: the broker is unreachable
-        for future in futures:
-            future.get(timeout=0)  # raises if Kafka refused any of them
+        for notification, future in zip(batch.notifications, futures):
+            try:
+                future.get(timeout=0)  # raises if Kafka refused any of them
+            except Exception as error:
+                log.error("relay: stored event %d was not published to %s: %s: %s",
+                          notification.id, self.topic, type(error).__name__, error)
+                raise
         self.app.recorder.insert_tracking(Tracking(tracking_name, batch.notifications[-1].id))
         self.published += len(messages)
         return len(messages)

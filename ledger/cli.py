@@ -1,5 +1,6 @@
 """The `ledger` command line. Every error is one clear line on stderr and a non-zero status:
-2 for a refused command or bad input, 3 when a service cannot be reached."""
+2 for a refused command or bad input, 3 when a service cannot be reached; a reader that
+closed the pipe (`| head`) ends the command quietly with 141, as SIGPIPE would."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from ledger.config import Settings
 EXIT_FAILED = 1
 EXIT_REFUSED = 2
 EXIT_UNAVAILABLE = 3
+# The reader of stdout went away (`ledger ... | head`): not an outage, and nothing to say.
+# The status a shell reports for a command ended by SIGPIPE (128 + 13).
+EXIT_PIPE_CLOSED = 141
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,6 +35,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        try:
+            return run_command(argv)
+        finally:
+            sys.stdout.flush()  # here, not at exit: a closed pipe is then caught below
+    except BrokenPipeError:
+        return pipe_closed()
+
+
+def run_command(argv: list[str] | None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # kafka-python warns of slow event-loop tasks and reconnects it recovers from itself.
     logging.getLogger("kafka").setLevel(logging.ERROR)
@@ -38,11 +52,21 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     try:
         return args.func(settings, args)
+    except BrokenPipeError:
+        raise  # not a failure of the command: main() ends it quietly
     except LedgerError as error:
         say(f"error: {error}")
         return EXIT_REFUSED
     except Exception as error:  # noqa: BLE001 - the CLI's last word must be one line
         return report_failure(error)
+
+
+def pipe_closed() -> int:
+    """What Python's documentation advises on SIGPIPE: stdout to devnull, so that the
+    interpreter's last flush at exit finds no closed pipe to complain about."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_PIPE_CLOSED
 
 
 def report_failure(error: Exception) -> int:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import platformdirs
 
+from consumers.dead_letters import dead_letter_topic
+
 
 def _default_home() -> Path:
     return Path(platformdirs.user_data_dir("billing-ledger"))
@@ -41,7 +43,13 @@ class Settings:
 
     @property
     def dlq_topic(self) -> str:
-        return self.usage_topic + ".dlq"
+        """The usage topic's dead letters: what the ingest cannot record."""
+        return dead_letter_topic(self.usage_topic)
+
+    @property
+    def ledger_dlq_topic(self) -> str:
+        """The ledger topic's dead letters: what the projector cannot read."""
+        return dead_letter_topic(self.ledger_topic)
 
     def group(self, process: str) -> str:
         return f"{self.group_prefix}.{process}"

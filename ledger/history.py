@@ -16,9 +16,11 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
+from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier
 
 from domain.money import MINOR_UNIT_EXPONENT
+from domain.policy import PolicyBook
 from ledger.config import Settings
 from ledger.event_log import COLUMNS, events_table, to_ledger_events
 from ledger.store import open_application
@@ -28,18 +30,25 @@ from projections.registry import all_projections
 from projections.views import create_helpers, view_statement
 
 HISTORY_COLUMNS = ["notification_id", "occurred_at", "event", "actor", "amount", "details"]
+# Events of no customer that a customer's rows read: the policy its overdue is counted by.
+SHARED_EVENTS = (PolicyBook.PolicyPublished,)
 COMMON_FIELDS = {"event_id", "notification_id", "aggregate_id", "aggregate_version", "customer_id", "occurred_at", "actor"}
 
 
-def customer_events(settings: Settings, customer_id: str) -> list[LedgerEvent]:
-    """The customer's ledger events in notification order, converted as the relay converts them."""
+def customer_events(settings: Settings, customer_id: str, shared: bool = False) -> list[LedgerEvent]:
+    """The customer's ledger events in notification order, converted as the relay converts them;
+    with `shared`, the events of no customer that its rows read too (SHARED_EVENTS)."""
     app = open_application(settings)  # also sets up the store and its customer index
     try:
-        statement = SQL("SELECT " + COLUMNS + " FROM {} WHERE customer_id = %s ORDER BY notification_id").format(
+        where, params = "customer_id = %s", [customer_id]
+        if shared:
+            where += " OR (customer_id = '' AND topic = ANY(%s))"
+            params.append([get_topic(t) for t in SHARED_EVENTS])
+        statement = SQL("SELECT " + COLUMNS + " FROM {} WHERE " + where + " ORDER BY notification_id").format(
             events_table(settings.store_schema)
         )
         with psycopg.connect(settings.database_url) as conn, conn.cursor(binary=True) as cursor:
-            rows = cursor.execute(statement, (customer_id,)).fetchall()
+            rows = cursor.execute(statement, params).fetchall()
         return to_ledger_events(rows, app.mapper)
     finally:
         app.close()
@@ -98,10 +107,11 @@ def fold_in_temp(conn: psycopg.Connection, projection: Projection, events: list[
 
 
 def balance_as_of(settings: Settings, customer_id: str, as_of: datetime) -> dict | None:
-    """The customer's balance row from the events whose business time is at or before `as_of`,
-    read through the balances view as of that day (its overdue reads the invoices and the
-    collections read models, so every projection is folded)."""
-    events = [(t, e) for t, e in customer_events(settings, customer_id) if e["occurred_at"] <= as_of]
+    """The customer's balance row, every column of the view, from the events whose business
+    time is at or before `as_of`, read through the balances view as of that day. Its overdue
+    reads the invoices and the collections read models, so every projection is folded, with
+    the policies published by then (the customer's policy may be a published one)."""
+    events = [(t, e) for t, e in customer_events(settings, customer_id, shared=True) if e["occurred_at"] <= as_of]
     with psycopg.connect(settings.database_url) as conn:
         if conn.execute("SELECT to_regprocedure(%s)", (f'"{settings.views_schema}".today()',)).fetchone()[0] is None:
             with conn.cursor() as cursor:
@@ -110,7 +120,12 @@ def balance_as_of(settings: Settings, customer_id: str, as_of: datetime) -> dict
             fold_in_temp(conn, projection, events)
         conn.execute("SELECT set_config('ledger.as_of', %s, false)", (as_of.date().isoformat(),))
         select = view_statement(BalancesProjection(), BALANCES_VIEW, "pg_temp", settings.views_schema)
-        columns = SQL(", ").join(map(Identifier, BALANCES_VIEW.shown_columns))
-        cursor = conn.execute(SQL("SELECT {} FROM ({}) AS balances").format(columns, select))
+        columns = list(BALANCES_VIEW.columns)
+        cursor = conn.execute(
+            SQL("SELECT {} FROM ({}) AS balances WHERE customer_id = %s").format(
+                SQL(", ").join(map(Identifier, columns)), select
+            ),
+            (customer_id,),
+        )
         row = cursor.fetchone()
-        return None if row is None else dict(zip(BALANCES_VIEW.shown_columns, row))
+        return None if row is None else dict(zip(columns, row))

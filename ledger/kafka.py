@@ -22,7 +22,7 @@ UNLIMITED_REQUEST_BYTES = 2**31 - 1  # Kafka's own bound: sizes are int32 on the
 
 def topic_limit(settings: Settings, topic: str) -> int:
     """max.message.bytes of a topic the ledger creates."""
-    return settings.max_message_bytes + (DEAD_LETTER_HEADROOM if topic == settings.dlq_topic else 0)
+    return settings.max_message_bytes + (DEAD_LETTER_HEADROOM if topic in (settings.dlq_topic, settings.ledger_dlq_topic) else 0)
 
 
 def request_limit(settings: Settings) -> int:

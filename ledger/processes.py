@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psycopg
 
+from consumers.dead_letters import DeadLetterSender
 from consumers.ingest import UsageIngest
 from consumers.partitions import TrackedMember
 from consumers.projector import Projector, connect_read_models
@@ -108,6 +109,7 @@ class ProjectorProcess:
     def close(self) -> None:
         self.member.close()
         self.projector.conn.close()
+        self.projector.dead_letters.producer.close()
 
 
 # Records per poll, shared by the partitions it returns: the per-batch costs (a position,
@@ -138,11 +140,16 @@ def relay_process(settings: Settings, app: BillingLedger) -> RelayProcess:
 
 def projector_process(settings: Settings) -> ProjectorProcess:
     kafka.ensure_topics(settings)
+    dlq_topic = settings.ledger_dlq_topic
+    kafka.ensure_topics(settings, dlq_topic)
+    dead_letters = DeadLetterSender(kafka.dead_letter_producer(settings), dlq_topic)
 
     def connect() -> psycopg.Connection:
         return connect_read_models(settings.database_url, settings.read_schema)
 
-    projector = Projector(connect(), settings.group("projector"), views_schema=settings.views_schema)
+    projector = Projector(
+        connect(), settings.group("projector"), views_schema=settings.views_schema, dead_letters=dead_letters
+    )
     member = TrackedMember(
         kafka.consumer(settings, settings.group("projector")),
         settings.ledger_topic,

@@ -4,7 +4,8 @@ shadow (ledger/shadow.py), then swap it in at once.
 From Kafka: a consumer outside the live group reads every partition of the ledger topic
 from offset zero to the high watermark of its fetch responses (not ListOffsets: the
 embedded broker answers it short of the end). It applies batches with the projection's
-watermark rule, since the topic may hold republished events.
+watermark rule, since the topic may hold republished events; a record that is no ledger
+event is skipped, as the live projector skips it.
 
 From the store: the notification log in order, each stored event converted as the relay
 converts it. Conversion is most of the cost, so worker processes convert ranges of the
@@ -17,6 +18,7 @@ offsets: what it delivers again is at or below the new rows' watermarks, and ski
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
@@ -29,7 +31,7 @@ from kafka import TopicPartition
 from psycopg.sql import SQL, Identifier
 
 from consumers.partitions import Source, topic_id
-from consumers.projector import LedgerDecoder
+from consumers.ledger_decoder import LedgerDecoder, where
 from consumers.workers import exit_with_parent
 from domain.errors import LedgerError
 from ledger import kafka
@@ -40,6 +42,8 @@ from ledger.shadow import Shadow
 from ledger.store import open_application
 from projections.base import Projection
 from projections.registry import projection_named
+
+log = logging.getLogger(__name__)
 
 STORE_STREAM = "notifications"
 CHUNK = 20_000  # stored events per task: big enough to fold well, small enough to resume cheaply
@@ -203,6 +207,7 @@ class KafkaReplay:
         self.consumer = kafka.consumer(settings, None)
         self.sources: dict[TopicPartition, Source] = {}
         self.events = 0
+        self.skipped = 0  # records that are no ledger event
 
     def run(self, shadow: Shadow, positions: dict[str, int], stop: threading.Event, stream) -> bool:
         topic = self.settings.ledger_topic
@@ -221,7 +226,7 @@ class KafkaReplay:
         progress = Progress(f"replay {self.projection.name} from {topic}", total, stream)
         while not self.caught_up():
             for tp, records in self.consumer.poll(timeout_ms=500, max_records=KAFKA_BATCH).items():
-                events = self.decoder.decode(records)
+                events = self.decode(records)
                 shadow.commit_batch(
                     self.name, {self.sources[tp].key: records[-1].offset + 1},
                     lambda cursor, ev=events: self.projection.apply(cursor, ev),
@@ -233,6 +238,16 @@ class KafkaReplay:
                 return False
         progress.finish()
         return True
+
+    def decode(self, records: list) -> list:
+        """The records' events; one that cannot be read is skipped, as the live projector
+        skips it (it dead-letters it: consumers/projector.py)."""
+        refused = []
+        events = self.decoder.decode(records, refused)
+        for record, error in refused:
+            log.warning("replay: skipped %s: %s: %s", where(record), error.reason, error.detail)
+        self.skipped += len(refused)
+        return events
 
     def remaining(self) -> int:
         left = 0
@@ -266,7 +281,7 @@ class KafkaReplay:
         targets = {TopicPartition(topic, p): offset for p, offset in cursor.fetchall()}
         while any(self.consumer.position(tp) < offset for tp, offset in targets.items()):
             for _tp, records in self.consumer.poll(timeout_ms=500, max_records=KAFKA_BATCH).items():
-                self.projection.apply(cursor, self.decoder.decode(records))
+                self.projection.apply(cursor, self.decode(records))
                 self.events += len(records)
 
     def close(self) -> None:

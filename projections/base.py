@@ -10,7 +10,9 @@ The rule every projection follows: for each customer, it keeps the notification 
 the last ledger event it applied (its watermark), in its own tables, written in the same
 transaction as its rows. A customer's events reach the projector in notification order
 (one partition per customer, published in log order), so an event at or below the
-watermark was applied before: a relay republish, or a batch replayed after a crash.
+watermark was applied before: a relay republish, or a batch replayed after a crash. The
+watermark moves on event by event within a batch too (`unapplied`), so the two copies of a
+republished event are never both applied, whether one batch holds both or two batches do.
 """
 
 from __future__ import annotations
@@ -97,13 +99,27 @@ class Projection:
         return [e for e in events if e[0] in self.event_types]
 
     def apply(self, cursor, events: list[LedgerEvent]) -> int:
-        """Apply a batch inside the caller's transaction, skipping events at or below each
-        customer's watermark; returns how many events were applied."""
+        """Apply a batch inside the caller's transaction, skipping what was applied before;
+        returns how many events were applied."""
         relevant = self.relevant(events)
         if not relevant:
             return 0
         applied_through = self.watermarks(cursor, list({e["customer_id"] for _, e in relevant}))
-        fresh = [(t, e) for t, e in relevant if e["notification_id"] > applied_through.get(e["customer_id"], 0)]
+        fresh = unapplied(relevant, applied_through)
         if fresh:
             self.write(cursor, self.changes(fresh))
         return len(fresh)
+
+
+def unapplied(events: list[LedgerEvent], applied_through: dict[str, int]) -> list[LedgerEvent]:
+    """The events above their customer's watermark, the watermark moving on with each one
+    taken: a copy later in the same batch (a republished run, both copies fetched together)
+    is then at or below it, and skipped like a copy from an earlier batch."""
+    watermark = dict(applied_through)
+    fresh = []
+    for event_type, event in events:
+        customer, position = event["customer_id"], event["notification_id"]
+        if position > watermark.get(customer, 0):
+            watermark[customer] = position
+            fresh.append((event_type, event))
+    return fresh

@@ -101,7 +101,8 @@ def own_settings(services: Settings):
     admin = KafkaAdminClient(bootstrap_servers=services.bootstrap_servers)
     with contextlib.suppress(Exception):
         existing = set(admin.list_topics())
-        admin.delete_topics([t for t in (own.usage_topic, own.dlq_topic, own.ledger_topic) if t in existing])
+        topics = (own.usage_topic, own.dlq_topic, own.ledger_topic, f"{own.ledger_topic}.dlq")
+        admin.delete_topics([t for t in topics if t in existing])
     admin.close()
 
 

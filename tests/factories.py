@@ -48,3 +48,18 @@ def usage_report(event_id: str, **changes) -> UsageReport:
         quantity=r["quantity"], unit=r["unit"], period_start=r["usage_start"],
         period_end=r["usage_end"], observed_at=r["observed_at"], attributes=r["attributes"],
     )
+
+
+LEDGER_EVENT_AT = datetime(2026, 9, 2, tzinfo=timezone.utc)
+
+
+def usage_recorded(notification_id: int = 7) -> dict:
+    """A UsageRecorded ledger record as the relay writes it (with its rated amount)."""
+    return {
+        "event_id": "5f0c6f55-9a4e-4c47-9b0e-2d3c9f0e1a11", "notification_id": notification_id,
+        "aggregate_id": "0b7e4a52-7c1d-4f5e-8a4b-6c2d1e0f9a22", "aggregate_version": 1,
+        "customer_id": "CUST-1", "occurred_at": LEDGER_EVENT_AT, "actor": "system:ingest", "usage_id": "u-1",
+        "source": "metering", "subscription_id": "CUST-1-vm", "product": "Virtual Machines", "meter": "vcpu-hours",
+        "quantity": Decimal("2.5"), "unit": "h", "period_start": LEDGER_EVENT_AT, "period_end": LEDGER_EVENT_AT, "currency": "EUR",
+        "unit_price": Decimal("0.5"), "markup_percent": Decimal("10"), "amount": Decimal("1.375"), "attributes": {"region": "westeurope"},
+    }

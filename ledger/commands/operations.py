@@ -111,7 +111,8 @@ def cmd_dlq_list(settings: Settings, args) -> int:
     from consumers.dead_letters import read_dead_letters, select
     from ledger.queries import render
 
-    letters = select(read_dead_letters(settings.bootstrap_servers, settings.dlq_topic), set(args.id), set(args.reason))
+    topic = settings.ledger_dlq_topic if args.ledger else settings.dlq_topic
+    letters = select(read_dead_letters(settings.bootstrap_servers, topic), set(args.id), set(args.reason))
     if args.customer:
         letters = [letter for letter in letters if letter.key == args.customer.encode()]
     columns = ["id", "reason", "source", "dead_lettered_at", "key", "detail"]
@@ -223,6 +224,8 @@ def register(sub) -> None:
     p = add_command(dlq, "list", cmd_dlq_list, "show dead letters with their reasons")
     dlq_filters(p)
     p.add_argument("--customer", help="only dead letters keyed by this customer id")
+    p.add_argument("--ledger", action="store_true",
+                   help="the projector's dead letters: records on the ledger topic it could not read")
     output_options(p)
     p = add_command(dlq, "redrive", cmd_dlq_redrive, "send dead letters back to the usage topic, once their cause is fixed")
     dlq_filters(p)

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import replace
 
-import psycopg
 import pytest
 from psycopg.rows import dict_row
 from psycopg.sql import SQL, Identifier

@@ -5,7 +5,7 @@ to the write-off, through a hold and a late run."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 from domain.account import CustomerAccount
 from tests.billing_life import BILLING, CUSTOMER, invoice_september, on, open_acme

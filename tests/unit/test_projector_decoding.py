@@ -1,31 +1,18 @@
 """How the projector reads ledger records: straight when written with the reader schema,
-through schema resolution when not, not at all when no projection reads the type, and
-never past a record it cannot read."""
+through schema resolution when not, not at all when no projection reads the type; a record
+it cannot read (garbage, another schema) is handed back with its reason, or stops it."""
 
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
 from kafka.consumer.fetcher import ConsumerRecord
 
-from consumers.projector import LedgerDecoder, UndecodableLedgerEvent
+from consumers.ledger_decoder import LedgerDecoder, UndecodableLedgerEvent
 from schemas import SchemaRegistry, SchemaVersion, encode_with, registry
-
-AT = datetime(2026, 9, 2, tzinfo=timezone.utc)
-
-
-def usage_recorded(notification_id: int = 7) -> dict:
-    return {
-        "event_id": "5f0c6f55-9a4e-4c47-9b0e-2d3c9f0e1a11", "notification_id": notification_id,
-        "aggregate_id": "0b7e4a52-7c1d-4f5e-8a4b-6c2d1e0f9a22", "aggregate_version": 1,
-        "customer_id": "CUST-1", "occurred_at": AT, "actor": "system:ingest", "usage_id": "u-1",
-        "source": "metering", "subscription_id": "CUST-1-vm", "product": "Virtual Machines", "meter": "vcpu-hours",
-        "quantity": Decimal("2.5"), "unit": "h", "period_start": AT, "period_end": AT, "currency": "EUR",
-        "unit_price": Decimal("0.5"), "markup_percent": Decimal("10"), "amount": Decimal("1.375"), "attributes": {"region": "westeurope"},
-    }
+from tests.factories import LEDGER_EVENT_AT, usage_recorded
 
 
 def as_record(value: bytes, event_type: str | None = "UsageRecorded", offset: int = 3) -> ConsumerRecord:
@@ -62,10 +49,29 @@ def test_a_type_no_projection_reads_is_not_decoded_at_all():
     assert LedgerDecoder({"UsageRecorded"}).decode([as_record(not_avro, event_type="SupportCaseNoteAdded")]) == []
 
 
-def test_a_record_that_cannot_be_read_stops_the_projector_naming_where_it_is():
+def test_a_record_that_cannot_be_read_stops_a_decoder_given_nowhere_to_put_it_naming_where_it_is():
     value = registry().encode("billing.ledger.UsageRecorded", usage_recorded())
 
     with pytest.raises(UndecodableLedgerEvent, match=r"ledger:1@3: malformed_body"):
         LedgerDecoder({"UsageRecorded"}).decode([as_record(value[:-9])])
     with pytest.raises(UndecodableLedgerEvent, match=r"ledger:1@3: not_single_object"):
         LedgerDecoder({"UsageRecorded"}).decode([as_record(b"plain text", event_type=None)])
+
+
+def test_records_it_cannot_read_are_handed_back_with_their_reasons_and_the_rest_decoded():
+    good = registry().encode("billing.ledger.UsageRecorded", usage_recorded())
+    usage = registry().encode("billing.usage.UsageEvent", {
+        "event_id": "u-1", "source_system": "s", "customer_id": "CUST-1", "subscription_id": "CUST-1-vm",
+        "product": "p", "meter": "m", "quantity": Decimal("1"), "unit": "h", "usage_start": LEDGER_EVENT_AT, "usage_end": LEDGER_EVENT_AT,
+        "observed_at": LEDGER_EVENT_AT, "attributes": {},
+    })
+    records = [as_record(b"junk", offset=1), as_record(good, offset=2), as_record(usage, offset=3),
+               as_record(good[:-9], offset=4), as_record(good, event_type="Whatever", offset=5),
+               as_record(b"junk", event_type="SupportCaseNoteAdded", offset=6)]  # a type no one reads: not even looked at
+    refused = []
+
+    events = LedgerDecoder({"UsageRecorded"}).decode(records, refused)
+
+    assert [e["notification_id"] for _, e in events] == [7]
+    assert [(r.offset, error.reason) for r, error in refused] == [
+        (1, "not_single_object"), (3, "wrong_schema"), (4, "malformed_body"), (5, "wrong_schema")]

@@ -3,7 +3,6 @@ UsageEvent; and how a message that does not follow its schema is named when it i
 
 from __future__ import annotations
 
-import copy
 from decimal import Decimal, localcontext
 
 import pytest
