@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import time
 
-
-from bench.common import raw_consume_rate, bench_settings, open_customers, profiled, report, say, size_options
+from bench.common import bench_settings, open_customers, profiled, raw_consume_rate, report, say, size_options
 from bench.relay import store_usage
-from ledger import kafka
+from consumers import kafka_clients
 from consumers.collector import tune_collector
+from eventstore.postgres import open_application
 from ledger.processes import projector_process, relay_process
-from ledger.store import open_application
 
 
 def fill_ledger_topic(settings, events: int, customers: int) -> int:
@@ -55,7 +54,7 @@ def projector_rate(settings, total: int, profile) -> tuple[float, int]:
 def main() -> None:
     args = size_options(__doc__, "usage events to store, relay and project")
     with bench_settings() as settings:
-        kafka.ensure_topics(settings, settings.ledger_topic)
+        kafka_clients.ensure_topics(settings, settings.ledger_topic)
         total = fill_ledger_topic(settings, args.events, args.customers)
         say(f"{total:,} ledger events on {settings.ledger_topic} ({args.events:,} usage, {args.customers} customers)")
         raw = raw_consume_rate(settings, settings.ledger_topic, total)

@@ -16,9 +16,9 @@ import psycopg
 
 from bench.common import bench_settings, open_customers, profiled, report, say
 from bench.relay import store_usage
-from ledger.event_log import max_notification_id, read_log
-from ledger.replay import CHUNK, replay
-from ledger.store import open_application
+from eventstore.postgres import open_application
+from readside.event_log import max_notification_id, read_log
+from readside.replay import CHUNK, replay
 
 
 def options() -> argparse.Namespace:

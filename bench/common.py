@@ -28,7 +28,6 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from ledger import embedded
 from ledger.config import Settings
 
-
 OPENED_AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
 ADMIN = "bench-admin"
 
@@ -149,9 +148,9 @@ def raw_consume_rate(settings: Settings, topic: str, count: int, work=None) -> f
     partition's batch of records as it arrives (bench.decode_floor)."""
     from kafka import TopicPartition
 
-    from ledger import kafka
+    from consumers import kafka_clients
 
-    consumer = kafka.consumer(settings, None)
+    consumer = kafka_clients.consumer(settings, None)
     partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
     consumer.assign(partitions)
     consumer.seek_to_beginning(*partitions)

@@ -15,8 +15,8 @@ from __future__ import annotations
 from bench.bench_projector import fill_ledger_topic
 from bench.common import bench_settings, open_customers, raw_consume_rate, report, say, size_options
 from bench.ingest import publish, usage_messages
-from ledger import kafka
-from ledger.store import open_application
+from consumers import kafka_clients
+from eventstore.postgres import open_application
 from schemas import registry
 
 
@@ -34,7 +34,7 @@ def floor(settings, topic: str, count: int) -> tuple[float, float]:
 def main() -> None:
     options = size_options(__doc__, "usage messages (and the ledger events they make) to consume")
     with bench_settings() as settings:
-        kafka.ensure_topics(settings)
+        kafka_clients.ensure_topics(settings)
         app = open_application(settings)
         customers = open_customers(app, options.customers)
         app.close()
@@ -42,7 +42,7 @@ def main() -> None:
         usage_raw, usage_decoded = floor(settings, settings.usage_topic, options.events)
         say(f"usage topic: raw {usage_raw:,.0f}/s, decoding each {usage_decoded:,.0f}/s ({usage_decoded / usage_raw:.2f} of raw)")
     with bench_settings() as settings:
-        kafka.ensure_topics(settings, settings.ledger_topic)
+        kafka_clients.ensure_topics(settings, settings.ledger_topic)
         total = fill_ledger_topic(settings, options.events, options.customers)
         ledger_raw, ledger_decoded = floor(settings, settings.ledger_topic, total)
         say(f"ledger topic: raw {ledger_raw:,.0f}/s, decoding each {ledger_decoded:,.0f}/s ({ledger_decoded / ledger_raw:.2f} of raw)")

@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from bench.common import ADMIN, Stopwatch, bench_settings, open_customers, report, say, usage_records
 from domain.usage import UsageReport
-from ledger.store import open_application
+from eventstore.postgres import open_application
 
 
 def reports(records: list[dict]) -> list[UsageReport]:

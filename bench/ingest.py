@@ -20,13 +20,21 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench.common import (
-    Stopwatch, bench_settings, open_customers, profiled, raw_consume_rate, report, say, size_options, usage_records,
+    Stopwatch,
+    bench_settings,
+    open_customers,
+    profiled,
+    raw_consume_rate,
+    report,
+    say,
+    size_options,
+    usage_records,
 )
-from ledger import kafka
-from ledger.config import Settings
+from consumers import kafka_clients
 from consumers.collector import tune_collector
+from eventstore.postgres import open_application
+from ledger.config import Settings
 from ledger.processes import ingest_process
-from ledger.store import open_application
 from schemas import registry
 
 
@@ -39,7 +47,7 @@ def usage_messages(customers: list[str], count: int) -> list[tuple[bytes, bytes]
 
 
 def publish(settings, messages) -> None:
-    producer = kafka.producer(settings, linger_ms=20, batch_size=1024 * 1024)
+    producer = kafka_clients.producer(settings, linger_ms=20, batch_size=1024 * 1024)
     for key, value in messages:
         producer.send(settings.usage_topic, key=key, value=value)
     producer.flush()
@@ -106,9 +114,9 @@ def main() -> None:
         customers = open_customers(app, options.customers)
         app.close()
         messages = usage_messages(customers, options.events)
-        kafka.ensure_topics(settings)
+        kafka_clients.ensure_topics(settings)
         raw_topic = "raw." + settings.usage_topic
-        kafka.ensure_topics(settings, raw_topic)
+        kafka_clients.ensure_topics(settings, raw_topic)
         with Stopwatch() as publishing:
             publish(replace(settings, usage_topic=raw_topic), messages)
         say(f"published {options.events} usage events in {publishing.seconds:.1f}s")

@@ -27,9 +27,7 @@ import psycopg
 from bench.common import ADMIN, bench_settings, report, say
 from consumers.projector import connect_read_models, set_up_read_side
 from domain.usage import UsageReport
-from ledger.history import customer_events
-from ledger.queries import ViewQuery
-from ledger.store import open_application
+from eventstore.postgres import open_application
 from projections.balances import BALANCES_VIEW
 from projections.base import LedgerEvent
 from projections.collections import COLLECTIONS_VIEW
@@ -37,6 +35,8 @@ from projections.invoices import INVOICES_VIEW
 from projections.registry import all_projections
 from projections.support import SUPPORT_VIEW, TIMELINE_KEPT
 from projections.timeline import SENTENCES
+from readside.history import customer_events
+from readside.queries import ViewQuery
 
 TEMPLATE = "TEMPLATE"
 

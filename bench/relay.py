@@ -6,16 +6,15 @@ kafka-python producer sending messages of the same sizes (key, value, headers) i
 
 from __future__ import annotations
 
-
 from kafka import KafkaProducer
 
 from bench.common import Stopwatch, bench_settings, open_customers, profiled, report, say, size_options, usage_records
+from consumers import kafka_clients
+from consumers.collector import tune_collector
 from consumers.ingest import decode_usage
 from consumers.relay import ledger_messages
-from ledger import kafka
-from consumers.collector import tune_collector
+from eventstore.postgres import open_application
 from ledger.processes import relay_process
-from ledger.store import open_application
 from schemas import registry
 
 
@@ -34,7 +33,7 @@ def sample_messages(app, count: int) -> list[tuple[bytes, bytes, list]]:
 
 def raw_produce_rate(settings, topic: str, samples, count: int) -> float:
     """kafka-python alone, with the relay's producer settings: send `count` ready-made messages."""
-    producer: KafkaProducer = kafka.producer(settings)
+    producer: KafkaProducer = kafka_clients.producer(settings)
     producer.partitions_for(topic)
     with Stopwatch() as watch:
         for n in range(count):
@@ -54,7 +53,7 @@ def main() -> None:
             store_usage(app, customers, args.events)
         total = app.recorder.max_notification_id()
         say(f"stored {total} ledger events ({args.events} usage) in {storing.seconds:.1f}s")
-        kafka.ensure_topics(settings, settings.ledger_topic, "raw." + settings.ledger_topic)
+        kafka_clients.ensure_topics(settings, settings.ledger_topic, "raw." + settings.ledger_topic)
         process = relay_process(settings, app)
         tune_collector()  # as `ledger relay` does
         raw = raw_produce_rate(settings, "raw." + settings.ledger_topic, sample_messages(app, 1000), total)

@@ -66,7 +66,7 @@ DEAD_LETTERED_AT = "dead_lettered_at"
 REDRIVEN_FROM = "redriven_from"
 OWN_HEADERS = {REASON, DETAIL, SOURCE_TOPIC, SOURCE_PARTITION, SOURCE_OFFSET, DEAD_LETTERED_AT}
 # A detail quotes what it refuses (a 5 MB id...): cut, so that the headers stay within the
-# dead-letter topic's headroom over the usage topic's message size (ledger/kafka.py).
+# dead-letter topic's headroom over the usage topic's message size (consumers/kafka_clients.py).
 MAX_DETAIL_CHARS = 1_000
 
 

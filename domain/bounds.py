@@ -10,7 +10,7 @@ Where a bound comes from:
   MAX_AMOUNT_MINOR, so that the sums a read model keeps per customer (invoiced, paid...)
   stay far inside a bigint however many amounts are added;
 - texts and ids are Avro strings with no bound of their own: the bound is the ledger topic's
-  message size (consumers/ and ledger/kafka.py), shared by every event of a customer.
+  message size (consumers/ and consumers/kafka_clients.py), shared by every event of a customer.
 """
 
 from __future__ import annotations

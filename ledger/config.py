@@ -28,7 +28,7 @@ class Settings:
     ledger_topic: str = "billing.ledger.v1"
     topic_partitions: int = 4
     # The largest message (key, value and headers) the usage and ledger topics take: every
-    # Kafka size setting derives from it (ledger/kafka.py; docs/usage-intake.md).
+    # Kafka size setting derives from it (consumers/kafka_clients.py; docs/usage-intake.md).
     max_message_bytes: int = 8 * 1024 * 1024
     group_prefix: str = "billing-ledger"
     # The event store and the read models live in schemas of their own, so that an

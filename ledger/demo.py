@@ -10,10 +10,10 @@ import random
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
-from ledger import kafka
+from consumers import kafka_clients
+from eventstore.postgres import open_application
 from ledger.config import Settings
 from ledger.processes import drain
-from ledger.store import open_application
 from ledger.usage_publisher import publish_usage
 
 ACTOR = "demo:billing-admin"
@@ -205,8 +205,8 @@ def run_demo(settings: Settings, say) -> None:
     customers = demo_customers()
     open_demo_accounts(app, customers)
     add_demo_seats(app, customers)
-    kafka.ensure_topics(settings)
-    producer = kafka.producer(settings)
+    kafka_clients.ensure_topics(settings)
+    producer = kafka_clients.producer(settings)
     published = publish_usage(producer, settings.usage_topic, demo_usage(customers))
     producer.close()
     say(f"published {published} usage events for {len(customers)} customers to {settings.usage_topic}")

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import psycopg
 
+from consumers import kafka_clients
 from consumers.dead_letters import DeadLetterSender
 from consumers.ingest import UsageIngest
 from consumers.partitions import TrackedMember
 from consumers.projector import Projector, connect_read_models
 from consumers.relay import NewEvents, Relay
 from domain.application import BillingLedger
-from ledger import kafka
 from ledger.config import Settings
 from ledger.outages import (
     Backoff,
@@ -118,11 +118,11 @@ INGEST_POLL_RECORDS = 20_000
 
 
 def ingest_process(settings: Settings, app: BillingLedger) -> IngestProcess:
-    kafka.ensure_topics(settings)
+    kafka_clients.ensure_topics(settings)
     bound_store_waits(app)
-    ingest = UsageIngest(app, kafka.dead_letter_producer(settings), settings.dlq_topic)
+    ingest = UsageIngest(app, kafka_clients.dead_letter_producer(settings), settings.dlq_topic)
     member = TrackedMember(
-        kafka.consumer(settings, settings.group("ingest")),
+        kafka_clients.consumer(settings, settings.group("ingest")),
         settings.usage_topic,
         ingest.recorded_position,
         ingest.handle_batch,
@@ -132,17 +132,17 @@ def ingest_process(settings: Settings, app: BillingLedger) -> IngestProcess:
 
 
 def relay_process(settings: Settings, app: BillingLedger) -> RelayProcess:
-    kafka.ensure_topics(settings)
+    kafka_clients.ensure_topics(settings)
     bound_store_waits(app)
     new_events = NewEvents(settings.database_url, app.recorder.channel_name)
-    return RelayProcess(Relay(app, kafka.producer(settings), settings.ledger_topic), new_events)
+    return RelayProcess(Relay(app, kafka_clients.producer(settings), settings.ledger_topic), new_events)
 
 
 def projector_process(settings: Settings) -> ProjectorProcess:
-    kafka.ensure_topics(settings)
+    kafka_clients.ensure_topics(settings)
     dlq_topic = settings.ledger_dlq_topic
-    kafka.ensure_topics(settings, dlq_topic)
-    dead_letters = DeadLetterSender(kafka.dead_letter_producer(settings), dlq_topic)
+    kafka_clients.ensure_topics(settings, dlq_topic)
+    dead_letters = DeadLetterSender(kafka_clients.dead_letter_producer(settings), dlq_topic)
 
     def connect() -> psycopg.Connection:
         return connect_read_models(settings.database_url, settings.read_schema)
@@ -151,7 +151,7 @@ def projector_process(settings: Settings) -> ProjectorProcess:
         connect(), settings.group("projector"), views_schema=settings.views_schema, dead_letters=dead_letters
     )
     member = TrackedMember(
-        kafka.consumer(settings, settings.group("projector")),
+        kafka_clients.consumer(settings, settings.group("projector")),
         settings.ledger_topic,
         projector.recorded_position,
         projector.handle_batch,

@@ -30,7 +30,6 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from ledger import embedded
 from ledger.config import Settings
 
-
 LAYERS = ("unit", "integration", "e2e")
 TESTS = Path(__file__).parent
 
@@ -109,7 +108,7 @@ def own_settings(services: Settings):
 @pytest.fixture
 def app(settings: Settings):
     """The application on this test's database, with the factories' admin as global admin."""
-    from ledger.store import open_application
+    from eventstore.postgres import open_application
     from tests.factories import ADMIN, OPENED_AT
 
     application = open_application(settings)

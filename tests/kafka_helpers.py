@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import time
 
-from ledger import kafka
+from consumers import kafka_clients
 from ledger.processes import IngestProcess, ingest_process
 from ledger.usage_publisher import publish_usage
 
 
 def publish(settings, records: list[dict]) -> None:
     """Publish usage records as upstream systems do (Avro, keyed by customer)."""
-    kafka.ensure_topics(settings)
-    producer = kafka.producer(settings)
+    kafka_clients.ensure_topics(settings)
+    producer = kafka_clients.producer(settings)
     publish_usage(producer, settings.usage_topic, records)
     producer.close()
 
 
 def publish_raw(settings, messages: list[tuple[bytes, bytes]], headers=None) -> None:
     """Send these exact bytes (key, value) to the usage topic, as any producer could."""
-    kafka.ensure_topics(settings)
-    producer = kafka.producer(settings)
+    kafka_clients.ensure_topics(settings)
+    producer = kafka_clients.producer(settings)
     for key, value in messages:
         producer.send(settings.usage_topic, key=key, value=value, headers=headers or [])
     producer.flush()

@@ -7,7 +7,12 @@ from decimal import Decimal
 
 from domain.roles import Permission
 from ledger.commands import (
-    add_command, add_group, business_time, decimal_arg, staff_options, with_services,
+    add_command,
+    add_group,
+    business_time,
+    decimal_arg,
+    staff_options,
+    with_services,
 )
 from ledger.config import Settings
 
@@ -33,7 +38,7 @@ def month_arg(text: str) -> tuple[date, date]:
 
 
 def _app(settings: Settings):
-    from ledger.store import open_application
+    from eventstore.postgres import open_application
 
     return open_application(settings)
 
@@ -116,7 +121,7 @@ def cmd_subscription_seats(settings: Settings, args) -> int:
 def cmd_account_show(settings: Settings, args) -> int:
     import json
 
-    from ledger.account_view import account_summary, render_summary
+    from readside.account_view import account_summary, render_summary
 
     app = _app(settings)
     app.authorize(args.actor, Permission.READ_BILLING_VIEWS)

@@ -14,7 +14,7 @@ EXIT_INTERRUPTED = 130  # the shell's code for a command stopped by SIGINT
 
 @with_services
 def cmd_grant_analyst(settings: Settings, args) -> int:
-    from ledger.analyst import grant_analyst
+    from readside.analyst import grant_analyst
 
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
     created = grant_analyst(settings, args.name, password)
@@ -24,7 +24,7 @@ def cmd_grant_analyst(settings: Settings, args) -> int:
 
 @with_services
 def cmd_replay(settings: Settings, args) -> int:
-    from ledger.replay import replay
+    from readside.replay import replay
 
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -41,7 +41,7 @@ def cmd_replay(settings: Settings, args) -> int:
 
 @with_services
 def cmd_verify(settings: Settings, args) -> int:
-    from ledger.verify import EXIT_DIFFERENT, verify
+    from readside.verify import EXIT_DIFFERENT, verify
 
     differences, events = verify(settings, args.projection or None)
     for d in differences:

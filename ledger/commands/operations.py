@@ -35,7 +35,7 @@ def cmd_status(settings: Settings, args) -> int:
 @with_services
 def cmd_demo(settings: Settings, args) -> int:
     from ledger.demo import DEMO_END, run_demo
-    from ledger.queries import billing_summary, summary_table
+    from readside.queries import billing_summary, summary_table
 
     run_demo(settings, say)
     # The demo's business ends on DEMO_END: what is overdue is read as of that day, not
@@ -65,8 +65,8 @@ def run_processes(settings: Settings, args, build) -> int:
 
 @with_services
 def cmd_ingest(settings: Settings, args) -> int:
+    from eventstore.postgres import open_application
     from ledger.processes import ingest_process
-    from ledger.store import open_application
 
     app = open_application(settings)
     try:
@@ -85,7 +85,7 @@ COUNTED = STATS_COLUMNS[1:-1]
 def stats_table(rows: list[dict], fmt: str) -> str:
     """Committed ingest counts per source and in total; each row must reconcile:
     consumed = recorded + duplicates + conflicting duplicates + dead letters."""
-    from ledger.queries import render
+    from readside.queries import render
 
     total = {"source": "total", **{c: sum(r[c] for r in rows) for c in COUNTED}}
     shown = [{k: v for k, v in r.items() if k != "updated_at"} for r in rows] + [total]
@@ -96,7 +96,7 @@ def stats_table(rows: list[dict], fmt: str) -> str:
 
 @with_services
 def cmd_stats(settings: Settings, args) -> int:
-    from ledger.store import open_application
+    from eventstore.postgres import open_application
 
     app = open_application(settings)
     try:
@@ -109,7 +109,7 @@ def cmd_stats(settings: Settings, args) -> int:
 @with_services
 def cmd_dlq_list(settings: Settings, args) -> int:
     from consumers.dead_letters import read_dead_letters, select
-    from ledger.queries import render
+    from readside.queries import render
 
     topic = settings.ledger_dlq_topic if args.ledger else settings.dlq_topic
     letters = select(read_dead_letters(settings.bootstrap_servers, topic), set(args.id), set(args.reason))
@@ -122,9 +122,9 @@ def cmd_dlq_list(settings: Settings, args) -> int:
 
 @with_services
 def cmd_dlq_redrive(settings: Settings, args) -> int:
+    from consumers import kafka_clients
     from consumers.dead_letters import read_dead_letters, redrive, select
     from domain.errors import LedgerError
-    from ledger import kafka
 
     if not (args.id or args.reason or args.all):
         raise LedgerError("say which dead letters to redrive: --offset PARTITION:OFFSET, --reason CODE or --all")
@@ -132,7 +132,7 @@ def cmd_dlq_redrive(settings: Settings, args) -> int:
     missing = set(args.id) - {letter.id for letter in letters}
     if missing:
         raise LedgerError(f"no dead letter at {', '.join(sorted(missing))} on {settings.dlq_topic}")
-    producer = kafka.producer(settings)
+    producer = kafka_clients.producer(settings)
     try:
         count = redrive(producer, settings.dlq_topic, settings.usage_topic, letters)
     finally:
@@ -143,8 +143,8 @@ def cmd_dlq_redrive(settings: Settings, args) -> int:
 
 @with_services
 def cmd_relay(settings: Settings, args) -> int:
+    from eventstore.postgres import open_application
     from ledger.processes import relay_process
-    from ledger.store import open_application
 
     def build(s):
         process = relay_process(s, open_application(s))
@@ -165,7 +165,7 @@ def cmd_project(settings: Settings, args) -> int:
 
 @with_services
 def cmd_usage_publish(settings: Settings, args) -> int:
-    from ledger import kafka
+    from consumers import kafka_clients
     from ledger.usage_publisher import publish_usage, usage_from_json
 
     source = sys.stdin if args.file == "-" else open(args.file)
@@ -176,8 +176,8 @@ def cmd_usage_publish(settings: Settings, args) -> int:
             for number, line in enumerate(source, 1)
             if line.strip()
         ]
-    kafka.ensure_topics(settings)
-    producer = kafka.producer(settings)
+    kafka_clients.ensure_topics(settings)
+    producer = kafka_clients.producer(settings)
     try:
         count = publish_usage(producer, settings.usage_topic, records)
     finally:

@@ -38,7 +38,7 @@ def filter_type(convert):
 def query_command(view: View):
     @with_services
     def run(settings: Settings, args) -> int:
-        from ledger.queries import ViewQuery, read_view, view_table
+        from readside.queries import ViewQuery, read_view, view_table
 
         if args.actor is not None:
             authorize_reader(settings, args.actor, view)
@@ -57,7 +57,7 @@ def query_command(view: View):
 
 def authorize_reader(settings: Settings, actor: str, view: View) -> None:
     """Refuse a reader whose roles do not allow the view (domain/roles.py)."""
-    from ledger.store import open_application
+    from eventstore.postgres import open_application
 
     app = open_application(settings)
     try:
@@ -72,8 +72,8 @@ def _dest(option) -> str:
 
 @with_services
 def cmd_history(settings: Settings, args) -> int:
-    from ledger.history import HISTORY_COLUMNS, customer_history
-    from ledger.queries import render
+    from readside.history import HISTORY_COLUMNS, customer_history
+    from readside.queries import render
 
     rows = customer_history(settings, args.customer)
     if not rows:
@@ -90,8 +90,8 @@ def _shortened(text: str, width: int = 72) -> str:
 
 @with_services
 def cmd_balance(settings: Settings, args) -> int:
-    from ledger.history import balance_as_of
-    from ledger.queries import balance_table
+    from readside.history import balance_as_of
+    from readside.queries import balance_table
 
     row = balance_as_of(settings, args.customer, args.as_of)
     if row is None:

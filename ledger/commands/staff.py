@@ -7,7 +7,7 @@ from ledger.config import Settings
 
 
 def _app(settings: Settings):
-    from ledger.store import open_application
+    from eventstore.postgres import open_application
 
     return open_application(settings)
 
@@ -36,7 +36,7 @@ def role_change(method: str, done: str, undone: str):
 
 @with_services
 def cmd_list(settings: Settings, args) -> int:
-    from ledger.queries import cell
+    from readside.queries import cell
 
     directory = _app(settings).staff_directory()
     for user_id in sorted(directory.roles):

@@ -26,7 +26,7 @@ def new_case_id() -> str:
 
 
 def _ledger(settings: Settings):
-    from ledger.store import open_application
+    from eventstore.postgres import open_application
 
     return open_application(settings)
 
@@ -91,7 +91,7 @@ def case_view(case) -> dict:
 
 
 def case_table(view: dict) -> str:
-    from ledger.queries import cell
+    from readside.queries import cell
 
     width = max(map(len, view))
     lines = [

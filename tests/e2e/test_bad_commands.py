@@ -14,10 +14,10 @@ import psycopg
 import pytest
 from psycopg.sql import SQL
 
-from ledger.event_log import events_table
+from readside.event_log import events_table
+from tests.cli_helpers import ledger
 from tests.conftest import environment_of, own_settings
 from tests.factories import ADMIN
-from tests.cli_helpers import ledger
 
 AT = datetime(2026, 10, 5, 9, 0, tzinfo=timezone.utc)
 STAFF = ["--as", ADMIN, "--at", AT.isoformat()]
@@ -110,7 +110,7 @@ BAD_COMMANDS = [
 def ledger_with_a_customer(services):
     """One database for the whole corpus: an account with an invoice, a credit balance and a
     support case, so that each bad command meets the state it would act on."""
-    from ledger.store import open_application
+    from eventstore.postgres import open_application
 
     with own_settings(services) as settings:
         app = open_application(settings)

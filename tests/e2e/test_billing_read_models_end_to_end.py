@@ -10,13 +10,13 @@ import psycopg
 from psycopg.rows import dict_row
 
 from ledger.processes import drain
-from ledger.replay import replay
 from projections.registry import all_projections
+from readside.replay import replay
 from tests.billing_life import CUSTOMER, HELPDESK, SALES, after_suspension, open_acme, until_suspended, whole_life
-from tests.factories import usage_record
-from tests.read_side_helpers import execute
 from tests.cli_helpers import ledger
+from tests.factories import usage_record
 from tests.kafka_helpers import publish
+from tests.read_side_helpers import execute
 
 
 def live_life(settings, app) -> None:

@@ -1,5 +1,5 @@
 """Free text is stored as given, but never reaches a terminal raw, and a CSV export never hands
-a spreadsheet a formula: one cell formatter (ledger/queries.py `cell`) for every table and CSV."""
+a spreadsheet a formula: one cell formatter (readside/queries.py `cell`) for every table and CSV."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import json
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from ledger.queries import cell, render
-from tests.factories import ADMIN
+from readside.queries import cell, render
 from tests.cli_helpers import ledger
+from tests.factories import ADMIN
 
 FORMULA = '=HYPERLINK("https://evil.example/pay","Pay here")'
 ESCAPES = "\x1b[2J\x07 refund\u202egpj.exe"

@@ -12,7 +12,7 @@ import sys
 
 import psycopg
 
-from ledger import kafka
+from consumers import kafka_clients
 from schemas import registry
 from tests.conftest import wait_for
 from tests.factories import open_customer, usage_record
@@ -24,8 +24,8 @@ COUNTS = ("consumed", "recorded", "duplicates", "dead_letters")
 
 def send(settings, messages: list[tuple[int, str, dict]]) -> None:
     """(partition, key, usage record): the partition chosen, as a misbehaving producer might."""
-    kafka.ensure_topics(settings)
-    producer = kafka.producer(settings)
+    kafka_clients.ensure_topics(settings)
+    producer = kafka_clients.producer(settings)
     for partition, key, record in messages:
         producer.send(settings.usage_topic, key=key.encode(), value=registry().encode(USAGE, record), partition=partition)
     producer.flush()

@@ -21,13 +21,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ledger import embedded, kafka
+from consumers import kafka_clients
+from ledger import embedded
 from ledger.config import Settings
 from ledger.usage_publisher import publish_usage
+from tests.cli_helpers import ledger
 from tests.conftest import environment_of, settings_of_a_new_database, wait_for
 from tests.factories import ADMIN, OPENED_AT, open_customer, usage_record
 from tests.network_cut import CuttableProxy
-from tests.cli_helpers import ledger
 
 CUSTOMERS = [f"CUST-{n}" for n in range(1, 6)]
 
@@ -66,7 +67,7 @@ def outage_settings(own_postgres: OwnPostgres, services: Settings):
 
 @pytest.fixture
 def outage_app(outage_settings: Settings):
-    from ledger.store import open_application
+    from eventstore.postgres import open_application
 
     application = open_application(outage_settings)
     application.bootstrap_admin(ADMIN, at=OPENED_AT, actor="operator")
@@ -133,8 +134,8 @@ def processes(tmp_path):
 
 
 def publish(settings: Settings, first: int, count: int) -> None:
-    kafka.ensure_topics(settings)
-    producer = kafka.producer(settings)
+    kafka_clients.ensure_topics(settings)
+    producer = kafka_clients.producer(settings)
     records = [usage_record(f"u-{n}", CUSTOMERS[n % len(CUSTOMERS)], quantity="1") for n in range(first, first + count)]
     publish_usage(producer, settings.usage_topic, records)
     producer.close()

@@ -11,10 +11,10 @@ import threading
 
 from kafka import KafkaConsumer, TopicPartition
 
-from consumers.ledger_events import ledger_event_id
 from consumers.ingest import decode_usage
+from consumers.ledger_events import ledger_event_id
+from eventstore.postgres import open_application
 from ledger.processes import Runner, relay_process
-from ledger.store import open_application
 from schemas import registry
 from tests.conftest import wait_for
 from tests.factories import open_customer, usage_record

@@ -12,18 +12,17 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.sql import SQL, Identifier
 
-from ledger.event_log import max_notification_id, read_log, to_ledger_events
 from ledger.processes import relay_process
-from ledger.replay import replay
-from ledger.verify import verify
 from projections.base import LedgerEvent
 from projections.registry import all_projections
+from readside.event_log import max_notification_id, read_log, to_ledger_events
+from readside.replay import replay
+from readside.verify import verify
 from tests.billing_life import whole_life
-from tests.factories import open_customer, usage_record
-from tests.read_side_helpers import live_balances, record_usage, relay_and_project
 from tests.cli_helpers import ledger
+from tests.factories import open_customer, usage_record
 from tests.kafka_helpers import publish
-
+from tests.read_side_helpers import live_balances, record_usage, relay_and_project
 
 # --- the reproduction, through the command line ------------------------------------
 

@@ -17,11 +17,11 @@ import pytest
 from kafka import KafkaProducer
 from kafka.record.default_records import DefaultRecordBatchBuilder
 
+from consumers import kafka_clients
 from consumers.dead_letters import REASONS, read_dead_letters
 from domain.usage import UsageReport, usage_line_id
-from ledger import kafka
+from eventstore.postgres import open_application
 from ledger.processes import ingest_process
-from ledger.store import open_application
 from schemas import SchemaRegistry, registry
 from tests.conftest import environment_of, own_settings
 from tests.factories import ADMIN, OPENED_AT, open_customer, usage_record
@@ -154,7 +154,7 @@ def open_accounts(app) -> None:
 
 def publish(settings, kinds: list[Kind]) -> dict[str, tuple[int, int]]:
     """Each kind in order, as its own producer would send it; where each landed."""
-    producers = {None: kafka.producer(settings)}
+    producers = {None: kafka_clients.producer(settings)}
     where = {}
     try:
         for kind in kinds:
@@ -187,7 +187,7 @@ AFTER = recorded("valid after the corpus", "u-after", quantity="10")
 def corpus(services):
     """One ingest for the whole corpus; then a valid message behind it, through to the read models."""
     with own_settings(services) as settings:
-        kafka.ensure_topics(settings)
+        kafka_clients.ensure_topics(settings)
         app = open_application(settings)
         process = ingest_process(settings, app)
         try:

@@ -78,10 +78,10 @@ def test_a_relay_killed_with_sigkill_leaves_no_encoding_worker_nor_resource_trac
     assert_all_end(helpers, "the relay's helpers")
 
 
-# A replay's pool, as ledger/replay.py starts it, with each worker in the middle of a long task.
+# A replay's pool, as readside/replay.py starts it, with each worker in the middle of a long task.
 REPLAY_POOL = """
 import multiprocessing, os, sys, time
-from ledger.replay import _start_worker
+from readside.replay import _start_worker
 pool = multiprocessing.get_context("fork").Pool(2, initializer=_start_worker, initargs=(os.getpid(),))
 pool.map(abs, range(4))
 pool.map_async(time.sleep, [120, 120], chunksize=1)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from ledger.analyst import connect_as
+from readside.analyst import connect_as
+from tests.cli_helpers import ledger
 from tests.factories import open_customer
 from tests.read_side_helpers import execute, record_usage, relay_and_project
-from tests.cli_helpers import ledger
 
 
 @pytest.fixture

@@ -9,13 +9,13 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 
 from domain.policy import CollectionsPolicy
-from ledger.history import balance_as_of
-from ledger.queries import ViewQuery, read_view
 from projections.balances import BALANCES_VIEW
+from readside.history import balance_as_of
+from readside.queries import ViewQuery, read_view
 from tests.billing_life import BILLING, CUSTOMER, invoice_september, on, open_acme
+from tests.cli_helpers import ledger
 from tests.factories import ADMIN, open_customer
 from tests.read_side_helpers import record_usage, relay_and_project
-from tests.cli_helpers import ledger
 
 ON_DEFAULT = "CUST-1"
 # Days after every event below: the live rows hold all of them, as the as-of rebuild does.

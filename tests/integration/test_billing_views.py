@@ -10,17 +10,27 @@ from decimal import Decimal
 import psycopg
 
 from domain.policy import CollectionsPolicy
-from ledger.queries import ViewQuery, read_view
-from ledger.replay import replay
 from projections import support
 from projections.balances import BALANCES_VIEW
 from projections.collections import COLLECTIONS_VIEW
 from projections.invoices import INVOICES_VIEW
 from projections.registry import names
 from projections.support import SUPPORT_VIEW
+from readside.queries import ViewQuery, read_view
+from readside.replay import replay
 from tests.billing_life import (
-    BILLING, CUSTOMER, HELPDESK, SALES, after_suspension, collect, invoice_september, on, open_acme, until_suspended,
-    usage_reports, whole_life,
+    BILLING,
+    CUSTOMER,
+    HELPDESK,
+    SALES,
+    after_suspension,
+    collect,
+    invoice_september,
+    on,
+    open_acme,
+    until_suspended,
+    usage_reports,
+    whole_life,
 )
 
 
@@ -213,7 +223,7 @@ def test_the_timeline_keeps_each_customers_newest_events(settings, app, monkeypa
 
 
 def test_an_analyst_reads_every_billing_view_as_of_a_day_of_their_choosing(settings, app):
-    from ledger.analyst import connect_as, grant_analyst
+    from readside.analyst import connect_as, grant_analyst
     from tests.read_side_helpers import execute
 
     whole_life(app)

@@ -17,7 +17,6 @@ from tests.kafka_helpers import ingest_all, ingest_until_idle, publish_raw
 from tests.usage_messages import one_of_each_reason, usage
 
 
-
 def test_each_refused_message_is_dead_lettered_with_its_reason_and_the_rest_recorded(settings, app):
     open_customer(app, "CUST-1")
     open_customer(app, "CUST-CLOSED")
@@ -106,9 +105,9 @@ def test_redriven_dead_letters_are_recorded_once_after_their_cause_is_fixed(sett
 
 
 def test_redrive_refuses_without_a_choice_and_names_an_unknown_position(settings, cli_env):
-    from ledger import kafka
+    from consumers import kafka_clients
 
-    kafka.ensure_topics(settings)
+    kafka_clients.ensure_topics(settings)
     nothing = ledger(cli_env, "dlq", "redrive")
     assert nothing.returncode == 2 and nothing.stderr.strip().splitlines()[-1].startswith("error: say which")
     unknown = ledger(cli_env, "dlq", "redrive", "--offset", "0:99")

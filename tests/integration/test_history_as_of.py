@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import psycopg
 
-from ledger.store import CUSTOMER_INDEX
+from eventstore.postgres import CUSTOMER_INDEX
+from tests.cli_helpers import ledger
 from tests.factories import ADMIN, open_customer
 from tests.read_side_helpers import record_usage
-from tests.cli_helpers import ledger
 
 
 def test_history_lists_the_account_and_usage_events_of_one_customer_in_order(settings, app, cli_env):
@@ -67,7 +67,7 @@ def test_a_balance_as_of_a_moment_folds_only_what_had_happened_by_then(settings,
 
 
 def test_a_store_made_before_the_customer_column_gets_it_filled_from_its_events(settings, app):
-    from ledger.store import open_application
+    from eventstore.postgres import open_application
 
     open_customer(app, "CUST-1")
     record_usage(app, "CUST-1", 2)

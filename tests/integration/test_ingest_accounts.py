@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from domain.errors import AccountClosed, UnknownSubscription
-from ledger.store import open_application
+from eventstore.postgres import open_application
 from tests.factories import ADMIN, OPENED_AT, open_customer
 from tests.factories import usage_report as report
 

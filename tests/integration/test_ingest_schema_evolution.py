@@ -4,8 +4,8 @@ dead-letters it by fingerprint, and records it once upgraded and the letters red
 
 from __future__ import annotations
 
+from consumers import kafka_clients
 from consumers.dead_letters import read_dead_letters, redrive, select
-from ledger import kafka
 from ledger.processes import ingest_process
 from schemas import SchemaRegistry, encode_with, registry
 from tests.factories import open_customer, usage_record
@@ -42,7 +42,7 @@ def test_a_version_unknown_to_the_consumer_is_dead_lettered_then_recorded_after_
         assert letter.reason == "unknown_fingerprint"
 
         process.ingest.codec = SchemaRegistry([V1, V2])  # the consumer is upgraded
-        producer = kafka.producer(settings)
+        producer = kafka_clients.producer(settings)
         redrive(producer, settings.dlq_topic, settings.usage_topic, select([letter], ids={letter.id}))
         producer.close()
         ingest_until_idle(process)

@@ -7,7 +7,7 @@ import threading
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from ledger.store import open_application
+from eventstore.postgres import open_application
 from tests.factories import ADMIN
 
 

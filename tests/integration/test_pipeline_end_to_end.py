@@ -8,7 +8,7 @@ from decimal import Decimal
 import psycopg
 
 from ledger.processes import drain, ingest_process, relay_process
-from ledger.queries import balances
+from readside.queries import balances
 from tests.factories import open_customer, usage_record
 from tests.kafka_helpers import publish
 

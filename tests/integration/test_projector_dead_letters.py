@@ -15,17 +15,16 @@ from collections import Counter
 import psycopg
 import pytest
 
+from consumers import kafka_clients
 from consumers.dead_letters import read_dead_letters
 from consumers.projector import dead_letter_counts
-from ledger import kafka
 from ledger.processes import projector_process, relay_process, run
-from ledger.verify import verify
 from projections.balances import BalancesProjection
+from readside.verify import verify
 from schemas import registry
-from tests.factories import open_customer, usage_record
-from tests.read_side_helpers import live_balances, record_usage, relay_all, relay_and_project
 from tests.cli_helpers import ledger
-from tests.factories import usage_recorded
+from tests.factories import open_customer, usage_record, usage_recorded
+from tests.read_side_helpers import live_balances, record_usage, relay_all, relay_and_project
 
 UNKNOWN_FINGERPRINT = b"\xc3\x01" + bytes.fromhex("0123456789abcdef")
 
@@ -46,7 +45,7 @@ def poison() -> list[tuple[bytes | None, bytes, str]]:
 
 
 def publish_on_the_ledger_topic(settings, messages: list[tuple[bytes | None, bytes, str]]) -> None:
-    producer = kafka.producer(settings)
+    producer = kafka_clients.producer(settings)
     for value, event_type, _ in messages:
         producer.send(settings.ledger_topic, key=b"CUST-1", value=value, headers=[("event_type", event_type)])
     producer.flush()
@@ -94,7 +93,7 @@ def test_records_that_are_no_ledger_event_are_dead_lettered_and_the_real_events_
 
 
 def test_a_replay_from_kafka_skips_what_the_projector_dead_lettered(settings, app):
-    from ledger.replay import replay
+    from readside.replay import replay
 
     open_customer(app, "CUST-1")
     record_usage(app, "CUST-1", 2)

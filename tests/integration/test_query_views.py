@@ -12,12 +12,12 @@ from decimal import Decimal
 import psycopg
 
 from consumers.projector import connect_read_models, set_up_read_side
-from ledger.queries import ViewQuery, read_view
 from projections.balances import BALANCES_VIEW
 from projections.registry import all_projections
+from readside.queries import ViewQuery, read_view
+from tests.cli_helpers import ledger
 from tests.factories import ADMIN
 from tests.read_side_helpers import record_usage, relay_and_project
-from tests.cli_helpers import ledger
 
 
 def open_customers(app, at: datetime) -> None:

@@ -8,9 +8,9 @@ import threading
 
 from kafka import KafkaAdminClient
 
-from ledger import replay as replay_module
-from ledger.replay import replay
-from ledger.verify import verify
+from readside import replay as replay_module
+from readside.replay import replay
+from readside.verify import verify
 from tests.conftest import wait_for
 from tests.read_side_helpers import customers_projected, live_balances, relay_and_project
 

@@ -7,13 +7,13 @@ import threading
 
 import psycopg
 
-from ledger import replay as replay_module
-from ledger.replay import replay
-from ledger.verify import verify
+from readside import replay as replay_module
+from readside.replay import replay
+from readside.verify import verify
+from tests.cli_helpers import ledger
 from tests.conftest import wait_for
 from tests.factories import open_customer
 from tests.read_side_helpers import execute, live_balances, record_usage, relay_all, relay_and_project
-from tests.cli_helpers import ledger
 
 
 def some_history(app, customers: int = 6, lines: int = 30) -> None:
@@ -119,7 +119,7 @@ def test_a_replay_while_the_live_projector_runs_misses_nothing_and_doubles_nothi
 
 
 def test_views_and_their_grants_survive_a_swap(settings, app):
-    from ledger.analyst import connect_as, grant_analyst
+    from readside.analyst import connect_as, grant_analyst
 
     some_history(app, customers=2)
     relay_and_project(settings, app)

@@ -9,7 +9,7 @@ from tests.billing_life import CUSTOMER, whole_life
 
 
 def test_the_changes_of_consecutive_chunks_fold_into_those_of_the_whole(settings, app):
-    from ledger.history import customer_events
+    from readside.history import customer_events
 
     whole_life(app)
     events = customer_events(settings, CUSTOMER)

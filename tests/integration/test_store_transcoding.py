@@ -1,4 +1,4 @@
-"""Usage stored through the ledger's faster JSON transcoder (ledger/transcoding.py) on the
+"""Usage stored through the ledger's faster JSON transcoder (eventstore/transcoding.py) on the
 real store is read back by the library's own mapper."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from eventsourcing.persistence import JSONTranscoder, Mapper
 
-from ledger.transcoding import FastJSONTranscoder
+from eventstore.transcoding import FastJSONTranscoder
 from tests.factories import open_customer, usage_record
 from tests.factories import usage_report as report
 

@@ -8,10 +8,10 @@ import threading
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
+from consumers import kafka_clients
 from domain.usage import UsageReport
-from ledger import kafka
-from ledger.history import customer_events
 from ledger.processes import projector_process, run
+from readside.history import customer_events
 from schemas import registry
 from tests.factories import ADMIN, OPENED_AT
 from tests.read_side_helpers import live_balances
@@ -45,8 +45,8 @@ def customer_with_usage_partly_invoiced(app, customer_id: str) -> None:
 def publish(settings, customer_id: str, usage_version: int) -> list[bytes]:
     """The customer's stored events onto the ledger topic as a relay would, the rated usage
     written with `usage_version` of its schemas (1: the relay before the amount was carried)."""
-    kafka.ensure_topics(settings)
-    producer = kafka.producer(settings)
+    kafka_clients.ensure_topics(settings)
+    producer = kafka_clients.producer(settings)
     sent = []
     for event_type, record in customer_events(settings, customer_id):
         name = f"billing.ledger.{event_type}"

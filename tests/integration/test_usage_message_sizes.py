@@ -9,8 +9,8 @@ from dataclasses import replace
 
 from kafka import KafkaProducer
 
+from consumers import kafka_clients
 from consumers.dead_letters import read_dead_letters
-from ledger import kafka
 from ledger.config import Settings
 from tests.kafka_helpers import ingest_all
 
@@ -19,22 +19,22 @@ MB = 1024 * 1024
 
 def test_topics_producers_and_consumers_take_their_sizes_from_one_setting():
     settings = replace(Settings(bootstrap_servers="localhost:1"), max_message_bytes=3 * MB)
-    assert kafka.topic_limit(settings, settings.usage_topic) == 3 * MB
-    assert kafka.topic_limit(settings, settings.ledger_topic) == 3 * MB
-    assert kafka.topic_limit(settings, settings.dlq_topic) == 3 * MB + kafka.DEAD_LETTER_HEADROOM
-    assert kafka.request_limit(settings) == kafka.topic_limit(settings, settings.dlq_topic)
+    assert kafka_clients.topic_limit(settings, settings.usage_topic) == 3 * MB
+    assert kafka_clients.topic_limit(settings, settings.ledger_topic) == 3 * MB
+    assert kafka_clients.topic_limit(settings, settings.dlq_topic) == 3 * MB + kafka_clients.DEAD_LETTER_HEADROOM
+    assert kafka_clients.request_limit(settings) == kafka_clients.topic_limit(settings, settings.dlq_topic)
     assert Settings.from_env({"LEDGER_MAX_MESSAGE_BYTES": "1048576"}).max_message_bytes == MB
 
 
 def test_clients_are_built_with_those_sizes(settings):
     settings = replace(settings, max_message_bytes=3 * MB)
-    producer, dead_letters = kafka.producer(settings), kafka.dead_letter_producer(settings)
-    consumer = kafka.consumer(settings, settings.group("sizes"))
+    producer, dead_letters = kafka_clients.producer(settings), kafka_clients.dead_letter_producer(settings)
+    consumer = kafka_clients.consumer(settings, settings.group("sizes"))
     try:
-        assert producer.config["max_request_size"] == kafka.request_limit(settings)
-        assert dead_letters.config["max_request_size"] == kafka.UNLIMITED_REQUEST_BYTES
-        assert consumer.config["max_partition_fetch_bytes"] >= kafka.request_limit(settings)
-        assert consumer.config["fetch_max_bytes"] >= kafka.request_limit(settings)
+        assert producer.config["max_request_size"] == kafka_clients.request_limit(settings)
+        assert dead_letters.config["max_request_size"] == kafka_clients.UNLIMITED_REQUEST_BYTES
+        assert consumer.config["max_partition_fetch_bytes"] >= kafka_clients.request_limit(settings)
+        assert consumer.config["fetch_max_bytes"] >= kafka_clients.request_limit(settings)
     finally:
         for client in (producer, dead_letters, consumer):
             client.close()
@@ -42,7 +42,7 @@ def test_clients_are_built_with_those_sizes(settings):
 
 def test_a_message_larger_than_the_limit_is_dead_lettered_with_its_original_bytes(settings, app):
     settings = replace(settings, max_message_bytes=1 * MB)
-    kafka.ensure_topics(settings)
+    kafka_clients.ensure_topics(settings)
     garbage = b"\x01not avro" * (3 * MB // 9)
     upstream = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, max_request_size=8 * MB)
     upstream.send(settings.usage_topic, key=b"CUST-1", value=garbage).get(timeout=30)

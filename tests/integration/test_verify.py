@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ledger.verify import EXIT_DIFFERENT, verify
+from readside.verify import EXIT_DIFFERENT, verify
+from tests.cli_helpers import ledger
 from tests.factories import open_customer
 from tests.read_side_helpers import execute, record_usage, relay_all, relay_and_project
-from tests.cli_helpers import ledger
 
 
 def test_a_clean_projection_verifies_and_a_planted_difference_is_reported(settings, app, cli_env):

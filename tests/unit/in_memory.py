@@ -2,7 +2,7 @@
 the same domain and application code as on PostgreSQL, without a database.
 
 The application asks two questions of its store through the LedgerIndex port
-(domain/billing_service.py); ledger/index.py answers them with PostgreSQL indexes, and
+(domain/billing_service.py); eventstore/index.py answers them with PostgreSQL indexes, and
 MemoryLedgerIndex answers them here by reading every stored event (a unit test's store
 holds a few hundred). The PostgreSQL recorder's batch queries (`current_versions`,
 `existing_aggregate_ids`) are optional to the application, which falls back to the

@@ -11,10 +11,15 @@ from uuid import UUID
 
 import pytest
 from eventsourcing.persistence import (
-    DatetimeAsISO, DecimalAsStr, JSONTranscoder, Transcoding, TranscodingNotRegisteredError, UUIDAsHex,
+    DatetimeAsISO,
+    DecimalAsStr,
+    JSONTranscoder,
+    Transcoding,
+    TranscodingNotRegisteredError,
+    UUIDAsHex,
 )
 
-from ledger.transcoding import FastJSONTranscoder
+from eventstore.transcoding import FastJSONTranscoder
 
 
 class Colour(Enum):

@@ -3,7 +3,7 @@ indexes that PostgreSQL keeps in the same transaction as the events themselves:
 which customers have accounts, and which usage lines of a customer are not invoiced.
 
 Customers come from the stored AccountOpened events (a partial index keeps it a lookup);
-a customer's usage from the store's customer column and its index (ledger/store.py).
+a customer's usage from the store's customer column and its index (eventstore/postgres.py).
 Nothing here is a copy that could drift: drop the indexes and the answers stay the same,
 only slower.
 """

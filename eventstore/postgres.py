@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 from uuid import UUID
 
 import psycopg
@@ -15,8 +16,14 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.sql import SQL, Identifier, Literal
 
 from domain.application import BillingLedger
-from ledger.config import Settings
-from ledger.transcoding import FastJSONTranscoder
+from eventstore.transcoding import FastJSONTranscoder
+
+
+class StoreSettings(Protocol):
+    """Where the event store is; the wiring's `ledger.config.Settings` provides it."""
+
+    database_url: str | None
+    store_schema: str
 
 
 @dataclass(frozen=True)
@@ -50,7 +57,7 @@ class LedgerMapper(Mapper):
 
 # The customer column, added to a store made before it existed (filled from the events'
 # JSON once), and the index that finds a customer's events in order: a customer's history
-# and its usage not yet invoiced (ledger/index.py) are both one range of it. A column
+# and its usage not yet invoiced (eventstore/index.py) are both one range of it. A column
 # rather than an expression index on the JSON: PostgreSQL then parses no JSON per insert.
 CUSTOMER_COLUMN_DDL = """
 CREATE OR REPLACE FUNCTION {schema}.event_json(state bytea) RETURNS jsonb
@@ -215,14 +222,14 @@ class LedgerRecorder(PostgresProcessRecorder):
             curs.execute(statement, (application_name,))
 
 
-def application_env(settings: Settings) -> dict[str, str]:
+def application_env(settings: StoreSettings) -> dict[str, str]:
     """Translate a PostgreSQL URL into the environment the eventsourcing factory reads."""
     assert settings.database_url, "resolve the services before building the application"
     params = conninfo_to_dict(settings.database_url)
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "PROCESS_RECORDER_TOPIC": f"{LedgerRecorder.__module__}:{LedgerRecorder.__qualname__}",
-        # Writes the library's JSON, faster (see ledger/transcoding.py).
+        # Writes the library's JSON, faster (see eventstore/transcoding.py).
         "TRANSCODER_TOPIC": f"{FastJSONTranscoder.__module__}:{FastJSONTranscoder.__qualname__}",
         "MAPPER_TOPIC": f"{LedgerMapper.__module__}:{LedgerMapper.__qualname__}",
         "POSTGRES_DBNAME": str(params.get("dbname", "postgres")),
@@ -259,8 +266,8 @@ def setup_lock(database_url: str) -> Iterator[None]:
             conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
 
 
-def open_application(settings: Settings) -> BillingLedger:
-    from ledger.index import PostgresLedgerIndex
+def open_application(settings: StoreSettings) -> BillingLedger:
+    from eventstore.index import PostgresLedgerIndex
 
     with setup_lock(settings.database_url):
         ensure_schema(settings.database_url, settings.store_schema)

@@ -2,7 +2,7 @@
 
 A customer's events are spread over many aggregates (the account, one usage line per usage,
 support cases...). They are found by the event store's index on its customer column, with
-the notification id (ledger/store.py), so one index range gives them in order. Why the store and not a read model: the history is the store's truth, current to the
+the notification id (eventstore/postgres.py), so one index range gives them in order. Why the store and not a read model: the history is the store's truth, current to the
 last commit (a projector-maintained index lags by the projector's delay), and the index
 costs the writers of the store a little per event instead of a second row per usage event
 on the projector's hot path. It relies on the state being plain JSON, as the application
@@ -21,13 +21,13 @@ from psycopg.sql import SQL, Identifier
 
 from domain.money import MINOR_UNIT_EXPONENT
 from domain.policy import PolicyBook
-from ledger.config import Settings
-from ledger.event_log import COLUMNS, events_table, to_ledger_events
-from ledger.store import open_application
+from eventstore.postgres import open_application
 from projections.balances import BALANCES_VIEW, BalancesProjection, usage_amount
 from projections.base import LedgerEvent, Projection
 from projections.registry import all_projections
 from projections.views import create_helpers, view_statement
+from readside.event_log import COLUMNS, events_table, to_ledger_events
+from readside.settings import ReadSideSettings
 
 HISTORY_COLUMNS = ["notification_id", "occurred_at", "event", "actor", "amount", "details"]
 # Events of no customer that a customer's rows read: the policy its overdue is counted by.
@@ -35,7 +35,7 @@ SHARED_EVENTS = (PolicyBook.PolicyPublished,)
 COMMON_FIELDS = {"event_id", "notification_id", "aggregate_id", "aggregate_version", "customer_id", "occurred_at", "actor"}
 
 
-def customer_events(settings: Settings, customer_id: str, shared: bool = False) -> list[LedgerEvent]:
+def customer_events(settings: ReadSideSettings, customer_id: str, shared: bool = False) -> list[LedgerEvent]:
     """The customer's ledger events in notification order, converted as the relay converts them;
     with `shared`, the events of no customer that its rows read too (SHARED_EVENTS)."""
     app = open_application(settings)  # also sets up the store and its customer index
@@ -54,7 +54,7 @@ def customer_events(settings: Settings, customer_id: str, shared: bool = False) 
         app.close()
 
 
-def customer_history(settings: Settings, customer_id: str) -> list[dict]:
+def customer_history(settings: ReadSideSettings, customer_id: str) -> list[dict]:
     currency = None
     rows = []
     for event_type, record in customer_events(settings, customer_id):
@@ -106,7 +106,7 @@ def fold_in_temp(conn: psycopg.Connection, projection: Projection, events: list[
         projection.write(cursor, projection.changes(projection.relevant(events)))
 
 
-def balance_as_of(settings: Settings, customer_id: str, as_of: datetime) -> dict | None:
+def balance_as_of(settings: ReadSideSettings, customer_id: str, as_of: datetime) -> dict | None:
     """The customer's balance row, every column of the view, from the events whose business
     time is at or before `as_of`, read through the balances view as of that day. Its overdue
     reads the invoices and the collections read models, so every projection is folded, with

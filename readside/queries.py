@@ -21,10 +21,10 @@ from psycopg.sql import SQL, Composed, Identifier, Placeholder
 
 from domain.bounds import escaped
 from domain.money import MINOR_UNIT_EXPONENT
-from ledger.config import Settings
 from projections.balances import BALANCES_VIEW
-from projections.collections import COLLECTIONS_VIEW
 from projections.base import Filter, View
+from projections.collections import COLLECTIONS_VIEW
+from readside.settings import ReadSideSettings
 
 BALANCE_COLUMNS = BALANCES_VIEW.shown_columns
 _OPERATORS = {"=": SQL("="), ">=": SQL(">="), "<=": SQL("<=")}
@@ -78,12 +78,12 @@ class ViewQuery:
                 return []  # nothing projected yet: no view
 
 
-def read_view(settings: Settings, query: ViewQuery) -> list[dict]:
+def read_view(settings: ReadSideSettings, query: ViewQuery) -> list[dict]:
     with psycopg.connect(settings.database_url) as conn:
         return query.rows(conn, settings.views_schema)
 
 
-def balances(settings: Settings, customer_id: str | None = None) -> list[dict]:
+def balances(settings: ReadSideSettings, customer_id: str | None = None) -> list[dict]:
     rows = read_view(settings, ViewQuery(BALANCES_VIEW, key=customer_id))
     return [{c: r[c] for c in BALANCE_COLUMNS} for r in rows]
 
@@ -193,7 +193,7 @@ def balance_table(rows: list[dict], fmt: str) -> str:
 SUMMARY_COLUMNS = ["customer_id", "currency", "invoiced", "paid", "balance", "overdue", "collection_status", "unbilled_usage"]
 
 
-def billing_summary(settings: Settings, as_of: date | None = None) -> list[dict]:
+def billing_summary(settings: ReadSideSettings, as_of: date | None = None) -> list[dict]:
     """Per customer, its balance and its collection status, both as of one day."""
     with psycopg.connect(settings.database_url) as conn:  # one transaction: one as-of, one snapshot
         rows = ViewQuery(BALANCES_VIEW, as_of=as_of).rows(conn, settings.views_schema)

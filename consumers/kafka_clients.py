@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from ledger.config import Settings
 
-# Message sizes, all derived from Settings.max_message_bytes (M), so that they agree:
+class KafkaSettings(Protocol):
+    """Where the broker and topics are; the wiring's `ledger.config.Settings` provides it."""
+
+    bootstrap_servers: str | None
+    usage_topic: str
+    ledger_topic: str
+    topic_partitions: int
+
+    @property
+    def dlq_topic(self) -> str: ...
+
+
+# Message sizes, all derived from KafkaSettings.max_message_bytes (M), so that they agree:
 # - the usage and ledger topics are created with max.message.bytes = M;
 # - the dead-letter topic with M + DEAD_LETTER_HEADROOM: a dead letter is the original
 #   message plus the ingest's headers (reason, a detail cut to MAX_DETAIL_CHARS, source);
@@ -20,12 +33,12 @@ DEAD_LETTER_HEADROOM = 64 * 1024
 UNLIMITED_REQUEST_BYTES = 2**31 - 1  # Kafka's own bound: sizes are int32 on the wire
 
 
-def topic_limit(settings: Settings, topic: str) -> int:
+def topic_limit(settings: KafkaSettings, topic: str) -> int:
     """max.message.bytes of a topic the ledger creates."""
     return settings.max_message_bytes + (DEAD_LETTER_HEADROOM if topic in (settings.dlq_topic, settings.ledger_dlq_topic) else 0)
 
 
-def request_limit(settings: Settings) -> int:
+def request_limit(settings: KafkaSettings) -> int:
     """What one produced or fetched message of any of the ledger's topics may weigh."""
     return settings.max_message_bytes + DEAD_LETTER_HEADROOM
 
@@ -40,7 +53,7 @@ FAST_GROUP = {
 }
 
 
-def consumer(settings: Settings, group_id: str, **overrides) -> KafkaConsumer:
+def consumer(settings: KafkaSettings, group_id: str, **overrides) -> KafkaConsumer:
     options = {
         "bootstrap_servers": settings.bootstrap_servers,
         "group_id": group_id,
@@ -54,7 +67,7 @@ def consumer(settings: Settings, group_id: str, **overrides) -> KafkaConsumer:
     return KafkaConsumer(**options)
 
 
-def producer(settings: Settings, **overrides) -> KafkaProducer:
+def producer(settings: KafkaSettings, **overrides) -> KafkaProducer:
     options = {
         "bootstrap_servers": settings.bootstrap_servers,
         "enable_idempotence": True,  # a retried send is written once, in order
@@ -67,11 +80,11 @@ def producer(settings: Settings, **overrides) -> KafkaProducer:
     return KafkaProducer(**options)
 
 
-def dead_letter_producer(settings: Settings) -> KafkaProducer:
+def dead_letter_producer(settings: KafkaSettings) -> KafkaProducer:
     return producer(settings, max_request_size=UNLIMITED_REQUEST_BYTES)
 
 
-def ensure_topics(settings: Settings, *names: str) -> None:
+def ensure_topics(settings: KafkaSettings, *names: str) -> None:
     topics = names or (settings.usage_topic, settings.dlq_topic, settings.ledger_topic)
     admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     try:

@@ -19,11 +19,11 @@ from typing import Any
 import psycopg
 from psycopg.sql import SQL, Identifier
 
-from ledger.config import Settings
-from ledger.event_log import max_notification_id, read_log, to_ledger_events
-from ledger.store import open_application
+from eventstore.postgres import open_application
 from projections.base import Projection
 from projections.registry import all_projections, projection_named
+from readside.event_log import max_notification_id, read_log, to_ledger_events
+from readside.settings import ReadSideSettings
 
 EXIT_DIFFERENT = 1  # `ledger verify` exit status when any difference is found
 MISSING = "(no row)"
@@ -40,7 +40,7 @@ class Difference:
     recomputed: Any
 
 
-def verify(settings: Settings, names: list[str] | None = None) -> tuple[list[Difference], int]:
+def verify(settings: ReadSideSettings, names: list[str] | None = None) -> tuple[list[Difference], int]:
     """Returns the differences and the number of stored events read (the log is read once,
     for all the projections together)."""
     projections = [projection_named(n) for n in names] if names else all_projections()
@@ -54,7 +54,7 @@ def verify(settings: Settings, names: list[str] | None = None) -> tuple[list[Dif
         app.close()
 
 
-def _verify(conn, settings: Settings, projections: list[Projection], mapper) -> tuple[list[Difference], int]:
+def _verify(conn, settings: ReadSideSettings, projections: list[Projection], mapper) -> tuple[list[Difference], int]:
     tables = [(p, table) for p in projections for table in p.tables]
     live = {table: _rows(conn, Identifier(settings.read_schema, table)) for _, table in tables}
     # pg_temp is searched first unless named: name it last, so the watermarks are the live ones.

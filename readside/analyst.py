@@ -15,14 +15,14 @@ from psycopg.sql import SQL, Identifier, Literal
 
 from consumers.projector import connect_read_models, set_up_read_side
 from domain.errors import LedgerError
-from ledger.config import Settings
 from projections.registry import all_projections
 from projections.views import ANALYSTS, grant_views
+from readside.settings import ReadSideSettings
 
 _ROLES_LOCK = 0x1ED9E6  # CREATE ROLE races with itself across sessions; serialise it
 
 
-def grant_analyst(settings: Settings, name: str, password: str | None = None) -> bool:
+def grant_analyst(settings: ReadSideSettings, name: str, password: str | None = None) -> bool:
     """Returns True when the login role was created, False when it existed (and was updated)."""
     if not name or name.startswith("pg_"):
         raise LedgerError(f"{name!r} is not a role name an analyst can have")
@@ -63,7 +63,7 @@ def _is_privileged(cursor, name: str) -> bool:
     return cursor.fetchone()[0]
 
 
-def _close_public_doors(cursor, database: Identifier, settings: Settings) -> None:
+def _close_public_doors(cursor, database: Identifier, settings: ReadSideSettings) -> None:
     """What PUBLIC (every role) may do by default, and an analyst must not: create
     temporary tables, create in the public schema, use the ledger's own schemas."""
     owner = SQL("CURRENT_USER")
@@ -75,7 +75,7 @@ def _close_public_doors(cursor, database: Identifier, settings: Settings) -> Non
         cursor.execute(SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(Identifier(schema)))
 
 
-def connect_as(settings: Settings, name: str, password: str | None = None) -> psycopg.Connection:
+def connect_as(settings: ReadSideSettings, name: str, password: str | None = None) -> psycopg.Connection:
     """A connection as that role (for checks and tests): the ledger's URL with another user."""
     from psycopg.conninfo import make_conninfo
 

@@ -1,5 +1,5 @@
 """`ledger replay`: rebuild a projection from the ledger topic or the event store, into a
-shadow (ledger/shadow.py), then swap it in at once.
+shadow (readside/shadow.py), then swap it in at once.
 
 From Kafka: a consumer outside the live group reads every partition of the ledger topic
 from offset zero to the high watermark of its fetch responses (not ListOffsets: the
@@ -30,18 +30,18 @@ import psycopg
 from kafka import TopicPartition
 from psycopg.sql import SQL, Identifier
 
-from consumers.partitions import Source, topic_id
+from consumers import kafka_clients
 from consumers.ledger_decoder import LedgerDecoder, where
+from consumers.partitions import Source, topic_id
 from consumers.workers import exit_with_parent
 from domain.errors import LedgerError
-from ledger import kafka
-from ledger.config import Settings
-from ledger.event_log import max_notification_id, read_log, to_ledger_events
-from ledger.progress import Progress
-from ledger.shadow import Shadow
-from ledger.store import open_application
+from eventstore.postgres import open_application
 from projections.base import Projection
 from projections.registry import projection_named
+from readside.event_log import max_notification_id, read_log, to_ledger_events
+from readside.progress import Progress
+from readside.settings import ReadSideSettings
+from readside.shadow import Shadow
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class ReplayResult:
 
 
 def replay(
-    settings: Settings,
+    settings: ReadSideSettings,
     name: str,
     source: str,
     stop: threading.Event | None = None,
@@ -96,7 +96,7 @@ def replay(
 class StoreReplay:
     name = "store"
 
-    def __init__(self, settings: Settings, projection: Projection, workers: int):
+    def __init__(self, settings: ReadSideSettings, projection: Projection, workers: int):
         self.settings = settings
         self.projection = projection
         self.workers = workers
@@ -200,11 +200,11 @@ class _Converters:
 class KafkaReplay:
     name = "kafka"
 
-    def __init__(self, settings: Settings, projection: Projection):
+    def __init__(self, settings: ReadSideSettings, projection: Projection):
         self.settings = settings
         self.projection = projection
         self.decoder = LedgerDecoder(set(projection.event_types))
-        self.consumer = kafka.consumer(settings, None)
+        self.consumer = kafka_clients.consumer(settings, None)
         self.sources: dict[TopicPartition, Source] = {}
         self.events = 0
         self.skipped = 0  # records that are no ledger event
