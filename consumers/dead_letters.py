@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from consumers.kafka_clients import SEND_TIMEOUT
 from domain import bounds
 
 # Every reason a usage message is refused, with its meaning: the dead-letter header
@@ -97,18 +98,23 @@ class DeadLetterSender:
     def __init__(self, producer: KafkaProducer, topic: str):
         self.producer = producer
         self.topic = topic
-        self.pending = 0
+        self.pending: list = []  # the sends' futures, until flushed
 
     def send(self, record, reason: str, detail: str) -> None:
         headers = dead_letter_headers(record, reason, detail, datetime.now(timezone.utc))
-        self.producer.send(self.topic, key=record.key, value=record.value, headers=headers)
-        self.pending += 1
+        self.pending.append(self.producer.send(self.topic, key=record.key, value=record.value, headers=headers))
 
     def flush(self) -> None:
-        """Before the batch commits: a crash may then repeat a dead letter, never lose one."""
-        if self.pending:
-            self.producer.flush()
-            self.pending = 0
+        """Before the batch commits: a crash may then repeat a dead letter, never lose one.
+
+        kafka-python's flush only logs a batch the broker never took; each send's future says
+        whether it was taken, and raises if not (a broker outage: the batch is not committed and
+        is handled again), so a dead letter is never counted without being kept."""
+        pending, self.pending = self.pending, []
+        if pending:
+            self.producer.flush(timeout=SEND_TIMEOUT)
+            for future in pending:
+                future.get(timeout=0)
 
 
 @dataclass(frozen=True)

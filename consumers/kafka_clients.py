@@ -53,6 +53,11 @@ FAST_GROUP = {
 }
 
 
+# Seconds a producer's flush waits for the broker's acknowledgements; past it the batch is not
+# committed (KafkaTimeoutError: an outage to ride out) and is handled again.
+SEND_TIMEOUT = 30.0
+
+
 def consumer(settings: KafkaSettings, group_id: str, **overrides) -> KafkaConsumer:
     options = {
         "bootstrap_servers": settings.bootstrap_servers,

@@ -31,6 +31,7 @@ from kafka import KafkaProducer
 from psycopg.sql import SQL, Identifier
 
 from consumers.collector import tune_collector
+from consumers.kafka_clients import SEND_TIMEOUT
 from consumers.ledger_events import to_ledger_record
 from consumers.partitions import topic_id
 from consumers.workers import exit_with_parent
@@ -127,7 +128,6 @@ class Relay:
     ENCODED_HERE = 0.1
     # Seconds a batch may take to reach the broker; longer means the broker is unreachable
     # (the producer alone would wait for its delivery timeout, two minutes).
-    SEND_TIMEOUT = 30.0
 
     def __init__(
         self, app: BillingLedger, producer: KafkaProducer, topic: str, batch_size: int = 5000,
@@ -179,7 +179,7 @@ class Relay:
         send, partition, futures = self.producer.send, self._partitioner(), []
         for key, value, headers in messages:
             futures.append(send(self.topic, key=key, value=value, headers=headers, partition=partition(key)))
-        self.producer.flush(timeout=self.SEND_TIMEOUT)  # KafkaTimeoutError: the broker is unreachable
+        self.producer.flush(timeout=SEND_TIMEOUT)  # KafkaTimeoutError: the broker is unreachable
         for notification, future in zip(batch.notifications, futures):
             try:
                 future.get(timeout=0)  # raises if Kafka refused any of them

@@ -240,6 +240,9 @@ def application_env(settings: StoreSettings) -> dict[str, str]:
         "POSTGRES_SCHEMA": settings.store_schema,
         "AGGREGATE_CACHE_MAXSIZE": "10000",
         "POSTGRES_POOL_SIZE": "4",
+        # Seconds to wait for a connection from the pool (the library's default is 30): during
+        # an outage each attempt of a process, and any command, gives up after this.
+        "POSTGRES_CONNECT_TIMEOUT": "5",
     }
 
 

@@ -207,15 +207,6 @@ def reach_postgres(database_url: str) -> None:
         pass
 
 
-# Seconds a step waits for a connection from the store's pool. The library's default (30 s)
-# would make every attempt during an outage that long, and the deadline that imprecise.
-STORE_CONNECTION_WAIT = 5.0
-
-
-def bound_store_waits(app: BillingLedger) -> None:
-    app.recorder.datastore.pool.timeout = STORE_CONNECTION_WAIT
-
-
 def renew_store_connections(app: BillingLedger) -> None:
     """With PostgreSQL back: the store's pool tests its idle connections and replaces those
     the outage cut, rather than handing them out to fail one by one."""

@@ -29,7 +29,6 @@ from ledger.outages import (
     Backoff,
     BrokerWatch,
     Outage,
-    bound_store_waits,
     reach_postgres,
     renew_store_connections,
     service_down,
@@ -119,7 +118,6 @@ INGEST_POLL_RECORDS = 20_000
 
 def ingest_process(settings: Settings, app: BillingLedger) -> IngestProcess:
     kafka_clients.ensure_topics(settings)
-    bound_store_waits(app)
     ingest = UsageIngest(app, kafka_clients.dead_letter_producer(settings), settings.dlq_topic)
     member = TrackedMember(
         kafka_clients.consumer(settings, settings.group("ingest")),
@@ -133,7 +131,6 @@ def ingest_process(settings: Settings, app: BillingLedger) -> IngestProcess:
 
 def relay_process(settings: Settings, app: BillingLedger) -> RelayProcess:
     kafka_clients.ensure_topics(settings)
-    bound_store_waits(app)
     new_events = NewEvents(settings.database_url, app.recorder.channel_name)
     return RelayProcess(Relay(app, kafka_clients.producer(settings), settings.ledger_topic), new_events)
 
