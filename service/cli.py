@@ -1,0 +1,27 @@
+"""`ledger serve`: the HTTP API, on the embedded services when nothing is configured."""
+
+from __future__ import annotations
+
+from ledger.commands import add_command, say, with_services
+from ledger.config import Settings
+from service.server import DEFAULT_HOST, DEFAULT_PORT
+
+
+@with_services
+def cmd_serve(settings: Settings, args) -> int:
+    from service.app import ServiceContext, create_app
+    from service.server import serve
+
+    ctx = ServiceContext.open(settings)
+    try:
+        say(f"ledger API on http://{args.host}:{args.port} (OpenAPI: /openapi.json, docs: /docs); Ctrl-C stops it")
+        serve(create_app(ctx), args.host, args.port)
+    finally:
+        ctx.close()
+    return 0
+
+
+def register(sub) -> None:
+    p = add_command(sub, "serve", cmd_serve, "serve the HTTP API (staff sign in; see docs/api.md)")
+    p.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST}: this machine only)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")

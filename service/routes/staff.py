@@ -1,0 +1,89 @@
+"""Staff users, their roles and their passwords."""
+
+from __future__ import annotations
+
+from fastapi import Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from domain.errors import PermissionDenied
+from domain.roles import Permission, Role
+from service.auth import SIGNED_IN_ONE_TIME, Principal, context, current_principal, endpoint
+from service.credentials import check_staff_id
+from service.errors import ServiceError, not_signed_in
+from service.routes import new_router
+from service.values import Changed, Strict, business_time, Command
+
+router = new_router("staff")
+
+
+class StaffUser(BaseModel):
+    user: str
+    roles: list[Role]
+
+
+class StaffPage(BaseModel):
+    data: list[StaffUser]
+    has_more: bool
+    next: str | None
+
+
+class RoleChange(Command):
+    pass
+
+
+class NewPassword(Strict):
+    password: str = Field(description="12 to 256 characters", max_length=1024)
+    current_password: str | None = Field(None, max_length=1024, description="required to change your own")
+
+
+@endpoint(router, "GET", "/staff", needs=Permission.MANAGE_USERS, response_model=StaffPage,
+          summary="staff users and their roles")
+def list_staff(request: Request, limit: int = Query(100, ge=1, le=500), starting_after: str | None = None) -> StaffPage:
+    directory = context(request).ledger.staff_directory()
+    users = sorted(u for u in directory.roles if starting_after is None or u > starting_after)
+    page = users[:limit]
+    more = len(users) > limit
+    return StaffPage(data=[StaffUser(user=u, roles=sorted(directory.roles_of(u))) for u in page], has_more=more,
+                     next=page[-1] if more else None)
+
+
+def _role_change(method: str):
+    def change(user: str, role: Role, request: Request, body: RoleChange | None = None,
+               who: Principal = Depends(current_principal)) -> Changed:
+        ctx = context(request)
+        at = business_time(body.at if body else None, ctx.clock())
+        return Changed(changed=getattr(ctx.ledger, method)(user, role, at=at, actor=who.id))
+
+    return change
+
+
+endpoint(router, "PUT", "/staff/{user}/roles/{role}", needs=Permission.MANAGE_USERS, response_model=Changed,
+         summary="grant a role (global-admin only by a global admin)")(_role_change("grant_role"))
+endpoint(router, "DELETE", "/staff/{user}/roles/{role}", needs=Permission.MANAGE_USERS, response_model=Changed,
+         summary="revoke a role (never the last global admin)")(_role_change("revoke_role"))
+
+
+@endpoint(router, "PUT", "/staff/{user}/password", needs=SIGNED_IN_ONE_TIME, response_model=Changed,
+          summary="set a password: your own (with the current one), or another's as a one-time password "
+          "(needs 'grant and revoke roles')")
+def set_password(user: str, body: NewPassword, request: Request, who: Principal = Depends(current_principal)) -> Changed:
+    ctx = context(request)
+    own = user == who.id
+    if own:
+        if body.current_password is None:
+            raise ServiceError(400, "malformed_request", "give current_password to change your own password",
+                               field="current_password")
+        address = request.client.host if request.client else "unknown"
+        if not ctx.credentials.verify_password(who.id, body.current_password):
+            ctx.throttle.failed(who.id, address)
+            raise not_signed_in("the current password is wrong")
+    else:
+        ctx.ledger.authorize(who.id, Permission.MANAGE_USERS)
+        if who.must_change_password:
+            raise PermissionDenied(who.id, "set another's password before choosing your own", ["a one-time password"])
+    at = ctx.clock()
+    ctx.credentials.set_password(
+        check_staff_id(user), body.password, must_change=not own, at=at,
+        transaction=lambda: ctx.access.record_password_set(user, one_time=not own, at=at, actor=who.id),
+    )
+    return Changed(changed=True)

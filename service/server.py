@@ -1,0 +1,45 @@
+"""Running the API on uvicorn: `ledger serve`, and a server in a thread for the tests."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import uvicorn
+
+DEFAULT_HOST = "127.0.0.1"  # nothing configured: reachable from this machine only
+DEFAULT_PORT = 8080
+
+
+def config(app, **options) -> uvicorn.Config:
+    # uvicorn's access log would be a line per request on stderr; errors are logged by the service.
+    return uvicorn.Config(app, access_log=False, log_level="warning", lifespan="off", **options)
+
+
+def serve(app, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+    uvicorn.Server(config(app, host=host, port=port)).run()
+
+
+@contextlib.contextmanager
+def running(app, host: str = DEFAULT_HOST) -> Iterator[str]:
+    """The app served on a free port of `host` in a thread; yields its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    server = uvicorn.Server(config(app))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="ledger-serve", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the API server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://{host}:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

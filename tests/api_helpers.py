@@ -1,0 +1,62 @@
+"""The API served for real: uvicorn on 127.0.0.1 in a thread, over this test's database and
+topics, and httpx clients signed in as staff of each role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from domain.roles import Role
+from tests.factories import ADMIN, OPENED_AT
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Api:
+    ctx: object  # service.app.ServiceContext
+    url: str
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    def sign_in(self, user: str, password: str = PASSWORD) -> httpx.Client:
+        with self.client() as anonymous:
+            answer = anonymous.post("/v1/sessions", json={"user": user, "password": password})
+        assert answer.status_code == 201, answer.text
+        return self.client(answer.json()["token"])
+
+    def add_staff(self, user: str, role: Role | None, password: str = PASSWORD) -> None:
+        """A staff user with a password of their own (no one-time password) and a role."""
+        if role is not None:
+            self.ctx.ledger.grant_role(user, role, at=OPENED_AT, actor=ADMIN)
+        self.ctx.credentials.set_password(user, password, must_change=False, at=OPENED_AT)
+
+    def notifications(self) -> int:
+        """How many events the ledger's store holds: unchanged by a refused command."""
+        return self.ctx.ledger.recorder.max_notification_id() or 0
+
+
+@pytest.fixture
+def api(settings):
+    from service.app import ServiceContext, create_app
+    from service.server import running
+
+    ctx = ServiceContext.open(settings)
+    ctx.ledger.bootstrap_admin(ADMIN, at=OPENED_AT, actor="system:staff-bootstrap")
+    try:
+        with running(create_app(ctx)) as url:
+            served = Api(ctx, url)
+            served.add_staff(ADMIN, None)
+            yield served
+    finally:
+        ctx.close()
+
+
+@pytest.fixture
+def admin(api) -> httpx.Client:
+    with api.sign_in(ADMIN) as client:
+        yield client
