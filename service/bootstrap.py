@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ledger.config import Settings
+from service.access import set_password
 from service.app import open_access_log
 from service.credentials import CredentialStore, new_password
 
@@ -17,8 +18,7 @@ def first_password(settings: Settings, user_id: str, *, at: datetime, actor: str
         if store.has_password(user_id):
             return None
         password = new_password()
-        store.set_password(user_id, password, must_change=True, at=at,
-                           transaction=lambda: access.record_password_set(user_id, one_time=True, at=at, actor=actor))
+        set_password(store, access, user_id, password, one_time=True, at=at, actor=actor)
         return password
     finally:
         access.close()

@@ -4,11 +4,13 @@ topics, and httpx clients signed in as staff of each role."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 import pytest
 
 from domain.roles import Role
+from service.access import issue_token, set_password
 from tests.factories import ADMIN, OPENED_AT
 
 PASSWORD = "correct horse battery staple"
@@ -33,7 +35,12 @@ class Api:
         """A staff user with a password of their own (no one-time password) and a role."""
         if role is not None:
             self.ctx.ledger.grant_role(user, role, at=OPENED_AT, actor=ADMIN)
-        self.ctx.credentials.set_password(user, password, must_change=False, at=OPENED_AT)
+        set_password(self.ctx.credentials, self.ctx.access, user, password, one_time=False, at=OPENED_AT, actor=ADMIN)
+
+    def token(self, kind, principal: str, lifetime: timedelta = timedelta(days=30), actor: str = ADMIN) -> str:
+        """A token made as the API makes it (its row and its event), e.g. for an upstream system."""
+        return issue_token(self.ctx.credentials, self.ctx.access, kind, principal, "test", lifetime,
+                           at=self.ctx.clock(), actor=actor).secret
 
     def notifications(self) -> int:
         """How many events the ledger's store holds: unchanged by a refused command."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, Field
 
 from domain.credentials import TokenKind
+from service import access
 from service.auth import NOBODY, SIGNED_IN_ONE_TIME, Principal, context, current_principal, endpoint
 from service.errors import ServiceError, not_signed_in
 from service.routes import new_router
@@ -43,13 +44,8 @@ def sign_in(body: SignIn, request: Request) -> Session:
         ctx.throttle.failed(body.user, address)
         raise not_signed_in("wrong user or password")
     ctx.throttle.succeeded(body.user)
-    now = ctx.clock()
-    new = ctx.credentials.create_token(
-        TokenKind.SESSION, body.user, "sign-in", body.user, at=now, expires_at=now + SESSION_LIFETIME,
-        transaction=lambda row: ctx.access.issue_token(
-            row.token_id, row.principal, row.kind, row.name, row.expires_at, at=now, actor=body.user
-        ),
-    )
+    new = access.issue_token(ctx.credentials, ctx.access, TokenKind.SESSION, body.user, "sign-in", SESSION_LIFETIME,
+                             at=ctx.clock(), actor=body.user)
     must_change = ctx.credentials.token_by_secret(new.secret).must_change_password
     return Session(token=new.secret, token_id=new.row.token_id, user=body.user, expires_at=new.row.expires_at,
                    must_change_password=must_change)
@@ -63,7 +59,4 @@ def sign_out(request: Request, who: Principal = Depends(current_principal)) -> C
 
 def revoke(request: Request, token_id: str, actor: str) -> bool:
     ctx = context(request)
-    at: datetime = ctx.clock()
-    return ctx.credentials.revoke_token(
-        token_id, at=at, transaction=lambda: ctx.access.revoke_token(token_id, at=at, actor=actor)
-    )
+    return access.revoke_token(ctx.credentials, ctx.access, token_id, at=ctx.clock(), actor=actor)

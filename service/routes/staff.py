@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from domain.errors import PermissionDenied
 from domain.roles import Permission, Role
+from service import access
 from service.auth import SIGNED_IN_ONE_TIME, Principal, context, current_principal, endpoint
 from service.credentials import check_staff_id
 from service.errors import ServiceError, not_signed_in
@@ -81,9 +82,6 @@ def set_password(user: str, body: NewPassword, request: Request, who: Principal 
         ctx.ledger.authorize(who.id, Permission.MANAGE_USERS)
         if who.must_change_password:
             raise PermissionDenied(who.id, "set another's password before choosing your own", ["a one-time password"])
-    at = ctx.clock()
-    ctx.credentials.set_password(
-        check_staff_id(user), body.password, must_change=not own, at=at,
-        transaction=lambda: ctx.access.record_password_set(user, one_time=not own, at=at, actor=who.id),
-    )
+    access.set_password(ctx.credentials, ctx.access, check_staff_id(user), body.password, one_time=not own,
+                        at=ctx.clock(), actor=who.id)
     return Changed(changed=True)

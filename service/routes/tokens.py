@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from domain.bounds import ID_PATTERN
 from domain.credentials import TokenKind
+from service import access
 from domain.roles import Permission
 from service.auth import SIGNED_IN, Principal, context, current_principal, endpoint
 from service.credentials import TokenRow
@@ -65,13 +66,8 @@ def token_out(row: TokenRow) -> dict:
 
 def _issue(request: Request, kind: TokenKind, principal: str, name: str, days: int, actor: str) -> CreatedToken:
     ctx = context(request)
-    now = ctx.clock()
-    new = ctx.credentials.create_token(
-        kind, principal, name, actor, at=now, expires_at=now + timedelta(days=days),
-        transaction=lambda row: ctx.access.issue_token(
-            row.token_id, row.principal, row.kind, row.name, row.expires_at, at=now, actor=actor
-        ),
-    )
+    new = access.issue_token(ctx.credentials, ctx.access, kind, principal, name, timedelta(days=days),
+                             at=ctx.clock(), actor=actor)
     return CreatedToken(**token_out(new.row), secret=new.secret)
 
 
