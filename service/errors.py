@@ -44,8 +44,8 @@ class ServiceError(Exception):
         self.status, self.code, self.detail, self.headers, self.ids = status, code, detail, headers or {}, ids
 
 
-def not_signed_in(detail: str) -> ServiceError:
-    return ServiceError(401, "not_signed_in", detail, {"WWW-Authenticate": 'Bearer realm="ledger"'})
+def not_signed_in(detail: str, **ids: Any) -> ServiceError:
+    return ServiceError(401, "not_signed_in", detail, {"WWW-Authenticate": 'Bearer realm="ledger"'}, **ids)
 
 
 # The domain's errors by kind; any other LedgerError is a refusal of the command (422).

@@ -3,6 +3,8 @@ topics, and httpx clients signed in as staff of each role."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -42,25 +44,37 @@ class Api:
         return issue_token(self.ctx.credentials, self.ctx.access, kind, principal, "test", lifetime,
                            at=self.ctx.clock(), actor=actor).secret
 
+    def events(self, log=None) -> list:
+        """Every event of a log (the ledger's, or the access log), in order."""
+        app = log or self.ctx.ledger
+        return [app.mapper.to_domain_event(n) for n in app.recorder.select_notifications(1, 100_000)]
+
     def notifications(self) -> int:
         """How many events the ledger's store holds: unchanged by a refused command."""
         return self.ctx.ledger.recorder.max_notification_id() or 0
 
 
-@pytest.fixture
-def api(settings):
+@contextlib.contextmanager
+def serving(settings) -> Iterator[Api]:
+    """`ledger serve` as it runs, on a free port of 127.0.0.1."""
     from service.app import ServiceContext, create_app
     from service.server import running
 
     ctx = ServiceContext.open(settings)
-    ctx.ledger.bootstrap_admin(ADMIN, at=OPENED_AT, actor="system:staff-bootstrap")
     try:
         with running(create_app(ctx)) as url:
-            served = Api(ctx, url)
-            served.add_staff(ADMIN, None)
-            yield served
+            yield Api(ctx, url)
     finally:
         ctx.close()
+
+
+@pytest.fixture
+def api(settings):
+    """The API, with the factories' admin as global admin, signed in with PASSWORD."""
+    with serving(settings) as served:
+        served.ctx.ledger.bootstrap_admin(ADMIN, at=OPENED_AT, actor="system:staff-bootstrap")
+        served.add_staff(ADMIN, None)
+        yield served
 
 
 @pytest.fixture
