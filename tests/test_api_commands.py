@@ -1,0 +1,148 @@
+"""Commands and reads over real HTTP: the error shape, retries by id and by Idempotency-Key,
+money as integer minor units, the views' paging, and never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from tests.api_helpers import admin, api  # noqa: F401 - fixtures
+from tests.factories import open_customer
+from tests.read_side_helpers import record_usage, relay_and_project
+
+EUR = lambda cents: {"amount": cents, "currency": "EUR"}  # noqa: E731
+
+
+def test_an_unknown_customer_is_a_404_problem_naming_it(admin):
+    answer = admin.post("/v1/customers/NOPE/payments", json={"payment_id": "PAY-1", "amount": EUR(100)})
+    assert answer.status_code == 404
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.headers["cache-control"] == "no-store"
+    problem = answer.json()
+    assert problem["code"] == "unknown_customer" and problem["customer_id"] == "NOPE"
+    assert problem["type"] == "/errors/unknown-customer" and problem["status"] == 404
+    assert "NOPE" in problem["detail"]
+
+
+def test_a_malformed_body_is_a_400_naming_the_field(admin):
+    answer = admin.post("/v1/customers/ACME/payments", json={"payment_id": "PAY-1", "amount": 12.5})
+    assert answer.status_code == 400 and answer.json()["field"].startswith("body.amount")
+    not_json = admin.post("/v1/customers", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert not_json.status_code == 400 and not_json.json()["code"] == "malformed_request"
+
+
+def test_a_payment_retried_by_its_id_is_recorded_once_and_money_is_minor_units(api, admin):
+    open_customer(api.ctx.ledger, "ACME")
+    payment = {"payment_id": "PAY-1", "amount": EUR(12_345), "method": "card"}
+    first = admin.post("/v1/customers/ACME/payments", json=payment)
+    before = api.notifications()
+    retry = admin.post("/v1/customers/ACME/payments", json=payment)
+    assert (first.json()["changed"], retry.json()["changed"]) == (True, False)
+    assert api.notifications() == before
+    account = admin.get("/v1/customers/ACME").json()
+    assert account["credit_balance"] == EUR(12_345)
+    conflicting = admin.post("/v1/customers/ACME/payments", json={**payment, "amount": EUR(1)})
+    assert conflicting.status_code == 409 and conflicting.json()["code"] == "already_exists"
+
+
+def test_an_amount_in_another_currency_than_the_account_is_refused(api, admin):
+    open_customer(api.ctx.ledger, "ACME")
+    answer = admin.post("/v1/customers/ACME/refunds", json={"refund_id": "R-1", "amount": {"amount": 1, "currency": "USD"}})
+    assert answer.status_code == 422 and "billed in EUR" in answer.json()["detail"]
+
+
+def test_an_idempotency_key_replays_the_first_answer_and_refuses_another_body(api, admin):
+    run = {"as_of": api.ctx.clock().date().isoformat()}
+    key = {"Idempotency-Key": "run-2026-11-30"}
+    first = admin.post("/v1/collections/runs", json=run, headers=key)
+    before = api.notifications()
+    replay = admin.post("/v1/collections/runs", json=run, headers=key)
+    assert first.status_code == replay.status_code == 200
+    assert replay.json() == first.json() and replay.headers["Idempotent-Replayed"] == "true"
+    assert api.notifications() == before
+    other = admin.post("/v1/collections/runs", json={"as_of": "2026-11-01"}, headers=key)
+    assert other.status_code == 409 and other.json()["code"] == "idempotency_key_reused"
+
+
+def test_a_token_created_twice_with_one_key_is_one_token_and_its_secret_is_not_kept(admin):
+    key = {"Idempotency-Key": "laptop-token"}
+    first = admin.post("/v1/tokens", json={"name": "laptop"}, headers=key)
+    replay = admin.post("/v1/tokens", json={"name": "laptop"}, headers=key)
+    assert first.json()["secret"] and replay.json()["secret"] is None
+    assert replay.json()["token_id"] == first.json()["token_id"]
+    assert len(admin.get("/v1/tokens").json()["data"]) == 1
+
+
+def test_a_refused_command_releases_its_idempotency_key(api, admin):
+    key = {"Idempotency-Key": "open-then-fix"}
+    refused = admin.post("/v1/customers", json={"customer_id": "ACME", "name": "Acme", "currency": "XXX"}, headers=key)
+    assert refused.status_code == 422 and refused.json()["code"] == "unknown_currency"
+    fixed = admin.post("/v1/customers", json={"customer_id": "ACME", "name": "Acme", "currency": "EUR"}, headers=key)
+    assert fixed.status_code == 200  # the refusal was not kept: the key is free for the corrected request
+    retried = admin.post("/v1/customers", json={"customer_id": "ACME", "name": "Acme", "currency": "XXX"}, headers=key)
+    assert retried.status_code == 409 and retried.json()["code"] == "idempotency_key_reused"
+
+
+def test_an_unexpected_error_is_one_logged_line_and_a_correlation_id_never_a_traceback(api, admin, caplog):
+    def broken(customer_id):
+        raise RuntimeError("the disk is on fire")
+
+    api.ctx.ledger.get_account = broken
+    with caplog.at_level(logging.ERROR, logger="ledger.serve"):
+        answer = admin.get("/v1/customers/ACME")
+    assert answer.status_code == 500
+    problem = answer.json()
+    assert problem["code"] == "internal_error" and "Traceback" not in answer.text
+    assert problem["correlation_id"] in problem["detail"]
+    lines = [r for r in caplog.records if problem["correlation_id"] in r.getMessage()]
+    assert len(lines) == 1 and lines[0].exc_info is None
+
+
+def test_a_support_case_over_http_from_opening_to_reopening(api, admin):
+    open_customer(api.ctx.ledger, "ACME")
+    case = {"case_id": "CASE-1", "customer_id": "ACME", "category": "technical", "subject": "VM will not start"}
+    assert admin.post("/v1/cases", json=case).json() == {"changed": True, "case_id": "CASE-1"}
+    assert admin.post("/v1/cases", json=case).json()["changed"] is False
+    assert admin.post("/v1/cases/CASE-1/notes", json={"note": "asked for logs"}).json()["changed"] is True
+    assert admin.post("/v1/cases/CASE-1/escalation", json={"vendor_ticket": "MS-42"}).json()["changed"] is True
+    assert admin.get("/v1/cases/CASE-1").json()["vendor_ticket"] == "MS-42"
+    assert admin.post("/v1/cases/CASE-1/resolution", json={"resolution": "restarted"}).json()["changed"] is True
+    assert admin.post("/v1/cases/CASE-1/notes", json={"note": "late"}).status_code == 422
+    assert admin.post("/v1/cases/CASE-1/reopening", json={"reason": "again"}).json()["changed"] is True
+    shown = admin.get("/v1/cases/CASE-1").json()
+    assert shown["status"] == "open"
+    assert [n["note"] for n in shown["notes"]] == ["asked for logs"]
+    assert admin.get("/v1/cases/NOPE").json()["code"] == "unknown_case"
+
+
+def test_an_invoice_issued_over_http_shows_its_money_in_minor_units(api, admin):
+    open_customer(api.ctx.ledger, "ACME")
+    record_usage(api.ctx.ledger, "ACME", 2)  # 2 x 2 h at 0.50, plus 20 % tax
+    issued = admin.post("/v1/customers/ACME/invoices", json={"period": "2026-09"}).json()
+    assert issued["changed"] is True
+    assert admin.post("/v1/customers/ACME/invoices", json={"period": "2026-09"}).json() == {
+        "changed": False, "customer_id": "ACME", "invoice_number": None}
+    invoice = admin.get(f"/v1/customers/ACME/invoices/{issued['invoice_number']}").json()
+    assert invoice["total"] == EUR(240) and invoice["open"] == EUR(240) and invoice["status"] == "open"
+    assert admin.get("/v1/customers/ACME/invoices/INV-NOPE").json()["code"] == "unknown_invoice"
+
+
+def test_the_views_page_by_cursor_with_the_clis_filters(api, admin):
+    for customer in ("CUST-1", "CUST-2", "CUST-3"):
+        open_customer(api.ctx.ledger, customer)
+        record_usage(api.ctx.ledger, customer, 1)
+    relay_and_project(api.ctx.settings, api.ctx.ledger)
+    first = admin.get("/v1/views/balances", params={"limit": 2}).json()
+    assert [r["customer_id"] for r in first["data"]] == ["CUST-1", "CUST-2"]
+    assert first["has_more"] is True and first["next"] == "CUST-2"
+    second = admin.get("/v1/views/balances", params={"limit": 2, "starting_after": first["next"]}).json()
+    assert [r["customer_id"] for r in second["data"]] == ["CUST-3"] and second["has_more"] is False
+    row = first["data"][0]
+    assert row["invoiced"] == EUR(0) and row["unbilled_usage"] == "1"
+    filtered = admin.get("/v1/views/balances", params={"status": "closed"}).json()
+    assert filtered == {"data": [], "has_more": False, "next": None}
+    bad = admin.get("/v1/views/balances", params={"status": "gone"})
+    assert bad.status_code == 400 and "open, closed" in bad.json()["detail"]
+    support = admin.get("/v1/views/support/CUST-1")
+    assert support.status_code == 200 and support.json()["customer_id"] == "CUST-1"
+    assert support.headers["cache-control"] == "no-store"
+    assert admin.get("/v1/views/support/NOPE").status_code == 404
