@@ -93,4 +93,6 @@ def create_app(ctx: ServiceContext) -> FastAPI:
 
     for module in (sessions, tokens, staff, accounts, billing, collections, cases, views, usage):
         app.include_router(module.router)
+    generate = app.openapi
+    app.openapi = lambda: errors.problems_only(generate())  # generated once, then kept by FastAPI
     return app

@@ -128,7 +128,8 @@ def install(app: FastAPI) -> None:
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "description": text, "content": {PROBLEM: {}}}
+    status: {"model": Problem, "description": text,
+             "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
     for status, text in [
         (400, "malformed request"), (401, "not signed in, or the token expired or was revoked"),
         (403, "signed in, but the role does not allow it (names the permission)"),
@@ -137,3 +138,14 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (503, "a dependency is down (see Retry-After)"),
     ]
 }
+
+
+def problems_only(document: dict) -> dict:
+    """FastAPI files an error response's model under application/json too; errors are only
+    ever application/problem+json."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                if status[0] in "45" and PROBLEM in response.get("content", {}):
+                    response["content"].pop("application/json", None)
+    return document
