@@ -146,3 +146,41 @@ def test_the_views_page_by_cursor_with_the_clis_filters(api, admin):
     assert support.status_code == 200 and support.json()["customer_id"] == "CUST-1"
     assert support.headers["cache-control"] == "no-store"
     assert admin.get("/v1/views/support/NOPE").status_code == 404
+
+
+def test_a_customers_history_pages_in_store_order_with_money_and_its_balance_as_of_a_moment(api, admin):
+    open_customer(api.ctx.ledger, "ACME")
+    payment = {"payment_id": "PAY-1", "amount": EUR(5_000), "at": "2026-10-15T00:00:00Z"}
+    assert admin.post("/v1/customers/ACME/payments", json=payment).status_code == 200
+    first = admin.get("/v1/customers/ACME/history", params={"limit": 2}).json()
+    assert [e["event"] for e in first["data"]] == ["AccountOpened", "MeteredSubscriptionAdded"]
+    assert first["has_more"] is True
+    rest = admin.get("/v1/customers/ACME/history", params={"starting_after": first["next"]}).json()
+    received = rest["data"][-1]
+    assert received["event"] == "PaymentReceived" and received["actor"] == "alice@reseller.example"
+    assert received["record"]["amount"] == EUR(5_000) and received["record"]["to_credit_balance"] == EUR(5_000)
+    assert received["occurred_at"] == "2026-10-15T00:00:00Z" and rest["has_more"] is False
+
+    before = admin.get("/v1/customers/ACME/balance", params={"as_of": "2026-10-01T00:00:00Z"}).json()
+    after = admin.get("/v1/customers/ACME/balance", params={"as_of": "2026-10-16T00:00:00Z"}).json()
+    assert (before["paid"], after["paid"]) == (EUR(0), EUR(5_000))
+    never = admin.get("/v1/customers/ACME/balance", params={"as_of": "2026-01-01T00:00:00Z"})
+    assert never.status_code == 404 and never.json()["code"] == "unknown_customer"
+    assert admin.get("/v1/customers/NOPE/history").json()["code"] == "unknown_customer"
+
+
+def test_suspension_reinstatement_and_a_write_off_by_hand_over_http(api, admin):
+    open_customer(api.ctx.ledger, "ACME")
+    record_usage(api.ctx.ledger, "ACME", 1)
+    number = admin.post("/v1/customers/ACME/invoices", json={"period": "2026-09"}).json()["invoice_number"]
+    suspended = admin.post("/v1/customers/ACME/suspension", json={"reason": "fraud check"})
+    assert suspended.json() == {"changed": True, "customer_id": "ACME"}
+    assert [s["suspended"] for s in admin.get("/v1/customers/ACME").json()["subscriptions"]] == [True]
+    assert admin.post("/v1/customers/ACME/suspension", json={"reason": "fraud check"}).json()["changed"] is False
+    assert admin.post("/v1/customers/ACME/reinstatement", json={"reason": "cleared"}).json()["changed"] is True
+    assert [s["suspended"] for s in admin.get("/v1/customers/ACME").json()["subscriptions"]] == [False]
+
+    written_off = admin.post(f"/v1/customers/ACME/invoices/{number}/write-off", json={"reason": "insolvent"})
+    assert written_off.json()["changed"] is True
+    invoice = admin.get(f"/v1/customers/ACME/invoices/{number}").json()
+    assert invoice["open"] == EUR(0) and invoice["written_off"] == invoice["total"]

@@ -61,3 +61,22 @@ def test_usage_posted_over_http_is_ingested_and_shows_in_the_balances(api, admin
     relay_and_project(api.ctx.settings, api.ctx.ledger)
     row = admin.get("/v1/views/balances", params={"customer_id": "CUST-1"}).json()["data"][0]
     assert row["usage_lines"] == 1 and row["unbilled_usage"] == "1"  # 2 h at 0.50, recorded once
+
+
+def test_usage_for_an_account_not_yet_open_is_dead_lettered_then_redriven_over_http(api, admin):
+    from tests.kafka_helpers import ingest_all
+
+    with api.client(api.token(TokenKind.SERVICE, "service:metering-eu")) as upstream:
+        assert upstream.post("/v1/usage", json={"events": [usage("U-1", "LATE")]}).json()["accepted"] == 1
+    ingest_all(api.ctx.settings, api.ctx.ledger)
+    letters = admin.get("/v1/dead-letters", params={"customer_id": "LATE"}).json()["data"]
+    assert [(d["reason"], d["key"]) for d in letters] == [("unknown_customer", "LATE")]
+    assert admin.get("/v1/dead-letters", params={"reason": "gone"}).status_code == 400
+
+    open_customer(api.ctx.ledger, "LATE")
+    redriven = admin.post("/v1/dead-letters/redrive", json={"ids": [letters[0]["id"]]})
+    assert redriven.json() == {"redriven": 1}
+    assert admin.post("/v1/dead-letters/redrive", json={"ids": ["0:999999"]}).status_code == 404
+    ingest_all(api.ctx.settings, api.ctx.ledger)
+    recorded = [e for e in api.events() if type(e).__name__ == "Recorded"]
+    assert [(e.usage_id, e.customer_id, e.actor) for e in recorded] == [("U-1", "LATE", "system:ingest")]

@@ -41,7 +41,7 @@ class ReleaseHold(Command):
     reason: str
 
 
-class HoldChange(Changed):
+class CollectionsChange(Changed):
     customer_id: str
 
 
@@ -55,20 +55,65 @@ def run_collections(body: CollectionsRun, request: Request,
     return CollectionsRunResult(as_of=body.as_of, accounts=[AccountActions(customer_id=c, events=e) for c, e in done.items()])
 
 
-@endpoint(router, "PUT", "/customers/{customer_id}/hold", needs=Permission.RUN_COLLECTIONS, response_model=HoldChange,
+@endpoint(router, "PUT", "/customers/{customer_id}/hold", needs=Permission.RUN_COLLECTIONS, response_model=CollectionsChange,
           summary="pause reminders and suspension until a day (the same hold again changes nothing)")
 def place_hold(customer_id: str, body: PlaceHold, request: Request,
-               who: Principal = Depends(current_principal)) -> HoldChange:
+               who: Principal = Depends(current_principal)) -> CollectionsChange:
     ctx = context(request)
     placed = ctx.ledger.place_hold(customer_id, body.kind, body.until, body.reason,
                                    at=business_time(body.at, ctx.clock()), actor=who.id)
-    return HoldChange(customer_id=customer_id, changed=placed)
+    return CollectionsChange(customer_id=customer_id, changed=placed)
 
 
 @endpoint(router, "POST", "/customers/{customer_id}/hold/release", needs=Permission.RUN_COLLECTIONS,
-          response_model=HoldChange, summary="end the account's hold (none: nothing changes)")
+          response_model=CollectionsChange, summary="end the account's hold (none: nothing changes)")
 def release_hold(customer_id: str, body: ReleaseHold, request: Request,
-                 who: Principal = Depends(current_principal)) -> HoldChange:
+                 who: Principal = Depends(current_principal)) -> CollectionsChange:
     ctx = context(request)
     released = ctx.ledger.release_hold(customer_id, body.reason, at=business_time(body.at, ctx.clock()), actor=who.id)
-    return HoldChange(customer_id=customer_id, changed=released)
+    return CollectionsChange(customer_id=customer_id, changed=released)
+
+
+class WriteOff(Command):
+    reason: str
+
+
+class WriteOffChange(Changed):
+    customer_id: str
+    invoice_number: str
+
+
+class BySubscription(Command):
+    subscription_ids: list[str] | None = Field(None, description="none: all (suspend) or all suspended (reinstate)")
+    reason: str
+
+
+@endpoint(router, "POST", "/customers/{customer_id}/invoices/{invoice_number}/write-off",
+          needs=Permission.RUN_COLLECTIONS, response_model=WriteOffChange,
+          summary="write off what an invoice holds open (again: nothing changes)")
+def write_off(customer_id: str, invoice_number: str, body: WriteOff, request: Request,
+              who: Principal = Depends(current_principal)) -> WriteOffChange:
+    ctx = context(request)
+    written_off = ctx.ledger.write_off(customer_id, invoice_number, body.reason,
+                                       at=business_time(body.at, ctx.clock()), actor=who.id)
+    return WriteOffChange(customer_id=customer_id, invoice_number=invoice_number, changed=written_off)
+
+
+@endpoint(router, "POST", "/customers/{customer_id}/suspension", needs=Permission.SUSPEND_AND_REINSTATE,
+          response_model=CollectionsChange, summary="suspend subscriptions by hand (all, or those named)")
+def suspend(customer_id: str, body: BySubscription, request: Request,
+            who: Principal = Depends(current_principal)) -> CollectionsChange:
+    ctx = context(request)
+    suspended = ctx.ledger.suspend(customer_id, body.subscription_ids or None, body.reason,
+                                   at=business_time(body.at, ctx.clock()), actor=who.id)
+    return CollectionsChange(customer_id=customer_id, changed=suspended)
+
+
+@endpoint(router, "POST", "/customers/{customer_id}/reinstatement", needs=Permission.SUSPEND_AND_REINSTATE,
+          response_model=CollectionsChange, summary="reinstate subscriptions by hand (all suspended, or those named)")
+def reinstate(customer_id: str, body: BySubscription, request: Request,
+              who: Principal = Depends(current_principal)) -> CollectionsChange:
+    ctx = context(request)
+    reinstated = ctx.ledger.reinstate(customer_id, body.subscription_ids or None, body.reason,
+                                      at=business_time(body.at, ctx.clock()), actor=who.id)
+    return CollectionsChange(customer_id=customer_id, changed=reinstated)
