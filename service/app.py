@@ -18,7 +18,7 @@ from ledger.config import Settings
 from service import errors
 from service.credentials import CredentialStore
 from service.idempotency import IdempotencyStore
-from service.routes import accounts, billing, cases, collections, dead_letters, history, sessions, staff, tokens, usage, views
+from service.routes import accounts, billing, cases, collections, dead_letters, history, policies, sessions, staff, tokens, usage, views
 from service.throttle import SignInThrottle
 
 log = logging.getLogger("ledger.serve")
@@ -91,7 +91,7 @@ def create_app(ctx: ServiceContext) -> FastAPI:
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    for module in (sessions, tokens, staff, accounts, billing, collections, cases, views, history, dead_letters, usage):
+    for module in (sessions, tokens, staff, accounts, billing, collections, cases, policies, views, history, dead_letters, usage):
         app.include_router(module.router)
     generate = app.openapi
     app.openapi = lambda: errors.problems_only(generate())  # generated once, then kept by FastAPI

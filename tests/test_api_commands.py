@@ -184,3 +184,15 @@ def test_suspension_reinstatement_and_a_write_off_by_hand_over_http(api, admin):
     assert written_off.json()["changed"] is True
     invoice = admin.get(f"/v1/customers/ACME/invoices/{number}").json()
     assert invoice["open"] == EUR(0) and invoice["written_off"] == invoice["total"]
+
+
+def test_a_collections_policy_is_published_with_the_terms_given_and_read_back(admin):
+    assert admin.get("/v1/policies/lenient").json()["code"] == "unknown_policy"
+    terms = {"grace_days": 10, "reminder_days": [3, 10], "suspend_min_overdue": "50.00"}
+    assert admin.put("/v1/policies/lenient", json=terms).json() == {"changed": True, "name": "lenient"}
+    assert admin.put("/v1/policies/lenient", json=terms).json()["changed"] is False
+    policy = admin.get("/v1/policies/lenient").json()
+    assert (policy["grace_days"], policy["reminder_days"], policy["suspend_min_overdue"]) == (10, [3, 10], "50.00")
+    assert policy["suspend_after_days"] == admin.get("/v1/policies/standard").json()["suspend_after_days"]
+    refused = admin.put("/v1/policies/lenient", json={"reminder_days": [10, 3]})
+    assert refused.status_code == 422 and "increasing" in refused.json()["detail"]

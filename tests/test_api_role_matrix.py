@@ -72,6 +72,8 @@ def calls(invoice: str, today: date, written_off: str = "INV-2") -> list[Call]:
              params={"as_of": "2026-10-02T00:00:00Z"}),
         Call("GET", "/v1/dead-letters", P.RECORD_USAGE, "/v1/dead-letters"),
         Call("POST", "/v1/dead-letters/redrive", P.RECORD_USAGE, "/v1/dead-letters/redrive", {"all": True}),
+        Call("GET", "/v1/policies/{name}", P.READ_BILLING_VIEWS, "/v1/policies/standard"),
+        Call("PUT", "/v1/policies/{name}", P.CHANGE_COLLECTIONS_POLICY, "/v1/policies/lenient-{r}", {"grace_days": 10}),
         Call("POST", "/v1/collections/runs", P.RUN_COLLECTIONS, "/v1/collections/runs", {"as_of": today.isoformat()}),
         Call("PUT", "/v1/customers/{customer_id}/hold", P.RUN_COLLECTIONS, "/v1/customers/CUST-2/hold",
              {"kind": "dispute", "until": "2099-01-01", "reason": "disputed {r}"}),
