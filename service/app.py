@@ -22,6 +22,7 @@ from service.routes import accounts, billing, cases, collections, dead_letters, 
 from service.throttle import SignInThrottle
 
 log = logging.getLogger("ledger.serve")
+MAX_BODY = 4 * 1024 * 1024  # bytes: a usage batch of 1,000 events is well under 1 MiB
 
 
 def utc_now() -> datetime:
@@ -83,6 +84,9 @@ def create_app(ctx: ServiceContext) -> FastAPI:
 
     @app.middleware("http")
     async def last_word(request: Request, call_next):
+        declared = request.headers.get("content-length", "0")
+        if not declared.isdigit() or int(declared) > MAX_BODY:
+            return errors.problem(413, "too_large", f"a request body has at most {MAX_BODY:,} bytes")
         try:
             response = await call_next(request)
         except Exception as error:  # noqa: BLE001 - never a traceback to the caller

@@ -17,6 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
+MAX_KEYS = 100_000  # users and addresses counted at once; beyond, the oldest counts are dropped
+
+
 @dataclass
 class FailureCounter:
     limit: int
@@ -35,17 +38,24 @@ class FailureCounter:
 
     def fail(self, key: str) -> None:
         with self._lock:
-            self._recent(key).append(self.clock())
+            failures = self._recent(key)
+            if not failures:
+                self._failures[key] = failures
+                if len(self._failures) > MAX_KEYS:  # names sprayed by a guesser must not grow memory forever
+                    del self._failures[next(iter(self._failures))]
+            failures.append(self.clock())
 
     def clear(self, key: str) -> None:
         with self._lock:
             self._failures.pop(key, None)
 
     def _recent(self, key: str) -> deque:
-        failures = self._failures.setdefault(key, deque())
+        failures = self._failures.get(key, deque())
         horizon = self.clock() - self.window
         while failures and failures[0] <= horizon:
             failures.popleft()
+        if not failures:
+            self._failures.pop(key, None)
         return failures
 
 
