@@ -103,3 +103,24 @@ def endpoint(router: APIRouter, method: str, path: str, *, needs: Permission | s
 
 def now_of(request: Request) -> datetime:
     return context(request).clock()
+
+
+@dataclass(frozen=True)
+class Acting:
+    """A command's who and when: the signed-in principal, and the business time the request
+    gave within the bounds (service/values.business_time) or the server's now. The one place
+    a command's `actor` comes from."""
+
+    ledger: Any
+    actor: str
+    clock: Callable[[], datetime]
+
+    def at(self, given: datetime | None) -> dict[str, Any]:
+        from service.values import business_time
+
+        return {"at": business_time(given, self.clock()), "actor": self.actor}
+
+
+def acting(request: Request, who: Principal = Depends(current_principal)) -> Acting:
+    ctx = context(request)
+    return Acting(ctx.ledger, who.id, ctx.clock)

@@ -10,7 +10,7 @@ from datetime import date, datetime, timezone
 from domain.credentials import TokenKind
 from domain.roles import PERMISSIONS, Permission, Role
 from tests.api_helpers import admin, api  # noqa: F401 - fixtures
-from tests.factories import ADMIN, OPENED_AT, open_customer, usage_record
+from tests.factories import ADMIN, open_customer, usage_record
 from tests.read_side_helpers import record_usage, relay_and_project
 
 P = Permission

@@ -10,9 +10,9 @@ from fastapi import Body, Depends, Request
 from pydantic import BaseModel, Field
 
 from domain.roles import Permission
-from service.auth import Principal, context, current_principal, endpoint
+from service.auth import Acting, acting, context, endpoint
 from service.routes import new_router
-from service.values import Changed, Command, DecimalString, Money, business_time, money
+from service.values import Changed, Command, DecimalString, Money, money
 
 router = new_router("accounts")
 
@@ -131,11 +131,9 @@ def account_out(account) -> Account:
 
 @endpoint(router, "POST", "/customers", needs=Permission.OPEN_ACCOUNTS, response_model=AccountChange,
           summary="open a customer account (safe to retry by customer_id)")
-def open_account(body: OpenAccount, request: Request, who: Principal = Depends(current_principal)) -> AccountChange:
-    ctx = context(request)
-    opened = ctx.ledger.open_account(
-        body.customer_id, body.name, body.currency, body.payment_terms_days, Decimal(body.tax_rate),
-        at=business_time(body.at, ctx.clock()), actor=who.id,
+def open_account(body: OpenAccount, by: Acting = Depends(acting)) -> AccountChange:
+    opened = by.ledger.open_account(
+        body.customer_id, body.name, body.currency, body.payment_terms_days, Decimal(body.tax_rate), **by.at(body.at)
     )
     return AccountChange(customer_id=body.customer_id, changed=opened)
 
@@ -148,18 +146,15 @@ def show_account(customer_id: str, request: Request) -> Account:
 
 @endpoint(router, "POST", "/customers/{customer_id}/subscriptions", needs=Permission.CHANGE_SUBSCRIPTIONS,
           response_model=SubscriptionChange, summary="add a metered or seat subscription (safe to retry by subscription_id)")
-def add_subscription(customer_id: str, request: Request, body: NewSubscription = Body(),
-                     who: Principal = Depends(current_principal)) -> SubscriptionChange:
-    ctx = context(request)
-    at = business_time(body.at, ctx.clock())
+def add_subscription(customer_id: str, body: NewSubscription = Body(), by: Acting = Depends(acting)) -> SubscriptionChange:
     if isinstance(body, MeteredSubscription):
-        added = ctx.ledger.add_metered_subscription(
+        added = by.ledger.add_metered_subscription(
             customer_id, body.subscription_id, body.product, body.meter, body.unit, Decimal(body.unit_price),
-            Decimal(body.markup_percent), at=at, actor=who.id,
+            Decimal(body.markup_percent), **by.at(body.at),
         )
     else:
-        added = ctx.ledger.add_seat_subscription(
+        added = by.ledger.add_seat_subscription(
             customer_id, body.subscription_id, body.product, body.seats, Decimal(body.price_per_seat), body.starts_on,
-            at=at, actor=who.id,
+            **by.at(body.at),
         )
     return SubscriptionChange(customer_id=customer_id, subscription_id=body.subscription_id, changed=added)

@@ -9,10 +9,10 @@ from pydantic import Field
 
 from domain.errors import InvalidCommand, UnknownInvoice
 from domain.roles import Permission
-from service.auth import Principal, context, current_principal, endpoint
+from service.auth import Acting, acting, context, endpoint
 from service.routes import new_router
 from service.routes.accounts import InvoiceSummary, invoice_summary
-from service.values import Changed, Command, Money, business_time
+from service.values import Changed, Command, Money
 
 router = new_router("billing")
 MONTH = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
@@ -83,11 +83,9 @@ def in_account_currency(ledger, customer_id: str, amount: Money) -> int:
 
 @endpoint(router, "POST", "/customers/{customer_id}/invoices", needs=Permission.ISSUE_INVOICES,
           response_model=InvoiceIssue, summary="close a billing period: issue the customer's invoice")
-def issue_invoice(customer_id: str, body: IssueInvoice, request: Request,
-                  who: Principal = Depends(current_principal)) -> InvoiceIssue:
-    ctx = context(request)
+def issue_invoice(customer_id: str, body: IssueInvoice, by: Acting = Depends(acting)) -> InvoiceIssue:
     start, end = month(body.period)
-    number = ctx.ledger.issue_invoice(customer_id, start, end, at=business_time(body.at, ctx.clock()), actor=who.id)
+    number = by.ledger.issue_invoice(customer_id, start, end, **by.at(body.at))
     return InvoiceIssue(customer_id=customer_id, invoice_number=number, changed=number is not None)
 
 
@@ -103,42 +101,33 @@ def show_invoice(customer_id: str, invoice_number: str, request: Request) -> Inv
 
 @endpoint(router, "POST", "/customers/{customer_id}/payments", needs=Permission.RECORD_PAYMENTS,
           response_model=PaymentChange, summary="record a payment; it settles open invoices oldest first")
-def receive_payment(customer_id: str, body: ReceivePayment, request: Request,
-                    who: Principal = Depends(current_principal)) -> PaymentChange:
-    ctx = context(request)
-    received = ctx.ledger.receive_payment(
+def receive_payment(customer_id: str, body: ReceivePayment, by: Acting = Depends(acting)) -> PaymentChange:
+    received = by.ledger.receive_payment(
         customer_id, body.payment_id, body.amount.amount, body.amount.currency, body.method, body.reference,
-        body.invoice_number, at=business_time(body.at, ctx.clock()), actor=who.id,
+        body.invoice_number, **by.at(body.at),
     )
     return PaymentChange(customer_id=customer_id, payment_id=body.payment_id, changed=received)
 
 
 @endpoint(router, "POST", "/customers/{customer_id}/payments/{payment_id}/reversal", needs=Permission.RECORD_PAYMENTS,
           response_model=PaymentChange, summary="reverse a payment (bounced, charged back): what it settled is open again")
-def reverse_payment(customer_id: str, payment_id: str, body: ReversePayment, request: Request,
-                    who: Principal = Depends(current_principal)) -> PaymentChange:
-    ctx = context(request)
-    reversed_ = ctx.ledger.reverse_payment(customer_id, payment_id, body.reason,
-                                           at=business_time(body.at, ctx.clock()), actor=who.id)
+def reverse_payment(customer_id: str, payment_id: str, body: ReversePayment, by: Acting = Depends(acting)) -> PaymentChange:
+    reversed_ = by.ledger.reverse_payment(customer_id, payment_id, body.reason, **by.at(body.at))
     return PaymentChange(customer_id=customer_id, payment_id=payment_id, changed=reversed_)
 
 
 @endpoint(router, "POST", "/customers/{customer_id}/refunds", needs=Permission.RECORD_PAYMENTS,
           response_model=RefundChange, summary="pay credit balance back to the customer")
-def refund(customer_id: str, body: Refund, request: Request, who: Principal = Depends(current_principal)) -> RefundChange:
-    ctx = context(request)
-    amount = in_account_currency(ctx.ledger, customer_id, body.amount)
-    refunded = ctx.ledger.refund(customer_id, body.refund_id, amount, body.method, body.reference,
-                                 at=business_time(body.at, ctx.clock()), actor=who.id)
+def refund(customer_id: str, body: Refund, by: Acting = Depends(acting)) -> RefundChange:
+    amount = in_account_currency(by.ledger, customer_id, body.amount)
+    refunded = by.ledger.refund(customer_id, body.refund_id, amount, body.method, body.reference, **by.at(body.at))
     return RefundChange(customer_id=customer_id, refund_id=body.refund_id, changed=refunded)
 
 
 @endpoint(router, "POST", "/customers/{customer_id}/credit-notes", needs=Permission.ISSUE_CREDIT_NOTES,
           response_model=CreditNoteChange, summary="issue a credit note against an invoice")
-def issue_credit_note(customer_id: str, body: IssueCreditNote, request: Request,
-                      who: Principal = Depends(current_principal)) -> CreditNoteChange:
-    ctx = context(request)
-    amount = in_account_currency(ctx.ledger, customer_id, body.amount)
-    issued = ctx.ledger.issue_credit_note(customer_id, body.credit_note_id, body.invoice_number, amount, body.reason,
-                                          at=business_time(body.at, ctx.clock()), actor=who.id)
+def issue_credit_note(customer_id: str, body: IssueCreditNote, by: Acting = Depends(acting)) -> CreditNoteChange:
+    amount = in_account_currency(by.ledger, customer_id, body.amount)
+    issued = by.ledger.issue_credit_note(customer_id, body.credit_note_id, body.invoice_number, amount, body.reason,
+                                         **by.at(body.at))
     return CreditNoteChange(customer_id=customer_id, credit_note_id=body.credit_note_id, changed=issued)

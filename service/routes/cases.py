@@ -7,9 +7,9 @@ from pydantic import BaseModel, Field
 
 from domain.roles import Permission
 from domain.support import Category
-from service.auth import Principal, context, current_principal, endpoint
+from service.auth import Acting, acting, context, endpoint
 from service.routes import new_router
-from service.values import Changed, Command, business_time
+from service.values import Changed, Command
 
 router = new_router("cases")
 WORK = Permission.WORK_SUPPORT_CASES
@@ -66,45 +66,39 @@ class Case(BaseModel):
 
 
 @endpoint(router, "POST", "/cases", needs=WORK, response_model=CaseChange, summary="open a support case")
-def open_case(body: OpenCase, request: Request, who: Principal = Depends(current_principal)) -> CaseChange:
-    ctx = context(request)
-    opened = ctx.ledger.open_case(body.case_id, body.customer_id, body.category.value, body.subject, body.about,
-                                  at=business_time(body.at, ctx.clock()), actor=who.id)
+def open_case(body: OpenCase, by: Acting = Depends(acting)) -> CaseChange:
+    opened = by.ledger.open_case(body.case_id, body.customer_id, body.category.value, body.subject, body.about,
+                                 **by.at(body.at))
     return CaseChange(case_id=body.case_id, changed=opened)
 
 
-def _work(request: Request, who: Principal, method: str, case_id: str, text: str, at) -> CaseChange:
-    ctx = context(request)
-    changed = getattr(ctx.ledger, method)(case_id, text, at=business_time(at, ctx.clock()), actor=who.id)
-    return CaseChange(case_id=case_id, changed=changed)
+def _work(by: Acting, method: str, case_id: str, text: str, at) -> CaseChange:
+    return CaseChange(case_id=case_id, changed=getattr(by.ledger, method)(case_id, text, **by.at(at)))
 
 
 @endpoint(router, "POST", "/cases/{case_id}/notes", needs=WORK, response_model=CaseChange, summary="add a note to a case")
-def add_note(case_id: str, body: CaseNote, request: Request, who: Principal = Depends(current_principal)) -> CaseChange:
-    return _work(request, who, "add_case_note", case_id, body.note, body.at)
+def add_note(case_id: str, body: CaseNote, by: Acting = Depends(acting)) -> CaseChange:
+    return _work(by, "add_case_note", case_id, body.note, body.at)
 
 
 @endpoint(router, "POST", "/cases/{case_id}/resolution", needs=WORK, response_model=CaseChange, summary="resolve a case")
-def resolve(case_id: str, body: Resolution, request: Request, who: Principal = Depends(current_principal)) -> CaseChange:
-    return _work(request, who, "resolve_case", case_id, body.resolution, body.at)
+def resolve(case_id: str, body: Resolution, by: Acting = Depends(acting)) -> CaseChange:
+    return _work(by, "resolve_case", case_id, body.resolution, body.at)
 
 
 @endpoint(router, "POST", "/cases/{case_id}/reopening", needs=WORK, response_model=CaseChange,
           summary="reopen a resolved case")
-def reopen(case_id: str, body: Reopening, request: Request, who: Principal = Depends(current_principal)) -> CaseChange:
-    return _work(request, who, "reopen_case", case_id, body.reason, body.at)
+def reopen(case_id: str, body: Reopening, by: Acting = Depends(acting)) -> CaseChange:
+    return _work(by, "reopen_case", case_id, body.reason, body.at)
 
 
 @endpoint(router, "POST", "/cases/{case_id}/escalation", needs=WORK, response_model=CaseChange,
           summary="hand a case to the vendor's support (the plan: LEDGER_PARTNER_SUPPORT_PLAN)")
-def escalate_case(case_id: str, body: Escalation, request: Request,
-                  who: Principal = Depends(current_principal)) -> CaseChange:
+def escalate_case(case_id: str, body: Escalation, by: Acting = Depends(acting)) -> CaseChange:
     from ledger.commands.support import partner_support_plan
 
-    ctx = context(request)
-    escalated = ctx.ledger.escalate_case(case_id, partner_support_plan=partner_support_plan(),
-                                         vendor_ticket=body.vendor_ticket, at=business_time(body.at, ctx.clock()),
-                                         actor=who.id)
+    escalated = by.ledger.escalate_case(case_id, partner_support_plan=partner_support_plan(),
+                                        vendor_ticket=body.vendor_ticket, **by.at(body.at))
     return CaseChange(case_id=case_id, changed=escalated)
 
 

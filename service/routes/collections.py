@@ -10,9 +10,9 @@ from pydantic import BaseModel, Field
 
 from domain.bounds import check_business_time
 from domain.roles import Permission
-from service.auth import Principal, context, current_principal, endpoint
+from service.auth import Acting, Principal, acting, context, current_principal, endpoint
 from service.routes import new_router
-from service.values import Changed, Command, Strict, business_time
+from service.values import Changed, Command, Strict
 
 router = new_router("collections")
 
@@ -57,20 +57,15 @@ def run_collections(body: CollectionsRun, request: Request,
 
 @endpoint(router, "PUT", "/customers/{customer_id}/hold", needs=Permission.RUN_COLLECTIONS, response_model=CollectionsChange,
           summary="pause reminders and suspension until a day (the same hold again changes nothing)")
-def place_hold(customer_id: str, body: PlaceHold, request: Request,
-               who: Principal = Depends(current_principal)) -> CollectionsChange:
-    ctx = context(request)
-    placed = ctx.ledger.place_hold(customer_id, body.kind, body.until, body.reason,
-                                   at=business_time(body.at, ctx.clock()), actor=who.id)
+def place_hold(customer_id: str, body: PlaceHold, by: Acting = Depends(acting)) -> CollectionsChange:
+    placed = by.ledger.place_hold(customer_id, body.kind, body.until, body.reason, **by.at(body.at))
     return CollectionsChange(customer_id=customer_id, changed=placed)
 
 
 @endpoint(router, "POST", "/customers/{customer_id}/hold/release", needs=Permission.RUN_COLLECTIONS,
           response_model=CollectionsChange, summary="end the account's hold (none: nothing changes)")
-def release_hold(customer_id: str, body: ReleaseHold, request: Request,
-                 who: Principal = Depends(current_principal)) -> CollectionsChange:
-    ctx = context(request)
-    released = ctx.ledger.release_hold(customer_id, body.reason, at=business_time(body.at, ctx.clock()), actor=who.id)
+def release_hold(customer_id: str, body: ReleaseHold, by: Acting = Depends(acting)) -> CollectionsChange:
+    released = by.ledger.release_hold(customer_id, body.reason, **by.at(body.at))
     return CollectionsChange(customer_id=customer_id, changed=released)
 
 
@@ -91,29 +86,20 @@ class BySubscription(Command):
 @endpoint(router, "POST", "/customers/{customer_id}/invoices/{invoice_number}/write-off",
           needs=Permission.RUN_COLLECTIONS, response_model=WriteOffChange,
           summary="write off what an invoice holds open (again: nothing changes)")
-def write_off(customer_id: str, invoice_number: str, body: WriteOff, request: Request,
-              who: Principal = Depends(current_principal)) -> WriteOffChange:
-    ctx = context(request)
-    written_off = ctx.ledger.write_off(customer_id, invoice_number, body.reason,
-                                       at=business_time(body.at, ctx.clock()), actor=who.id)
+def write_off(customer_id: str, invoice_number: str, body: WriteOff, by: Acting = Depends(acting)) -> WriteOffChange:
+    written_off = by.ledger.write_off(customer_id, invoice_number, body.reason, **by.at(body.at))
     return WriteOffChange(customer_id=customer_id, invoice_number=invoice_number, changed=written_off)
 
 
 @endpoint(router, "POST", "/customers/{customer_id}/suspension", needs=Permission.SUSPEND_AND_REINSTATE,
           response_model=CollectionsChange, summary="suspend subscriptions by hand (all, or those named)")
-def suspend(customer_id: str, body: BySubscription, request: Request,
-            who: Principal = Depends(current_principal)) -> CollectionsChange:
-    ctx = context(request)
-    suspended = ctx.ledger.suspend(customer_id, body.subscription_ids or None, body.reason,
-                                   at=business_time(body.at, ctx.clock()), actor=who.id)
+def suspend(customer_id: str, body: BySubscription, by: Acting = Depends(acting)) -> CollectionsChange:
+    suspended = by.ledger.suspend(customer_id, body.subscription_ids or None, body.reason, **by.at(body.at))
     return CollectionsChange(customer_id=customer_id, changed=suspended)
 
 
 @endpoint(router, "POST", "/customers/{customer_id}/reinstatement", needs=Permission.SUSPEND_AND_REINSTATE,
           response_model=CollectionsChange, summary="reinstate subscriptions by hand (all suspended, or those named)")
-def reinstate(customer_id: str, body: BySubscription, request: Request,
-              who: Principal = Depends(current_principal)) -> CollectionsChange:
-    ctx = context(request)
-    reinstated = ctx.ledger.reinstate(customer_id, body.subscription_ids or None, body.reason,
-                                      at=business_time(body.at, ctx.clock()), actor=who.id)
+def reinstate(customer_id: str, body: BySubscription, by: Acting = Depends(acting)) -> CollectionsChange:
+    reinstated = by.ledger.reinstate(customer_id, body.subscription_ids or None, body.reason, **by.at(body.at))
     return CollectionsChange(customer_id=customer_id, changed=reinstated)

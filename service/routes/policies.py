@@ -12,10 +12,10 @@ from pydantic import BaseModel, Field
 from domain.errors import InvalidCommand
 from domain.policy import CollectionsPolicy
 from domain.roles import Permission
-from service.auth import Principal, context, current_principal, endpoint
+from service.auth import Acting, acting, context, endpoint
 from service.errors import ServiceError
 from service.routes import new_router
-from service.values import Changed, Command, DecimalString, business_time
+from service.values import Changed, Command, DecimalString
 
 router = new_router("policies")
 
@@ -66,11 +66,9 @@ def show_policy(name: str, request: Request) -> Policy:
 
 @endpoint(router, "PUT", "/policies/{name}", needs=Permission.CHANGE_COLLECTIONS_POLICY, response_model=PolicyChange,
           summary="publish a collections policy with the terms given (the same terms again change nothing)")
-def publish_policy(name: str, body: PolicyTerms, request: Request,
-                   who: Principal = Depends(current_principal)) -> PolicyChange:
-    ctx = context(request)
+def publish_policy(name: str, body: PolicyTerms, by: Acting = Depends(acting)) -> PolicyChange:
     try:
-        current = ctx.ledger.policy_book().policy(name)
+        current = by.ledger.policy_book().policy(name)
     except InvalidCommand:
         current = CollectionsPolicy(name=name)
     changes = body.model_dump(exclude_none=True, exclude={"at"})
@@ -78,6 +76,5 @@ def publish_policy(name: str, body: PolicyTerms, request: Request,
         changes["reminder_days"] = tuple(changes["reminder_days"])
     if "suspend_min_overdue" in changes:
         changes["suspend_min_overdue"] = Decimal(changes["suspend_min_overdue"])
-    published = ctx.ledger.publish_policy(dataclasses.replace(current, **changes),
-                                          at=business_time(body.at, ctx.clock()), actor=who.id)
+    published = by.ledger.publish_policy(dataclasses.replace(current, **changes), **by.at(body.at))
     return PolicyChange(name=name, changed=published)

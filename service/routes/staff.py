@@ -8,11 +8,11 @@ from pydantic import BaseModel, Field
 from domain.errors import PermissionDenied
 from domain.roles import Permission, Role
 from service import access
-from service.auth import SIGNED_IN_ONE_TIME, Principal, context, current_principal, endpoint
+from service.auth import SIGNED_IN_ONE_TIME, Acting, Principal, acting, context, current_principal, endpoint
 from service.credentials import check_staff_id
 from service.errors import ServiceError, not_signed_in
 from service.routes import new_router
-from service.values import Changed, Strict, business_time, Command
+from service.values import Changed, Command, Strict
 
 router = new_router("staff")
 
@@ -49,11 +49,8 @@ def list_staff(request: Request, limit: int = Query(100, ge=1, le=500), starting
 
 
 def _role_change(method: str):
-    def change(user: str, role: Role, request: Request, body: RoleChange | None = None,
-               who: Principal = Depends(current_principal)) -> Changed:
-        ctx = context(request)
-        at = business_time(body.at if body else None, ctx.clock())
-        return Changed(changed=getattr(ctx.ledger, method)(user, role, at=at, actor=who.id))
+    def change(user: str, role: Role, body: RoleChange | None = None, by: Acting = Depends(acting)) -> Changed:
+        return Changed(changed=getattr(by.ledger, method)(user, role, **by.at(body.at if body else None)))
 
     return change
 
