@@ -83,12 +83,15 @@ class IdempotentRoute(APIRoute):
 
         async def idempotent(request: Request) -> Response:
             key = request.headers.get(HEADER)
-            if key is None or request.method not in COMMAND_METHODS:
+            credential = request.headers.get("authorization")
+            # Without a credential (signing in) there is nothing to scope a key to, and the
+            # answer (a session token) must not be kept.
+            if key is None or credential is None or request.method not in COMMAND_METHODS:
                 return await handle(request)
             if not 0 < len(key) <= MAX_KEY_LENGTH:
                 raise ServiceError(400, "malformed_request", f"{HEADER} has 1 to {MAX_KEY_LENGTH} characters")
             store: IdempotencyStore = request.app.state.context.idempotency
-            scope = hashlib.sha256(request.headers.get("authorization", "").encode()).digest()
+            scope = hashlib.sha256(credential.encode()).digest()
             body = await request.body()
             fingerprint = hashlib.sha256(
                 b"\0".join([request.method.encode(), request.url.path.encode(), request.url.query.encode(), body])

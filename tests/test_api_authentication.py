@@ -162,3 +162,23 @@ def test_the_operator_bootstraps_the_first_admin_who_must_choose_a_password(sett
             ("system:staff-bootstrap", True), ("root@partner.example", False)]
         granted = [e for e in api.events() if type(e).__name__ == "RoleGranted"]
         assert granted[0].actor == "system:staff-bootstrap"
+
+
+def test_a_session_can_not_guess_its_users_current_password_faster_than_sign_in_can(api, admin):
+    for _ in range(5):
+        wrong = admin.put(f"/v1/staff/{ADMIN}/password", json={"password": "x" * 12, "current_password": "guess"})
+        assert wrong.status_code == 401
+    right = admin.put(f"/v1/staff/{ADMIN}/password", json={"password": "y" * 12, "current_password": PASSWORD})
+    assert right.status_code == 429
+
+
+def test_signing_in_ignores_an_idempotency_key_and_keeps_no_session_token(api):
+    key = {"Idempotency-Key": "same-key"}
+    with api.client() as anonymous:
+        first = anonymous.post("/v1/sessions", json={"user": ADMIN, "password": PASSWORD}, headers=key)
+        second = anonymous.post("/v1/sessions", json={"user": ADMIN, "password": PASSWORD}, headers=key)
+    assert first.status_code == second.status_code == 201
+    assert first.json()["token"] != second.json()["token"] and "Idempotent-Replayed" not in second.headers
+    with api.ctx.credentials.pool.connection() as conn:
+        kept = conn.execute("SELECT count(*) AS n FROM ledger_auth.idempotency_keys").fetchone()["n"]
+    assert kept == 0

@@ -35,14 +35,7 @@ class Session(BaseModel):
           summary="sign in with a password: a session token for 12 hours")
 def sign_in(body: SignIn, request: Request) -> Session:
     ctx = context(request)
-    address = request.client.host if request.client else "unknown"
-    wait = ctx.throttle.retry_after(body.user, address)
-    if wait:
-        raise ServiceError(429, "too_many_sign_ins", f"too many failed sign-ins; try again in {wait} s",
-                           {"Retry-After": str(wait)})
-    if not ctx.credentials.verify_password(body.user, body.password):
-        ctx.throttle.failed(body.user, address)
-        raise not_signed_in("wrong user or password")
+    check_password(request, body.user, body.password, "wrong user or password")
     ctx.throttle.succeeded(body.user)
     new = access.issue_token(ctx.credentials, ctx.access, TokenKind.SESSION, body.user, "sign-in", SESSION_LIFETIME,
                              at=ctx.clock(), actor=body.user)
@@ -55,6 +48,19 @@ def sign_in(body: SignIn, request: Request) -> Session:
           summary="sign out: the token of this request is revoked")
 def sign_out(request: Request, who: Principal = Depends(current_principal)) -> Changed:
     return Changed(changed=revoke(request, who.token_id, who.id))
+
+
+def check_password(request: Request, user: str, password: str, refusal: str) -> None:
+    """A password check, throttled per user and per address (service/throttle.py)."""
+    ctx = context(request)
+    address = request.client.host if request.client else "unknown"
+    wait = ctx.throttle.retry_after(user, address)
+    if wait:
+        raise ServiceError(429, "too_many_sign_ins", f"too many failed sign-ins; try again in {wait} s",
+                           {"Retry-After": str(wait)})
+    if not ctx.credentials.verify_password(user, password):
+        ctx.throttle.failed(user, address)
+        raise not_signed_in(refusal)
 
 
 def revoke(request: Request, token_id: str, actor: str) -> bool:

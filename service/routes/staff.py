@@ -10,8 +10,9 @@ from domain.roles import Permission, Role
 from service import access
 from service.auth import SIGNED_IN_ONE_TIME, Acting, Principal, acting, context, current_principal, endpoint
 from service.credentials import check_staff_id
-from service.errors import ServiceError, not_signed_in
+from service.errors import ServiceError
 from service.routes import new_router
+from service.routes.sessions import check_password
 from service.values import Changed, Command, Strict
 
 router = new_router("staff")
@@ -71,10 +72,7 @@ def set_password(user: str, body: NewPassword, request: Request, who: Principal 
         if body.current_password is None:
             raise ServiceError(400, "malformed_request", "give current_password to change your own password",
                                field="current_password")
-        address = request.client.host if request.client else "unknown"
-        if not ctx.credentials.verify_password(who.id, body.current_password):
-            ctx.throttle.failed(who.id, address)
-            raise not_signed_in("the current password is wrong")
+        check_password(request, who.id, body.current_password, "the current password is wrong")
     else:
         ctx.ledger.authorize(who.id, Permission.MANAGE_USERS)
         if who.must_change_password:
