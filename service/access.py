@@ -25,8 +25,13 @@ def revoke_token(credentials: CredentialStore, access: AccessLog, token_id: str,
 
 
 def set_password(credentials: CredentialStore, access: AccessLog, user_id: str, password: str, *, one_time: bool,
-                 at: datetime, actor: str) -> None:
+                 at: datetime, actor: str, keep_session: str | None = None) -> None:
+    """Set a password and end the user's sessions (but `keep_session`, the one that changed
+    it): whoever signed in with the old password is signed out. Personal tokens stay."""
     credentials.set_password(
         user_id, password, must_change=one_time, at=at,
         transaction=lambda: access.record_password_set(user_id, one_time=one_time, at=at, actor=actor),
     )
+    for token_id in credentials.live_sessions(user_id, now=at):
+        if token_id != keep_session:
+            revoke_token(credentials, access, token_id, at=at, actor=actor)

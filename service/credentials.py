@@ -217,6 +217,14 @@ class CredentialStore:
             ).fetchall()
         return [TokenRow.from_row(r) for r in rows]
 
+    def live_sessions(self, user_id: str, *, now: datetime) -> list[str]:
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                f"SELECT token_id FROM {SCHEMA}.tokens WHERE principal = %s AND kind = 'session' "
+                "AND revoked_at IS NULL AND expires_at > %s ORDER BY token_id", (user_id, now),
+            ).fetchall()
+        return [r["token_id"] for r in rows]
+
     def revoke_token(self, token_id: str, *, at: datetime, transaction=None) -> bool:
         """Returns False when it was revoked before."""
         with self.pool.connection() as conn, conn.transaction():

@@ -182,3 +182,16 @@ def test_signing_in_ignores_an_idempotency_key_and_keeps_no_session_token(api):
     with api.ctx.credentials.pool.connection() as conn:
         kept = conn.execute("SELECT count(*) AS n FROM ledger_auth.idempotency_keys").fetchone()["n"]
     assert kept == 0
+
+
+def test_a_new_password_signs_out_the_users_other_sessions(api, admin):
+    api.add_staff("bob@reseller.example", Role.HELPDESK_AGENT)
+    with api.sign_in("bob@reseller.example") as laptop, api.sign_in("bob@reseller.example") as phone:
+        changed = laptop.put("/v1/staff/bob@reseller.example/password",
+                             json={"password": "a new long passphrase", "current_password": PASSWORD})
+        assert changed.status_code == 200
+        assert laptop.get("/v1/tokens").status_code == 200
+        assert phone.get("/v1/tokens").status_code == 401
+        reset = admin.put("/v1/staff/bob@reseller.example/password", json={"password": "one-time by the admin"})
+        assert reset.status_code == 200
+        assert laptop.get("/v1/tokens").status_code == 401

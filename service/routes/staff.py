@@ -78,5 +78,5 @@ def set_password(user: str, body: NewPassword, request: Request, who: Principal 
         if who.must_change_password:
             raise PermissionDenied(who.id, "set another's password before choosing your own", ["a one-time password"])
     access.set_password(ctx.credentials, ctx.access, check_staff_id(user), body.password, one_time=not own,
-                        at=ctx.clock(), actor=who.id)
+                        at=ctx.clock(), actor=who.id, keep_session=who.token_id if own else None)
     return Changed(changed=True)
