@@ -196,3 +196,22 @@ def test_a_collections_policy_is_published_with_the_terms_given_and_read_back(ad
     assert policy["suspend_after_days"] == admin.get("/v1/policies/standard").json()["suspend_after_days"]
     refused = admin.put("/v1/policies/lenient", json={"reminder_days": [10, 3]})
     assert refused.status_code == 422 and "increasing" in refused.json()["detail"]
+
+
+def test_an_accounts_profile_seats_policy_and_closure_change_over_http(api, admin):
+    open_customer(api.ctx.ledger, "ACME")
+    assert admin.patch("/v1/customers/ACME", json={"payment_terms_days": 14}).json()["changed"] is True
+    seats = {"kind": "seats", "subscription_id": "M365", "product": "Microsoft 365", "seats": 10,
+             "price_per_seat": "12.50", "starts_on": "2026-11-01"}
+    assert admin.post("/v1/customers/ACME/subscriptions", json=seats).json()["changed"] is True
+    more = admin.put("/v1/customers/ACME/subscriptions/M365/seats", json={"seats": 12, "effective_on": "2026-11-10"})
+    assert more.json()["changed"] is True
+    assert admin.put("/v1/policies/lenient", json={"grace_days": 10}).status_code == 200
+    assert admin.put("/v1/customers/ACME/policy", json={"policy": "lenient"}).json()["changed"] is True
+    assert admin.put("/v1/customers/ACME/policy", json={"policy": "nope"}).status_code == 422
+    account = admin.get("/v1/customers/ACME").json()
+    assert (account["payment_terms_days"], account["name"], account["collections_policy"]) == (14, "Customer ACME", "lenient")
+    assert [s["seats"] for s in account["subscriptions"] if s["subscription_id"] == "M365"] == [12]
+    assert admin.post("/v1/customers/ACME/closure", json={}).json()["changed"] is True
+    assert admin.get("/v1/customers/ACME").json()["status"] == "closed"
+    assert admin.post("/v1/customers/ACME/closure", json={}).json()["changed"] is False

@@ -158,3 +158,57 @@ def add_subscription(customer_id: str, body: NewSubscription = Body(), by: Actin
             **by.at(body.at),
         )
     return SubscriptionChange(customer_id=customer_id, subscription_id=body.subscription_id, changed=added)
+
+
+class ProfileChange(Command):
+    """The terms to change; those not given stay as they are."""
+
+    name: str | None = None
+    payment_terms_days: int | None = Field(None, ge=0, le=3650)
+    tax_rate: DecimalString | None = Field(None, description="percent")
+
+
+class Closure(Command):
+    pass
+
+
+class PolicyAssignment(Command):
+    policy: str = Field(description="a published collections policy (GET /v1/policies/{name})")
+
+
+class SeatChange(Command):
+    seats: int = Field(ge=0)
+    effective_on: date
+
+
+@endpoint(router, "PATCH", "/customers/{customer_id}", needs=Permission.CHANGE_ACCOUNTS, response_model=AccountChange,
+          summary="change the billing profile: name, payment terms, tax rate (those given)")
+def change_profile(customer_id: str, body: ProfileChange, by: Acting = Depends(acting)) -> AccountChange:
+    account = by.ledger.get_account(customer_id)
+    changed = by.ledger.change_profile(
+        customer_id, account.name if body.name is None else body.name,
+        account.payment_terms_days if body.payment_terms_days is None else body.payment_terms_days,
+        account.tax_rate if body.tax_rate is None else Decimal(body.tax_rate), **by.at(body.at),
+    )
+    return AccountChange(customer_id=customer_id, changed=changed)
+
+
+@endpoint(router, "PUT", "/customers/{customer_id}/policy", needs=Permission.CHANGE_ACCOUNTS,
+          response_model=AccountChange, summary="put the account under a collections policy")
+def assign_policy(customer_id: str, body: PolicyAssignment, by: Acting = Depends(acting)) -> AccountChange:
+    changed = by.ledger.assign_policy(customer_id, body.policy, **by.at(body.at))
+    return AccountChange(customer_id=customer_id, changed=changed)
+
+
+@endpoint(router, "POST", "/customers/{customer_id}/closure", needs=Permission.CHANGE_ACCOUNTS,
+          response_model=AccountChange, summary="close the account (closed before: nothing changes)")
+def close_account(customer_id: str, body: Closure, by: Acting = Depends(acting)) -> AccountChange:
+    return AccountChange(customer_id=customer_id, changed=by.ledger.close_account(customer_id, **by.at(body.at)))
+
+
+@endpoint(router, "PUT", "/customers/{customer_id}/subscriptions/{subscription_id}/seats",
+          needs=Permission.CHANGE_SUBSCRIPTIONS, response_model=SubscriptionChange,
+          summary="change a seat subscription's seat count from a day on")
+def change_seats(customer_id: str, subscription_id: str, body: SeatChange, by: Acting = Depends(acting)) -> SubscriptionChange:
+    changed = by.ledger.change_seats(customer_id, subscription_id, body.seats, body.effective_on, **by.at(body.at))
+    return SubscriptionChange(customer_id=customer_id, subscription_id=subscription_id, changed=changed)
