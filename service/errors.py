@@ -110,7 +110,14 @@ def unavailable_errors() -> tuple[type, ...]:
 
 def unexpected(error: Exception) -> JSONResponse:
     """The last word: a dependency down is a 503; anything else one logged line and a 500."""
+    from eventsourcing.persistence import IntegrityError
+
     correlation_id = uuid4().hex
+    if isinstance(error, IntegrityError):  # another writer changed the same aggregate meanwhile
+        log.info("concurrent change [%s]: %s", correlation_id, error)
+        return problem(409, "concurrent_change", "another command changed the same record meanwhile; "
+                       "retry (with the same ids, nothing is done twice)", {"Retry-After": "1"},
+                       correlation_id=correlation_id)
     if isinstance(error, unavailable_errors()):
         log.warning("unavailable [%s]: %s: %s", correlation_id, type(error).__name__, error)
         return problem(503, "unavailable", "a service the ledger needs is unavailable; try again shortly",
