@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
@@ -70,3 +71,11 @@ def as_json(value: Any) -> Any:
 
 class Changed(BaseModel):
     changed: bool = Field(description="false when the same command was done before (a retry): nothing changed")
+
+
+def paged(rows: list, limit: int, cursor: Callable[[Any], str]) -> dict[str, Any]:
+    """A page (`data`, `has_more`, `next`) of rows fetched with one more than `limit`: keyset
+    paging, the cursor of the next page is the key of the last row shown."""
+    page = rows[:limit]
+    more = len(rows) > limit
+    return {"data": page, "has_more": more, "next": cursor(page[-1]) if more else None}

@@ -11,7 +11,7 @@ from domain.roles import Permission
 from service.auth import context, endpoint
 from service.errors import ServiceError
 from service.routes import new_router
-from service.values import Strict
+from service.values import Strict, paged
 
 router = new_router("dead letters")
 # Dead letters are usage the ledger did not record: who records usage by hand handles them.
@@ -72,10 +72,8 @@ def list_dead_letters(request: Request, reason: list[str] = Query(default_factor
     if starting_after is not None:
         after = _position(starting_after)
         letters = [letter for letter in letters if (letter.partition, letter.offset) > after]
-    page = letters[:limit]
-    more = len(letters) > limit
-    return DeadLetterPage(data=[DeadLetter(**letter.row()) for letter in page], has_more=more,
-                          next=page[-1].id if more else None)
+    return DeadLetterPage(**paged([DeadLetter(**letter.row()) for letter in letters[: limit + 1]], limit,
+                                  lambda letter: letter.id))
 
 
 @endpoint(router, "POST", "/dead-letters/redrive", needs=HANDLE, response_model=Redriven,

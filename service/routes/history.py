@@ -24,7 +24,7 @@ from service.auth import context, endpoint
 from service.errors import ServiceError
 from service.routes import new_router
 from service.routes.views import row_model, row_out
-from service.values import UtcTime, as_json
+from service.values import UtcTime, as_json, paged
 
 router = new_router("history")
 MINOR_UNITS = "integer minor units"
@@ -88,14 +88,15 @@ def history(customer_id: str, request: Request, limit: int = Query(100, ge=1, le
                     "ORDER BY notification_id LIMIT %s").format(events_table(ctx.settings.store_schema))
     with ctx.views_pool.connection() as conn, conn.cursor(binary=True, row_factory=tuple_row) as cursor:
         rows = cursor.execute(statement, (customer_id, starting_after, limit + 1)).fetchall()
-    more = len(rows) > limit
-    events = to_ledger_events(rows[:limit], ctx.ledger.mapper)
-    page = [
+    # The cursor is the last row read, decoded or not (an event type the topic does not carry is skipped).
+    page = paged(rows, limit, lambda row: str(row[0]))
+    events = to_ledger_events(page["data"], ctx.ledger.mapper)
+    page["data"] = [
         HistoryEvent(notification_id=record["notification_id"], occurred_at=record["occurred_at"], event=event_type,
                      actor=record["actor"], record=with_money({k: v for k, v in record.items() if k not in OWN}, currency))
         for event_type, record in events
     ]
-    return HistoryPage(data=page, has_more=more, next=str(rows[limit - 1][0]) if more else None)
+    return HistoryPage(**page)
 
 
 BalanceRow = row_model(BALANCES_VIEW)

@@ -13,7 +13,7 @@ from service.credentials import check_staff_id
 from service.errors import ServiceError
 from service.routes import new_router
 from service.routes.sessions import check_password
-from service.values import Changed, Command, Strict
+from service.values import Changed, Command, Strict, paged
 
 router = new_router("staff")
 
@@ -42,11 +42,9 @@ class NewPassword(Strict):
           summary="staff users and their roles")
 def list_staff(request: Request, limit: int = Query(100, ge=1, le=500), starting_after: str | None = None) -> StaffPage:
     directory = context(request).ledger.staff_directory()
-    users = sorted(u for u in directory.roles if starting_after is None or u > starting_after)
-    page = users[:limit]
-    more = len(users) > limit
-    return StaffPage(data=[StaffUser(user=u, roles=sorted(directory.roles_of(u))) for u in page], has_more=more,
-                     next=page[-1] if more else None)
+    users = sorted(u for u in directory.roles if starting_after is None or u > starting_after)[: limit + 1]
+    return StaffPage(**paged([StaffUser(user=u, roles=sorted(directory.roles_of(u))) for u in users], limit,
+                             lambda staff: staff.user))
 
 
 def _role_change(method: str):

@@ -18,7 +18,7 @@ from service.credentials import TokenRow
 from service.errors import ServiceError
 from service.routes import new_router
 from service.routes.sessions import revoke
-from service.values import Changed, Strict, UtcTime
+from service.values import Changed, Strict, UtcTime, paged
 
 router = new_router("tokens")
 MAX_DAYS = 366
@@ -90,10 +90,8 @@ def create_service_token(body: NewServiceToken, request: Request,
 def list_tokens(request: Request, who: Principal = Depends(current_principal),
                 limit: int = Query(100, ge=1, le=500), starting_after: str | None = None) -> TokenPage:
     rows = context(request).credentials.tokens_created_by(who.id, after=starting_after, limit=limit + 1)
-    page = rows[:limit]
-    more = len(rows) > limit
-    return TokenPage(data=[Token(**token_out(r)) for r in page], has_more=more,
-                     next=page[-1].token_id if more else None)
+    page = paged([Token(**token_out(r)) for r in rows], limit, lambda token: token.token_id)
+    return TokenPage(**page)
 
 
 @endpoint(router, "DELETE", "/tokens/{token_id}", needs=SIGNED_IN, response_model=Changed,

@@ -20,7 +20,7 @@ from projections.registry import view_named
 from service.auth import context, endpoint
 from service.errors import ServiceError
 from service.routes import new_router
-from service.values import Money, as_json
+from service.values import Money, as_json, paged
 
 router = new_router("views")
 MAX_PAGE = 500
@@ -88,10 +88,8 @@ def list_endpoint(query_name: str) -> None:
         limit = params["limit"]
         query = ViewQuery(view, key=params["customer_id"], filters=filters, after=params["starting_after"],
                           limit=limit + 1, as_of=params["as_of"])
-        rows = read(request, query)
-        page = rows[:limit]
-        more = len(rows) > limit
-        return {"data": [row_out(view, r) for r in page], "has_more": more, "next": page[-1][view.key] if more else None}
+        rows = [row_out(view, r) for r in read(request, query)]
+        return paged(rows, limit, lambda row: row[view.key])
 
     parameters = [
         inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
