@@ -1,6 +1,6 @@
 """Commands and reads over HTTP (`ledger serve`) against the same calls in-process.
 
-    .venv/bin/python -m bench.api [--customers 200] [--clients 32] [--seconds 5]
+    .venv/bin/python -m bench.api [--customers 200] [--clients 32] [--seconds 5] [--workers 1]
 
 `ledger serve` runs in a process of its own (as in production: one uvicorn worker), on the
 benchmark's database and broker. `--clients` threads, each with its own keep-alive HTTP
@@ -74,11 +74,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def serve(settings, port: int) -> subprocess.Popen:
+def serve(settings, port: int, workers: int) -> subprocess.Popen:
     env = {**os.environ, "LEDGER_DATABASE_URL": settings.database_url, "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
            "LEDGER_USAGE_TOPIC": settings.usage_topic, "LEDGER_LEDGER_TOPIC": settings.ledger_topic,
            "LEDGER_GROUP_PREFIX": settings.group_prefix}
-    server = subprocess.Popen([sys.executable, "-m", "ledger.cli", "serve", "--port", str(port)], env=env,
+    server = subprocess.Popen([sys.executable, "-m", "ledger.cli", "serve", "--port", str(port), "--workers", str(workers)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while True:
@@ -96,6 +96,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=200)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--workers", type=int, default=1, help="`ledger serve --workers`")
     args = parser.parse_args()
 
     from service.access import issue_token, set_password
@@ -114,11 +115,14 @@ def main() -> None:
             for process in processes:
                 process.close()
 
-        def own(client: int, n: int) -> str:  # each client its own customers
-            return customers[(client + n * args.clients) % len(customers)]
+        per_client = len(customers) // args.clients
+        assert per_client, "fewer customers than clients"
+
+        def own(client: int, n: int) -> str:  # each client its own customers, in turn
+            return customers[client * per_client + n % per_client]
 
         port = free_port()
-        server = serve(settings, port)
+        server = serve(settings, port, args.workers)
         figures = {}
         try:
             sessions = [httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"})

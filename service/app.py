@@ -72,6 +72,15 @@ def open_access_log(settings: Settings) -> AccessLog:
         return AccessLog(env=application_env(settings))
 
 
+def from_environment() -> FastAPI:
+    """The app of one worker of `ledger serve --workers N`: each worker a process with its
+    own context, on the services the parent resolved and put in the environment."""
+    ctx = ServiceContext.open(Settings.from_env())
+    app = create_app(ctx)
+    app.router.on_shutdown.append(ctx.close)
+    return app
+
+
 def create_app(ctx: ServiceContext) -> FastAPI:
     app = FastAPI(
         title="billing-ledger",

@@ -16,11 +16,20 @@ DEFAULT_PORT = 8080
 
 def config(app, **options) -> uvicorn.Config:
     # uvicorn's access log would be a line per request on stderr; errors are logged by the service.
-    return uvicorn.Config(app, access_log=False, log_level="warning", lifespan="off", **options)
+    return uvicorn.Config(app, access_log=False, log_level="warning", **{"lifespan": "off", **options})
 
 
 def serve(app, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
     uvicorn.Server(config(app, host=host, port=port)).run()
+
+
+def serve_workers(settings, workers: int, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+    """`workers` processes sharing the port, each with its own context (service.app.from_environment)."""
+    import os
+
+    os.environ.update({"LEDGER_DATABASE_URL": settings.database_url, "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers})
+    uvicorn.run("service.app:from_environment", factory=True, workers=workers, host=host, port=port,
+                access_log=False, log_level="warning", lifespan="on")
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 
 from tests.conftest import wait_for
 from tests.factories import ADMIN
@@ -20,12 +21,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_ledger_serve_answers_on_localhost_and_the_bootstrapped_admin_signs_in(cli_env):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ledger_serve_answers_on_localhost_and_the_bootstrapped_admin_signs_in(cli_env, workers):
     boot = subprocess.run([sys.executable, "-m", "ledger.cli", "staff", "bootstrap", ADMIN], env=cli_env,
                           capture_output=True, text=True, timeout=300)
     password = boot.stdout.split("one-time password ")[1].split()[0]
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "ledger.cli", "serve", "--port", str(port)], env=cli_env,
+    server = subprocess.Popen([sys.executable, "-m", "ledger.cli", "serve", "--port", str(port), "--workers", str(workers)], env=cli_env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         url = f"http://127.0.0.1:{port}"
