@@ -3,7 +3,8 @@
 The first request with a key (per credential: the SHA-256 of its bearer token) claims it;
 its successful answer is kept 24 hours and is what every retry with the same key and the
 same request gets back (with `Idempotent-Replayed: true`). The same key with another
-method, path, query or body is a 409; so is a retry while the first request still runs.
+method, path, query or body is a 409; so is a retry while the first request still runs
+(a claim left by a request that died with its process is dropped after a minute).
 A refused request releases its key: the retry is decided again. A secret in an answer (a
 new token's) is not kept: its replay says `"secret": null`.
 """
@@ -23,6 +24,7 @@ from service.errors import ServiceError
 
 HEADER = "Idempotency-Key"
 KEPT = "24 hours"
+ABANDONED = "1 minute"  # a claim this old without an answer: its request died with its process
 MAX_KEY_LENGTH = 255
 COMMAND_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -34,8 +36,10 @@ class IdempotencyStore:
     def claim(self, scope: bytes, key: str, fingerprint: bytes) -> tuple[int, bytes] | None:
         """None when this request claimed the key; else the kept answer of the first."""
         with self.pool.connection() as conn, conn.transaction():
-            conn.execute(f"DELETE FROM {SCHEMA}.idempotency_keys WHERE scope = %s AND key = %s "
-                         f"AND created_at < now() - interval '{KEPT}'", (scope, key))
+            # Kept answers expire; so does a claim whose request never finished (its process died).
+            conn.execute(f"DELETE FROM {SCHEMA}.idempotency_keys WHERE scope = %s AND key = %s AND (created_at < "
+                         f"now() - interval '{KEPT}' OR status IS NULL AND created_at < now() - interval '{ABANDONED}')",
+                         (scope, key))
             claimed = conn.execute(
                 f"INSERT INTO {SCHEMA}.idempotency_keys (scope, key, fingerprint) VALUES (%s, %s, %s) "
                 "ON CONFLICT DO NOTHING", (scope, key, fingerprint),

@@ -3,6 +3,7 @@ money as integer minor units, the views' paging, and never a traceback."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 from tests.api_helpers import admin, api  # noqa: F401 - fixtures
@@ -215,3 +216,19 @@ def test_an_accounts_profile_seats_policy_and_closure_change_over_http(api, admi
     assert admin.post("/v1/customers/ACME/closure", json={}).json()["changed"] is True
     assert admin.get("/v1/customers/ACME").json()["status"] == "closed"
     assert admin.post("/v1/customers/ACME/closure", json={}).json()["changed"] is False
+
+
+def test_an_idempotency_key_left_by_a_request_that_died_is_free_again_after_a_minute(api, admin):
+    key = {"Idempotency-Key": "crashed"}
+    token = admin.headers["Authorization"]
+    run = {"as_of": api.ctx.clock().date().isoformat()}
+    scope = hashlib.sha256(token.encode()).digest()
+    with api.ctx.credentials.pool.connection() as conn:  # what a process that died mid-request leaves
+        conn.execute("INSERT INTO ledger_auth.idempotency_keys (scope, key, fingerprint, created_at) "
+                     "VALUES (%s, 'crashed', '\\x00', now() - interval '2 minutes')", (scope,))
+    assert admin.post("/v1/collections/runs", json=run, headers=key).status_code == 200
+    with api.ctx.credentials.pool.connection() as conn:
+        conn.execute("INSERT INTO ledger_auth.idempotency_keys (scope, key, fingerprint) VALUES (%s, 'running', '\\x00')",
+                     (scope,))
+    still = admin.post("/v1/collections/runs", json=run, headers={"Idempotency-Key": "running"})
+    assert still.status_code == 409 and still.json()["code"] == "idempotency_key_reused"
