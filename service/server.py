@@ -16,7 +16,7 @@ DEFAULT_PORT = 8080
 
 def config(app, **options) -> uvicorn.Config:
     # uvicorn's access log would be a line per request on stderr; errors are logged by the service.
-    return uvicorn.Config(app, access_log=False, log_level="warning", **{"lifespan": "off", **options})
+    return uvicorn.Config(app, access_log=False, log_level="warning", server_header=False, **{"lifespan": "off", **options})
 
 
 def serve(app, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
@@ -29,7 +29,7 @@ def serve_workers(settings, workers: int, host: str = DEFAULT_HOST, port: int = 
 
     os.environ.update({"LEDGER_DATABASE_URL": settings.database_url, "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers})
     uvicorn.run("service.app:from_environment", factory=True, workers=workers, host=host, port=port,
-                access_log=False, log_level="warning", lifespan="on")
+                access_log=False, log_level="warning", server_header=False, lifespan="on")
 
 
 @contextlib.contextmanager
