@@ -38,6 +38,7 @@ class Permission(str, Enum):
     MANAGE_USERS = "grant and revoke roles"
     READ_BILLING_VIEWS = "read balances, invoices and collection status"
     READ_SUPPORT_VIEW = "read the support view"
+    PUBLISH_USAGE = "publish usage over HTTP (what service tokens may do)"
 
 
 _GA, _UMA, _HA, _BA, _SA = Role
@@ -56,6 +57,7 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.MANAGE_USERS: frozenset({_GA, _UMA}),
     Permission.READ_BILLING_VIEWS: frozenset({_GA, _HA, _BA, _SA}),
     Permission.READ_SUPPORT_VIEW: frozenset({_GA, _HA, _BA}),
+    Permission.PUBLISH_USAGE: frozenset({_GA, _BA}),
 }
 
 # Processes that act on their own (the usage ingest) are actors too, with fixed rights.

@@ -13,6 +13,7 @@ from domain.errors import LedgerError
 from ledger import embedded
 from ledger.commands import billing, collections, database, operations, read, say, schema, staff, support
 from ledger.config import Settings
+from service import cli as service_cli
 
 EXIT_FAILED = 1
 EXIT_REFUSED = 2
@@ -29,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         "name the services; unset, embedded ones are used.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (operations, staff, billing, collections, support, read, database, schema):
+    for group in (operations, service_cli, staff, billing, collections, support, read, database, schema):
         group.register(sub)
     return parser
 

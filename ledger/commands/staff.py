@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ledger.commands import add_command, add_group, business_time, staff_options, with_services
+from ledger.commands import add_command, add_group, business_time, staff_options, time_arg, with_services
 from ledger.config import Settings
 
 
@@ -12,10 +12,19 @@ def _app(settings: Settings):
     return open_application(settings)
 
 
+BOOTSTRAP_ACTOR = "system:staff-bootstrap"
+
+
 @with_services
 def cmd_bootstrap(settings: Settings, args) -> int:
-    granted = _app(settings).bootstrap_admin(args.user, at=business_time(args), actor=args.actor)
+    at = business_time(args)
+    granted = _app(settings).bootstrap_admin(args.user, at=at, actor=args.actor)
     print(f"{args.user}: {'is now global admin' if granted else 'already global admin (nothing changed)'}")
+    from service.bootstrap import first_password
+
+    password = first_password(settings, args.user, at=at, actor=args.actor)
+    if password is not None:
+        print(f"{args.user}: one-time password {password} (shown once: sign in and choose a new one)")
     return 0
 
 
@@ -65,9 +74,11 @@ def permission_matrix(permissions, roles) -> str:
 
 def register(sub) -> None:
     staff = add_group(sub, "staff", "staff users and their roles")
-    p = add_command(staff, "bootstrap", cmd_bootstrap, "make the first global admin (only while no user has a role)")
+    p = add_command(staff, "bootstrap", cmd_bootstrap,
+                    "make the first global admin (only while no user has a role) and print a one-time password")
     p.add_argument("user")
-    staff_options(p)
+    p.add_argument("--as", dest="actor", default=BOOTSTRAP_ACTOR, help=f"recorded as the actor (default {BOOTSTRAP_ACTOR})")
+    p.add_argument("--at", type=time_arg, help="business time (ISO 8601, UTC if no zone); default: now")
     for name, func, text in [
         ("grant", role_change("grant_role", "granted", "already holds"), "grant a role"),
         ("revoke", role_change("revoke_role", "revoked", "did not hold"), "revoke a role"),

@@ -1,0 +1,173 @@
+"""Commands and reads over HTTP (`ledger serve`) against the same calls in-process.
+
+    .venv/bin/python -m bench.api [--customers 200] [--clients 32] [--seconds 5] [--workers 1]
+
+`ledger serve` runs in a process of its own (as in production: one uvicorn worker), on the
+benchmark's database and broker. `--clients` threads, each with its own keep-alive HTTP
+connection and its own share of the customers (a customer's commands are serialised by the
+ledger; clients of different customers are not), send payment commands for `--seconds`,
+then read support views. The same commands and reads are then run in-process by as many
+threads on the application itself: the boundary's cost is the ratio. Targets of issue 11:
+300 payments/s with p99 < 100 ms, 1,000 support reads/s with p99 < 50 ms, 32 clients, 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+
+import httpx
+
+from bench.common import ADMIN, bench_settings, open_customers, report, say
+from domain.credentials import TokenKind
+from ledger.processes import projector_process, relay_process, run
+from readside.queries import ViewQuery
+from projections.support import SUPPORT_VIEW
+
+PASSWORD = "bench password, long enough"
+
+
+def p99(timings: list[float]) -> float:
+    return statistics.quantiles(timings, n=100)[98] if len(timings) > 1 else timings[0]
+
+
+def hammer(clients: int, seconds: float, work) -> tuple[float, float, float]:
+    """`work(client, n)` by `clients` threads for `seconds`: calls/s, p50 and p99 in ms."""
+    timings: list[list[float]] = [[] for _ in range(clients)]
+    failures: list[BaseException] = []
+    deadline = time.perf_counter() + seconds
+
+    def loop(client: int) -> None:
+        n = 0
+        try:
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                work(client, n)
+                timings[client].append((time.perf_counter() - started) * 1000)
+                n += 1
+        except BaseException as error:  # noqa: BLE001 - reported after the run
+            failures.append(error)
+
+    threads = [threading.Thread(target=loop, args=(c,)) for c in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise failures[0]
+    every = [t for per_client in timings for t in per_client]
+    return len(every) / elapsed, statistics.median(every), p99(every)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve(settings, port: int, workers: int) -> subprocess.Popen:
+    env = {**os.environ, "LEDGER_DATABASE_URL": settings.database_url, "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+           "LEDGER_USAGE_TOPIC": settings.usage_topic, "LEDGER_LEDGER_TOPIC": settings.ledger_topic,
+           "LEDGER_GROUP_PREFIX": settings.group_prefix}
+    server = subprocess.Popen([sys.executable, "-m", "ledger.cli", "serve", "--port", str(port), "--workers", str(workers)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=2).status_code == 200:
+                return server
+        except httpx.TransportError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"ledger serve did not start: {server.stderr.read()}") from None
+            time.sleep(0.2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=200)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--workers", type=int, default=1, help="`ledger serve --workers`")
+    args = parser.parse_args()
+
+    from service.access import issue_token, set_password
+    from service.app import ServiceContext
+
+    with bench_settings() as settings:
+        ctx = ServiceContext.open(settings)
+        customers = open_customers(ctx.ledger, args.customers)
+        set_password(ctx.credentials, ctx.access, ADMIN, PASSWORD, one_time=False, at=ctx.clock(), actor="bench")
+        token = issue_token(ctx.credentials, ctx.access, TokenKind.PERSONAL, ADMIN, "bench", timedelta(hours=1),
+                            at=ctx.clock(), actor=ADMIN).secret
+        processes = [relay_process(settings, ctx.ledger), projector_process(settings)]
+        try:
+            run(processes, threading.Event(), until_drained=True)  # the support views to read
+        finally:
+            for process in processes:
+                process.close()
+
+        per_client = len(customers) // args.clients
+        assert per_client, "fewer customers than clients"
+
+        def own(client: int, n: int) -> str:  # each client its own customers, in turn
+            return customers[client * per_client + n % per_client]
+
+        port = free_port()
+        server = serve(settings, port, args.workers)
+        figures = {}
+        try:
+            sessions = [httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"})
+                        for _ in range(args.clients)]
+
+            def pay_over_http(client: int, n: int) -> None:
+                answer = sessions[client].post(f"/v1/customers/{own(client, n)}/payments",
+                                               json={"payment_id": f"H-{client}-{n}", "amount": {"amount": 100, "currency": "EUR"}})
+                assert answer.status_code == 200, answer.text
+
+            def read_over_http(client: int, n: int) -> None:
+                answer = sessions[client].get(f"/v1/views/support/{own(client, n)}")
+                assert answer.status_code == 200, answer.text
+
+            say(f"over HTTP: {args.clients} clients, {args.seconds} s each")
+            figures["http_payments"] = hammer(args.clients, args.seconds, pay_over_http)
+            figures["http_support_reads"] = hammer(args.clients, args.seconds, read_over_http)
+            for session in sessions:
+                session.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+        def pay_in_process(client: int, n: int) -> None:
+            ctx.ledger.receive_payment(own(client, n), f"P-{client}-{n}", 100, "EUR", "transfer", "",
+                                       at=ctx.clock(), actor=ADMIN)
+
+        def read_in_process(client: int, n: int) -> None:
+            with ctx.views_pool.connection() as conn:
+                assert ViewQuery(SUPPORT_VIEW, key=own(client, n)).rows(conn, settings.views_schema)
+
+        say(f"in-process: {args.clients} threads, {args.seconds} s each")
+        figures["in_process_payments"] = hammer(args.clients, args.seconds, pay_in_process)
+        figures["in_process_support_reads"] = hammer(args.clients, args.seconds, read_in_process)
+        ctx.close()
+
+    print(f"{'':28}{'per s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+    for name, (rate, p50, p99_ms) in figures.items():
+        print(f"{name:28}{rate:10.0f}{p50:10.1f}{p99_ms:10.1f}")
+    for what in ("payments", "support_reads"):
+        ratio = figures[f"in_process_{what}"][0] / figures[f"http_{what}"][0]
+        print(f"{what}: in-process / HTTP = {ratio:.1f}x")
+    report("api", figures["http_payments"][0], "payments/s over HTTP",
+           **{f"{k}_{m}": round(v, 1) for k, f in figures.items() for m, v in zip(("per_s", "p50_ms", "p99_ms"), f)})
+
+
+if __name__ == "__main__":
+    main()

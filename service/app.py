@@ -1,0 +1,111 @@
+"""The application factory: the service's context (the ledger, the access log, the
+credentials, the views' connections) and the FastAPI app over it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from fastapi import FastAPI, Request
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from domain.application import BillingLedger
+from domain.credentials import AccessLog
+from ledger.config import Settings
+from service import errors
+from service.credentials import CredentialStore
+from service.idempotency import IdempotencyStore
+from service.routes import accounts, billing, cases, collections, dead_letters, history, policies, sessions, staff, tokens, usage, views
+from service.throttle import SignInThrottle
+
+log = logging.getLogger("ledger.serve")
+MAX_BODY = 4 * 1024 * 1024  # bytes: a usage batch of 1,000 events is well under 1 MiB
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class ServiceContext:
+    settings: Settings
+    ledger: BillingLedger
+    access: AccessLog
+    credentials: CredentialStore
+    views_pool: ConnectionPool
+    usage: usage.UsageDoor
+    throttle: SignInThrottle = field(default_factory=SignInThrottle)
+    clock: Callable[[], datetime] = utc_now  # the server's clock: business time is bounded by it
+
+    @property
+    def idempotency(self) -> IdempotencyStore:
+        return IdempotencyStore(self.credentials.pool)
+
+    @classmethod
+    def open(cls, settings: Settings) -> ServiceContext:
+        """On resolved settings (a database URL and a broker)."""
+        return cls(settings, open_ledger(settings), open_access_log(settings), CredentialStore.open(settings.database_url),
+                   ConnectionPool(settings.database_url, min_size=1, max_size=4, open=True, kwargs={"row_factory": dict_row}),
+                   usage.UsageDoor(settings))
+
+    def close(self) -> None:
+        self.usage.close()
+        self.views_pool.close()
+        self.credentials.close()
+        self.access.close()
+        self.ledger.close()
+
+
+def open_ledger(settings: Settings) -> BillingLedger:
+    from eventstore.postgres import open_application
+
+    return open_application(settings)
+
+
+def open_access_log(settings: Settings) -> AccessLog:
+    from eventstore.postgres import application_env, setup_lock
+
+    with setup_lock(settings.database_url):
+        return AccessLog(env=application_env(settings))
+
+
+def from_environment() -> FastAPI:
+    """The app of one worker of `ledger serve --workers N`: each worker a process with its
+    own context, on the services the parent resolved and put in the environment."""
+    ctx = ServiceContext.open(Settings.from_env())
+    app = create_app(ctx)
+    app.router.on_shutdown.append(ctx.close)
+    return app
+
+
+def create_app(ctx: ServiceContext) -> FastAPI:
+    app = FastAPI(
+        title="billing-ledger",
+        version="1",
+        description="The billing ledger's HTTP API: sign in (POST /v1/sessions), then send "
+        "`Authorization: Bearer <token>`. Every endpoint names the permission it needs (`x-permission`).",
+    )
+    app.state.context = ctx
+    errors.install(app)
+
+    @app.middleware("http")
+    async def last_word(request: Request, call_next):
+        declared = request.headers.get("content-length", "0")
+        if not declared.isdigit() or int(declared) > MAX_BODY:
+            return errors.problem(413, "too_large", f"a request body has at most {MAX_BODY:,} bytes")
+        try:
+            response = await call_next(request)
+        except Exception as error:  # noqa: BLE001 - never a traceback to the caller
+            return errors.unexpected(error)
+        # Customer data is never kept by a browser or a proxy.
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    for module in (sessions, tokens, staff, accounts, billing, collections, cases, policies, views, history, dead_letters, usage):
+        app.include_router(module.router)
+    generate = app.openapi
+    app.openapi = lambda: errors.problems_only(generate())  # generated once, then kept by FastAPI
+    return app

@@ -1,0 +1,126 @@
+"""Who is calling, and may they: a bearer token names the principal; the role matrix
+(domain/roles.py) decides, before anything is read or changed.
+
+The principal is the actor of every command: it comes from the token and from nothing
+else (no field, header or parameter of a request can name another actor).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+
+from domain.credentials import TokenKind
+from domain.errors import PermissionDenied
+from domain.roles import Permission
+from service.errors import ERROR_RESPONSES, not_signed_in
+
+# What an endpoint needs, when it is not a permission of the role matrix.
+SIGNED_IN = "signed in as staff"
+SIGNED_IN_ONE_TIME = "signed in as staff, also with a one-time password"
+NOBODY = "none (this is how one signs in)"
+# An upstream system's service token may do this and nothing else.
+SERVICE_PERMISSIONS = frozenset({Permission.PUBLISH_USAGE})
+
+
+@dataclass(frozen=True)
+class Principal:
+    id: str  # a staff user id, or `service:<name>` for an upstream system
+    kind: TokenKind
+    token_id: str
+    must_change_password: bool = False
+
+
+def context(request: Request):
+    return request.app.state.context
+
+
+def current_principal(request: Request) -> Principal:
+    """The principal of the request's bearer token; 401 when there is none that is valid."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise not_signed_in("sign in (POST /v1/sessions) and send `Authorization: Bearer <token>`")
+    ctx = context(request)
+    row = ctx.credentials.token_by_secret(token.strip())
+    if row is None:
+        raise not_signed_in("the token is not known")
+    if row.revoked_at is not None:
+        raise not_signed_in(f"token {row.token_id} was revoked", token_id=row.token_id)
+    if row.expires_at <= ctx.clock():
+        raise not_signed_in(f"token {row.token_id} expired at {row.expires_at.isoformat()}", token_id=row.token_id)
+    return Principal(row.principal, row.kind, row.token_id, row.must_change_password)
+
+
+def staff_principal(who: Principal = Depends(current_principal)) -> Principal:
+    """Staff, whatever their roles; a one-time password allows only choosing a new one."""
+    if who.kind is TokenKind.SERVICE:
+        raise PermissionDenied(who.id, SIGNED_IN, ["a service token"])
+    return who
+
+
+def ready_staff(who: Principal = Depends(staff_principal)) -> Principal:
+    if who.must_change_password:
+        raise PermissionDenied(who.id, "act before choosing a new password (PUT /v1/staff/{user}/password)",
+                               ["a one-time password"])
+    return who
+
+
+@cache
+def allowed_to(permission: Permission) -> Callable[..., Principal]:
+    """The dependency that refuses a principal whose roles do not allow `permission`."""
+
+    def check(request: Request, who: Principal = Depends(current_principal)) -> Principal:
+        if who.kind is TokenKind.SERVICE:
+            if permission not in SERVICE_PERMISSIONS:
+                raise PermissionDenied(who.id, permission.value, ["a service token"])
+            return who
+        ready_staff(who)
+        context(request).ledger.authorize(who.id, permission)
+        return who
+
+    check.__name__ = f"allowed_to_{permission.name.lower()}"
+    return check
+
+
+def endpoint(router: APIRouter, method: str, path: str, *, needs: Permission | str, response_model: Any,
+             summary: str, status_code: int = 200, **options: Any):
+    """Declare an endpoint with what it needs: checked on every call and published in the
+    OpenAPI document as `x-permission` (tests/test_api_openapi.py refuses an endpoint without)."""
+    gates = {SIGNED_IN: [Depends(ready_staff)], SIGNED_IN_ONE_TIME: [Depends(staff_principal)], NOBODY: []}
+    dependencies = [Depends(allowed_to(needs))] if isinstance(needs, Permission) else gates[needs]
+    return router.api_route(
+        path, methods=[method], response_model=response_model, summary=summary, status_code=status_code,
+        dependencies=dependencies, responses=ERROR_RESPONSES,
+        openapi_extra={"x-permission": needs.value if isinstance(needs, Permission) else needs}, **options,
+    )
+
+
+def now_of(request: Request) -> datetime:
+    return context(request).clock()
+
+
+@dataclass(frozen=True)
+class Acting:
+    """A command's who and when: the signed-in principal, and the business time the request
+    gave within the bounds (service/values.business_time) or the server's now. The one place
+    a command's `actor` comes from."""
+
+    ledger: Any
+    actor: str
+    clock: Callable[[], datetime]
+
+    def at(self, given: datetime | None) -> dict[str, Any]:
+        from service.values import business_time
+
+        return {"at": business_time(given, self.clock()), "actor": self.actor}
+
+
+def acting(request: Request, who: Principal = Depends(current_principal)) -> Acting:
+    ctx = context(request)
+    return Acting(ctx.ledger, who.id, ctx.clock)
