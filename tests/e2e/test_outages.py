@@ -261,7 +261,7 @@ def test_a_broker_cut_off_and_back_is_ridden_out_and_every_usage_counted_once(
                       for n in range(200)], actor="t")
     cut_at = time.monotonic()
     wait_for(lambda: all(running.health(c).startswith("unavailable: the Kafka broker") for c in ("ingest", "project")),
-             timeout=10, what="the consumers' heartbeats to report the broker unreachable")
+             timeout=30, what="the consumers' heartbeats to report the broker unreachable")
     time.sleep(max(0.0, 6 - (time.monotonic() - cut_at)))  # the outage itself
     assert not running.exited(), {c: running.stderr(c) for c in running.exited()}
     broker_behind_proxy.restore()
