@@ -103,7 +103,24 @@ def cmd_stats(settings: Settings, args) -> int:
         print(stats_table(app.recorder.ingest_counts(), args.format))
     finally:
         app.close()
+    projector_dead_letters = _projector_dead_letters(settings)
+    if projector_dead_letters:
+        say(f"projector: {projector_dead_letters:,} ledger record(s) dead-lettered to {settings.ledger_dlq_topic} "
+            "(`ledger dlq list --ledger`)")
     return 0
+
+
+def _projector_dead_letters(settings: Settings) -> int:
+    """What the projector group dead-lettered, from its offsets (0 before any projector ran)."""
+    import psycopg
+
+    from consumers.projector import dead_letter_counts
+
+    with psycopg.connect(settings.database_url) as conn:
+        if conn.execute("SELECT to_regclass(%s)", (f'"{settings.read_schema}".projector_offsets',)).fetchone()[0] is None:
+            return 0
+        conn.execute(f'SET search_path TO "{settings.read_schema}"')
+        return sum(dead_letter_counts(conn, settings.group("projector")).values())
 
 
 @with_services

@@ -90,6 +90,8 @@ def test_records_that_are_no_ledger_event_are_dead_lettered_and_the_real_events_
     listed = ledger(cli_env, "dlq", "list", "--ledger", "--format", "json")
     assert listed.returncode == 0, listed.stderr
     assert Counter(row["reason"] for row in json.loads(listed.stdout)) == Counter(reason for _, _, reason in bad)
+    stats = ledger(cli_env, "stats")
+    assert f"projector: {len(bad)} ledger record(s) dead-lettered to {settings.ledger_dlq_topic}" in stats.stderr
 
 
 def test_a_replay_from_kafka_skips_what_the_projector_dead_lettered(settings, app):
