@@ -22,12 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 from kafka import KafkaProducer
 
 from consumers.dead_letters import DeadLetterSender, cut
 from consumers.partitions import Source
-from domain.application import BillingLedger, UsageOutcome
+from domain.application import CONFLICT_RETRIES, BillingLedger
 from domain.bounds import printable
 from domain.errors import InvalidCommand, LedgerError
 from domain.usage import ConflictingUsage, InvalidUsageReport, UsageReport
@@ -183,16 +183,14 @@ class UsageIngest:
                 refused.append((record, error.reason, error.detail))
 
         tracking = CountedTracking(self.tracking_name(source), records[-1].offset)
-
-        def dead_letter_refused(outcome: UsageOutcome) -> None:
-            rejected = [
+        # The unit of work: the application rates the batch, writing nothing; the refused
+        # reports are dead-lettered before the write, so that none is lost by a crash; then
+        # the usage events and the batch's position and counts are committed together.
+        for _attempt in range(CONFLICT_RETRIES):
+            outcome = self.app.rate_usage(reports, actor=ACTOR)
+            self.dead_letter(refused + [
                 (accepted[i], refusal_reason(error), str(error)) for i, error in outcome.rejected + outcome.conflicting
-            ]
-            for record, reason, detail in refused + rejected:
-                log.warning("dead letter %s:%d@%d: %s: %s", record.topic, record.partition, record.offset, reason, printable(cut(detail)))
-                self.dead_letters.send(record, reason, detail)
-            self.dead_letters.flush()
-            # Called again if the write is retried: the counts follow the latest outcome.
+            ])
             tracking.counts.set(
                 IngestCounts(
                     consumed=len(records),
@@ -202,12 +200,27 @@ class UsageIngest:
                     dead_letters=len(refused) + len(outcome.rejected),
                 )
             )
-
-        outcome = self.app.record_usage(reports, actor=ACTOR, tracking=tracking, before_commit=dead_letter_refused)
-        if outcome.already_tracked:
-            # Another member committed this very batch (a rebalance): its counts are in.
-            batch = IngestCounts(consumed=len(records), duplicates=len(reports), dead_letters=len(refused))
-        else:
+            try:
+                self.app.events.put(outcome.recorded, tracking=tracking)
+            except IntegrityError:
+                if self.is_recorded(tracking):
+                    # Another member committed this very batch (a rebalance): its counts are in.
+                    batch = IngestCounts(consumed=len(records), duplicates=len(reports), dead_letters=len(refused))
+                    break
+                continue  # a concurrent writer took some of these usage ids: rate them again
             batch = tracking.counts
+            break
+        else:
+            raise LedgerError("usage batch kept conflicting with concurrent writers; try again")
         self.counts.add(batch)
         return batch
+
+    def is_recorded(self, tracking: Tracking) -> bool:
+        tracked = self.app.recorder.max_tracking_id(tracking.application_name)
+        return tracked is not None and tracked >= tracking.notification_id
+
+    def dead_letter(self, refused: list[tuple]) -> None:
+        for record, reason, detail in refused:
+            log.warning("dead letter %s:%d@%d: %s: %s", record.topic, record.partition, record.offset, reason, printable(cut(detail)))
+            self.dead_letters.send(record, reason, detail)
+        self.dead_letters.flush()

@@ -16,10 +16,10 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
 from domain import bounds
-from domain.account import CustomerAccount
+from domain.accounts import CustomerAccount
+from domain.accounts.invoicing import UsageToBill
 from domain.errors import AlreadyExists, InvalidCommand
 from domain.ids import name_based_id
-from domain.invoicing import UsageToBill
 from domain.money import MINOR_UNIT_EXPONENT
 
 USAGE_NAMESPACE = uuid5(NAMESPACE_URL, "billing-ledger:usage-line")

@@ -14,8 +14,8 @@ from decimal import Decimal, localcontext
 from fractions import Fraction
 
 from domain import bounds
+from domain.accounts.subscriptions import SeatSubscription
 from domain.money import to_minor_units
-from domain.subscriptions import SeatSubscription
 
 
 @dataclass(frozen=True)

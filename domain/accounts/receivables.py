@@ -1,4 +1,6 @@
-"""What an account is owed: invoice and payment state, and how money is allocated.
+"""What an account is owed: invoice and payment state, and the rules that move money
+between them (allocating a payment, undoing one). Pure: the account (aggregate.py) calls
+these and records what they decide in its events.
 
 State objects are immutable; the account replaces them as events apply. Amounts are
 integer minor units of the account's currency.
@@ -69,5 +71,39 @@ def allocate(amount: int, invoices: list[InvoiceState], named: str | None = None
     return allocations, remaining
 
 
-def overdue(invoices: list[InvoiceState], is_overdue) -> list[InvoiceState]:
-    return [i for i in invoices if i.open_amount > 0 and is_overdue(i.due_date)]
+@dataclass(frozen=True)
+class Reversal:
+    """What reversing a payment undoes: what is owed again on each invoice, what is taken back
+    from the credit balance, and which credit balance applications are undone."""
+
+    reopened: list[tuple[str, int]]  # invoice number, amount owed again
+    from_credit_balance: int
+    credit_reclaimed: list[tuple[str, int]]  # also in `reopened`
+
+
+def reversal(payment: PaymentState, credit_balance: int, credit_applied: dict[str, int]) -> Reversal:
+    """What the payment put on the credit balance is taken back from it; what of that the
+    credit balance already settled is owed again on those invoices (newest application
+    first); and what was refunded meanwhile leaves the credit balance negative: a debt
+    outside any invoice."""
+    shortfall = payment.to_credit_balance - max(credit_balance, 0)
+    reclaimed = _take_newest(credit_applied, shortfall)
+    reopened: dict[str, int] = {}
+    for number, amount in [(a.invoice_number, a.amount) for a in payment.allocations] + reclaimed:
+        reopened[number] = reopened.get(number, 0) + amount
+    return Reversal(
+        list(reopened.items()), payment.to_credit_balance - sum(amount for _, amount in reclaimed), reclaimed
+    )
+
+
+def _take_newest(applied: dict[str, int], amount: int) -> list[tuple[str, int]]:
+    """Which credit applications, newest first, make up `amount`."""
+    taken = []
+    for number in reversed(list(applied)):
+        if amount <= 0:
+            break
+        part = min(applied[number], amount)
+        if part:
+            taken.append((number, part))
+            amount -= part
+    return taken

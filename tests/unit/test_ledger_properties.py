@@ -14,9 +14,9 @@ from decimal import Decimal
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from domain.account import CustomerAccount
+from domain.accounts import CustomerAccount
+from domain.accounts.invoicing import InvoiceDraft, InvoiceLine
 from domain.errors import LedgerError
-from domain.invoicing import InvoiceDraft, InvoiceLine
 from domain.policy import CollectionsPolicy
 
 SUBSCRIPTIONS = ["S-1", "S-2", "S-3"]
