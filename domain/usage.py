@@ -286,11 +286,7 @@ class UsageLine(Aggregate):
             raise InvalidUsageReport(
                 "amount_out_of_range", f"{where}: priced at {amount} {account.currency}, more than one line may owe ({largest})"
             )
-        # The fields in the dataclass's order (the stored JSON keeps it), set without its
-        # frozen __init__ (one object.__setattr__ per field: a third of rating a report).
-        # Its one check, a UUID originator id, holds by construction.
-        recorded = object.__new__(cls.Recorded)
-        recorded.__dict__.update(
+        return cls.Recorded(
             originator_id=line_id or usage_line_id(report.usage_id),
             originator_version=cls.INITIAL_VERSION,
             timestamp=report.observed_at,
@@ -312,7 +308,6 @@ class UsageLine(Aggregate):
             amount=amount,
             attributes=dict(report.attributes),
         )
-        return recorded
 
 
 USAGE_LINE_TOPIC = get_topic(UsageLine)
