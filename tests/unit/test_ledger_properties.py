@@ -87,7 +87,7 @@ class AccountMachine(RuleBasedStateMachine):
             InvoiceLine("seats", SUBSCRIPTIONS[n], "Seats", Decimal(1), "seat-days", self.period, end, amount)
             for n, amount in enumerate(amounts)
         )
-        draft = InvoiceDraft(lines, sum(amounts), 0, sum(amounts), ())
+        draft = InvoiceDraft(lines, sum(amounts), 0, sum(amounts))
         number = f"INV-{self.next_number:06d}"
         self.run(lambda: self.account.issue_invoice(number, draft, self.period, end, at=self.at(), actor=ACTOR))
         self.next_number += 1
