@@ -426,11 +426,12 @@ class BillingLedger(Application):
         # duplicates, none when there are none (the usual case).
         recorded_before = self.index.recorded_usage_lines(line_ids)
         firsts = self.first_usage_reports([i for i in line_ids if i in recorded_before])
-        accounts = self._accounts_as_stored({r.customer_id for r in reports})
-        return rate_batch(
-            reports, line_ids, firsts, lambda customer_id: accounts.get(customer_id) or self.get_account(customer_id),
-            actor=actor,
-        )
+        cached = self._accounts_as_stored({r.customer_id for r in reports})
+
+        def account_of(customer_id: str) -> CustomerAccount:
+            return cached.get(customer_id) or self.get_account(customer_id)
+
+        return rate_batch(reports, line_ids, firsts, account_of, actor=actor)
 
     def _accounts_as_stored(self, customer_ids: set[str]) -> dict[str, CustomerAccount]:
         """The cached accounts still at their stored version. Rating reads accounts and changes

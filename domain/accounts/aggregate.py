@@ -80,15 +80,7 @@ class CustomerAccount(Aggregate):
         payment_terms_days: int
         tax_rate: Decimal
 
-    def __init__(
-        self,
-        customer_id: str,
-        actor: str,
-        name: str,
-        currency: str,
-        payment_terms_days: int,
-        tax_rate: Decimal,
-    ):
+    def __init__(self, customer_id: str, actor: str, name: str, currency: str, payment_terms_days: int, tax_rate: Decimal):
         self.customer_id = customer_id
         self.name = name
         self.currency = currency
@@ -113,40 +105,21 @@ class CustomerAccount(Aggregate):
 
     @classmethod
     def open(
-        cls,
-        customer_id: str,
-        name: str,
-        currency: str,
-        payment_terms_days: int,
-        tax_rate: Decimal,
-        *,
-        at: datetime,
-        actor: str,
+        cls, customer_id: str, name: str, currency: str, payment_terms_days: int, tax_rate: Decimal,
+        *, at: datetime, actor: str,
     ) -> CustomerAccount:
         bounds.check_id(customer_id, "customer id")
         check_currency(currency)
         check_profile(customer_id, name, payment_terms_days, tax_rate)
         bounds.check_business_time(at, f"customer {customer_id!r}: business time")
         return cls._create(
-            cls.Opened,
-            id=account_id(customer_id),
-            timestamp=at,
-            customer_id=customer_id,
-            actor=actor,
-            name=name,
-            currency=currency,
-            payment_terms_days=payment_terms_days,
-            tax_rate=tax_rate,
+            cls.Opened, id=account_id(customer_id), timestamp=at, customer_id=customer_id, actor=actor, name=name,
+            currency=currency, payment_terms_days=payment_terms_days, tax_rate=tax_rate,
         )
 
     def check_same_opening(self, name: str, currency: str, payment_terms_days: int, tax_rate: Decimal) -> None:
         """Opening twice with the same details is a retry; with other details, a conflict."""
-        if (self.name, self.currency, self.payment_terms_days, self.tax_rate) != (
-            name,
-            currency,
-            payment_terms_days,
-            tax_rate,
-        ):
+        if (self.name, self.currency, self.payment_terms_days, self.tax_rate) != (name, currency, payment_terms_days, tax_rate):
             raise AlreadyExists(f"customer {self.customer_id!r} already has an account with other details")
 
     def _emit(self, event_class: type[Event], at: datetime, actor: str, **fields) -> None:
@@ -210,16 +183,8 @@ class CustomerAccount(Aggregate):
             )
 
     def add_metered_subscription(
-        self,
-        subscription_id: str,
-        product: str,
-        meter: str,
-        unit: str,
-        unit_price: Decimal,
-        markup_percent: Decimal = Decimal(0),
-        *,
-        at: datetime,
-        actor: str,
+        self, subscription_id: str, product: str, meter: str, unit: str, unit_price: Decimal,
+        markup_percent: Decimal = Decimal(0), *, at: datetime, actor: str,
     ) -> bool:
         """Returns False when the same subscription was added before (a harmless retry)."""
         self.check_open()
@@ -240,15 +205,8 @@ class CustomerAccount(Aggregate):
         if markup_percent <= -100:
             raise InvalidCommand(f"subscription {subscription_id!r}: a discount of 100% or more is not a price")
         self._emit(
-            self.MeteredSubscriptionAdded,
-            at,
-            actor,
-            subscription_id=subscription_id,
-            product=product,
-            meter=meter,
-            unit=unit,
-            unit_price=unit_price,
-            markup_percent=markup_percent,
+            self.MeteredSubscriptionAdded, at, actor, subscription_id=subscription_id, product=product, meter=meter,
+            unit=unit, unit_price=unit_price, markup_percent=markup_percent,
         )
         return True
 
