@@ -161,8 +161,8 @@ class BillingLedger(Application):
         return changed
 
     def assign_policy(self, customer_id: str, policy_name: str, *, at: datetime, actor: str) -> bool:
-        self.authorize(actor, Permission.CHANGE_ACCOUNTS)
         self.policy_book().policy(policy_name)  # refuses a policy that does not exist
+        self.authorize(actor, Permission.CHANGE_ACCOUNTS)
         account = self.get_account(customer_id)
         assigned = account.assign_policy(policy_name, at=at, actor=actor)
         self.save(account)
