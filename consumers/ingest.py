@@ -183,9 +183,15 @@ class UsageIngest:
                 refused.append((record, error.reason, error.detail))
 
         tracking = CountedTracking(self.tracking_name(source), records[-1].offset)
-        # The unit of work: the application rates the batch, writing nothing; the refused
-        # reports are dead-lettered before the write, so that none is lost by a crash; then
-        # the usage events and the batch's position and counts are committed together.
+        batch = self.record(reports, accepted, refused, tracking)
+        self.counts.add(batch)
+        return batch
+
+    def record(self, reports: list[UsageReport], accepted: list, refused: list[tuple], tracking: CountedTracking) -> IngestCounts:
+        """The batch's unit of work: the application rates the reports, writing nothing; what
+        it refuses is dead-lettered before the write, so that none is lost by a crash; then the
+        usage events and the batch's position and counts are committed in one transaction."""
+        consumed = len(accepted) + len(refused)
         for _attempt in range(CONFLICT_RETRIES):
             outcome = self.app.rate_usage(reports, actor=ACTOR)
             self.dead_letter(refused + [
@@ -193,7 +199,7 @@ class UsageIngest:
             ])
             tracking.counts.set(
                 IngestCounts(
-                    consumed=len(records),
+                    consumed=consumed,
                     recorded=len(outcome.recorded),
                     duplicates=len(outcome.duplicates),
                     conflicting=len(outcome.conflicting),
@@ -202,18 +208,13 @@ class UsageIngest:
             )
             try:
                 self.app.events.put(outcome.recorded, tracking=tracking)
+                return tracking.counts
             except IntegrityError:
                 if self.is_recorded(tracking):
                     # Another member committed this very batch (a rebalance): its counts are in.
-                    batch = IngestCounts(consumed=len(records), duplicates=len(reports), dead_letters=len(refused))
-                    break
-                continue  # a concurrent writer took some of these usage ids: rate them again
-            batch = tracking.counts
-            break
-        else:
-            raise LedgerError("usage batch kept conflicting with concurrent writers; try again")
-        self.counts.add(batch)
-        return batch
+                    return IngestCounts(consumed=consumed, duplicates=len(reports), dead_letters=len(refused))
+                # else a concurrent writer took some of these usage ids: rate them again
+        raise LedgerError("usage batch kept conflicting with concurrent writers; try again")
 
     def is_recorded(self, tracking: Tracking) -> bool:
         tracked = self.app.recorder.max_tracking_id(tracking.application_name)
