@@ -22,12 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 from kafka import KafkaProducer
 
 from consumers.dead_letters import DeadLetterSender, cut
 from consumers.partitions import Source
-from domain.application import BillingLedger, UsageOutcome
+from domain.application import CONFLICT_RETRIES, BillingLedger
 from domain.bounds import printable
 from domain.errors import InvalidCommand, LedgerError
 from domain.usage import ConflictingUsage, InvalidUsageReport, UsageReport
@@ -183,31 +183,45 @@ class UsageIngest:
                 refused.append((record, error.reason, error.detail))
 
         tracking = CountedTracking(self.tracking_name(source), records[-1].offset)
+        batch = self.record(reports, accepted, refused, tracking)
+        self.counts.add(batch)
+        return batch
 
-        def dead_letter_refused(outcome: UsageOutcome) -> None:
-            rejected = [
+    def record(self, reports: list[UsageReport], accepted: list, refused: list[tuple], tracking: CountedTracking) -> IngestCounts:
+        """The batch's unit of work: the application rates the reports, writing nothing; what
+        it refuses is dead-lettered before the write, so that none is lost by a crash; then the
+        usage events and the batch's position and counts are committed in one transaction."""
+        consumed = len(accepted) + len(refused)
+        for _attempt in range(CONFLICT_RETRIES):
+            outcome = self.app.rate_usage(reports, actor=ACTOR)
+            self.dead_letter(refused + [
                 (accepted[i], refusal_reason(error), str(error)) for i, error in outcome.rejected + outcome.conflicting
-            ]
-            for record, reason, detail in refused + rejected:
-                log.warning("dead letter %s:%d@%d: %s: %s", record.topic, record.partition, record.offset, reason, printable(cut(detail)))
-                self.dead_letters.send(record, reason, detail)
-            self.dead_letters.flush()
-            # Called again if the write is retried: the counts follow the latest outcome.
+            ])
             tracking.counts.set(
                 IngestCounts(
-                    consumed=len(records),
+                    consumed=consumed,
                     recorded=len(outcome.recorded),
                     duplicates=len(outcome.duplicates),
                     conflicting=len(outcome.conflicting),
                     dead_letters=len(refused) + len(outcome.rejected),
                 )
             )
+            try:
+                self.app.events.put(outcome.recorded, tracking=tracking)
+                return tracking.counts
+            except IntegrityError:
+                if self.is_recorded(tracking):
+                    # Another member committed this very batch (a rebalance): its counts are in.
+                    return IngestCounts(consumed=consumed, duplicates=len(reports), dead_letters=len(refused))
+                # else a concurrent writer took some of these usage ids: rate them again
+        raise LedgerError("usage batch kept conflicting with concurrent writers; try again")
 
-        outcome = self.app.record_usage(reports, actor=ACTOR, tracking=tracking, before_commit=dead_letter_refused)
-        if outcome.already_tracked:
-            # Another member committed this very batch (a rebalance): its counts are in.
-            batch = IngestCounts(consumed=len(records), duplicates=len(reports), dead_letters=len(refused))
-        else:
-            batch = tracking.counts
-        self.counts.add(batch)
-        return batch
+    def is_recorded(self, tracking: Tracking) -> bool:
+        tracked = self.app.recorder.max_tracking_id(tracking.application_name)
+        return tracked is not None and tracked >= tracking.notification_id
+
+    def dead_letter(self, refused: list[tuple]) -> None:
+        for record, reason, detail in refused:
+            log.warning("dead letter %s:%d@%d: %s: %s", record.topic, record.partition, record.offset, reason, printable(cut(detail)))
+            self.dead_letters.send(record, reason, detail)
+        self.dead_letters.flush()

@@ -14,13 +14,13 @@ from functools import cache
 from typing import Any
 from uuid import UUID
 
-from domain.account import CustomerAccount
+from domain.accounts import CustomerAccount
+from domain.ids import name_based_id
 from domain.money import price_usage
 from domain.numbering import NumberSeries
 from domain.policy import PolicyBook
 from domain.roles import StaffDirectory
 from domain.support import SupportCase
-from domain.ids import name_based_id
 from domain.usage import UsageLine
 from schemas import SchemaVersion, registry
 

@@ -1,47 +1,73 @@
-"""The billing ledger application: each method gets aggregates, calls a command, saves.
+"""The billing ledger application: each command method authorizes the actor, gets the
+aggregates, calls one command on them and saves; each query gets and reads.
 
-The persistence backend comes from the environment (`PERSISTENCE_MODULE`), so this
-module never imports a database driver.
+The persistence backend comes from the environment (`PERSISTENCE_MODULE`), so this module
+never imports a database driver; what it asks of the store beyond get and save goes through
+the LedgerIndex port (`self.index`, domain/ledger_index.py), which the backend provides.
+A consumer that records its source position with what it writes (the usage ingest) rates
+a batch here (`rate_usage`) and saves the events with its position itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+import functools
+import inspect
+from collections.abc import Sequence
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
 
-from domain.account import CustomerAccount, account_id
+from domain.accounts import CustomerAccount, account_id
+from domain.accounts.invoicing import draft_invoice
 from domain.bounds import check_id
-from domain.errors import LedgerError, UnknownCustomer
+from domain.errors import LedgerError, UnknownCase, UnknownCustomer
+from domain.ledger_index import LedgerIndex
+from domain.numbering import INVOICE_SERIES, NumberSeries, is_in_series, series_id
+from domain.policy import POLICY_BOOK_ID, CollectionsPolicy, PolicyBook
 from domain.roles import DIRECTORY_ID, Permission, Role, StaffDirectory
-from domain.support_service import SupportCases
-from domain.billing_service import BillingService
-from domain.state import register_state_transcodings
-from domain.usage import ConflictingUsage, InvalidUsageReport, UsageLine, UsageReport, usage_line_id
+from domain.snapshots import register_state_transcodings
+from domain.support import SupportCase, support_case_id
+from domain.usage import UsageLine, UsageReport, usage_line_id
+from domain.usage_batches import UsageOutcome, rate_batch
+
+# How often a command is decided again, on the aggregates as they are then, when a concurrent
+# writer saved first (the store refuses the second version of the same aggregate). Each
+# conflict means another writer succeeded, so this bounds a race of that many writers.
+CONFLICT_RETRIES = 12
+SYSTEM = "system:ledger"  # the actor of the aggregates the ledger creates itself
+BEGINNING = datetime.min.replace(tzinfo=timezone.utc)
 
 
-@dataclass
-class UsageOutcome:
-    """What became of each report in a batch: recorded, a duplicate (the same usage again),
-    a conflicting duplicate (the same usage id with other content: the first recording
-    stands), or rejected with a reason."""
+def retried_on_conflict(failure: str):
+    """Run a get-call-save method again when its save conflicts with a concurrent writer;
+    after CONFLICT_RETRIES conflicts, refuse with `failure` (formatted with the call's
+    arguments) rather than wait for ever."""
 
-    recorded: list[UsageLine.Recorded] = field(default_factory=list)  # one event per recorded line
-    duplicates: list[int] = field(default_factory=list)
-    conflicting: list[tuple[int, ConflictingUsage]] = field(default_factory=list)
-    rejected: list[tuple[int, LedgerError]] = field(default_factory=list)
-    already_tracked: bool = False
+    def decorate(method):
+        signature = inspect.signature(method)
+
+        @functools.wraps(method)
+        def retrying(self, *args, **kwargs):
+            for _attempt in range(CONFLICT_RETRIES):
+                try:
+                    return method(self, *args, **kwargs)
+                except IntegrityError:
+                    continue
+            raise LedgerError(failure.format(**signature.bind(self, *args, **kwargs).arguments))
+
+        return retrying
+
+    return decorate
 
 
-class BillingLedger(SupportCases, BillingService, Application):
+class BillingLedger(Application):
     name = "ledger"
     # Accounts are read on every usage batch; snapshots bound the cost of a long history.
     snapshotting_intervals = {CustomerAccount: 50}
+    index: LedgerIndex  # set by whoever opens the application on a store
 
     def register_transcodings(self, transcoder) -> None:
         super().register_transcodings(transcoder)
@@ -52,20 +78,13 @@ class BillingLedger(SupportCases, BillingService, Application):
         # A process recorder writes tracking positions in the same transaction as events.
         return self.factory.process_recorder()
 
-    def save_tracked(self, tracking: Tracking | None, *aggregates) -> None:
-        """Save the aggregates' new events and the source position in one transaction."""
-        processing_event = ProcessingEvent(tracking=tracking)
-        processing_event.collect_events(*aggregates)
-        self._record(processing_event)
-        self._take_snapshots(processing_event)
-
-    # --- staff and roles -------------------------------------------------------------
+    # --- staff and roles -------------------------------------------------------------------
 
     def staff_directory(self) -> StaffDirectory:
         try:
             return self.repository.get(DIRECTORY_ID)
         except AggregateNotFoundError:
-            return StaffDirectory.create(at=datetime.min.replace(tzinfo=timezone.utc), actor="system:ledger")
+            return StaffDirectory.create(at=BEGINNING, actor=SYSTEM)
 
     def authorize(self, actor: str, permission: Permission) -> None:
         """Refuse, before anything changes, a command the actor's roles do not allow."""
@@ -89,7 +108,25 @@ class BillingLedger(SupportCases, BillingService, Application):
         self.save(directory)
         return revoked
 
-    # --- accounts --------------------------------------------------------------------
+    # --- the collections policy book ---------------------------------------------------------
+
+    def policy_book(self) -> PolicyBook:
+        try:
+            return self.repository.get(POLICY_BOOK_ID)
+        except AggregateNotFoundError:
+            return PolicyBook.create(at=BEGINNING, actor=SYSTEM)
+
+    def policy_for(self, account: CustomerAccount) -> CollectionsPolicy:
+        return self.policy_book().policy(account.policy_name)
+
+    def publish_policy(self, policy: CollectionsPolicy, *, at: datetime, actor: str) -> bool:
+        self.authorize(actor, Permission.CHANGE_COLLECTIONS_POLICY)
+        book = self.policy_book()
+        published = book.publish(policy, at=at, actor=actor)
+        self.save(book)
+        return published
+
+    # --- accounts and subscriptions ------------------------------------------------------------
 
     def get_account(self, customer_id: str) -> CustomerAccount:
         # An id that is no id names no account (and may not even encode, to be hashed).
@@ -100,41 +137,47 @@ class BillingLedger(SupportCases, BillingService, Application):
             raise UnknownCustomer(customer_id) from None
 
     def open_account(
-        self,
-        customer_id: str,
-        name: str,
-        currency: str,
-        payment_terms_days: int,
-        tax_rate: Decimal,
-        *,
-        at: datetime,
-        actor: str,
+        self, customer_id: str, name: str, currency: str, payment_terms_days: int, tax_rate: Decimal,
+        *, at: datetime, actor: str,
     ) -> bool:
         """Open an account; returns False when the same account was opened before."""
         self.authorize(actor, Permission.OPEN_ACCOUNTS)
         try:
             existing = self.get_account(customer_id)
         except UnknownCustomer:
-            account = CustomerAccount.open(
-                customer_id, name, currency, payment_terms_days, tax_rate, at=at, actor=actor
-            )
+            account = CustomerAccount.open(customer_id, name, currency, payment_terms_days, tax_rate, at=at, actor=actor)
             self.save(account)
             return True
         existing.check_same_opening(name, currency, payment_terms_days, tax_rate)
         return False
 
+    def change_profile(
+        self, customer_id: str, name: str, payment_terms_days: int, tax_rate: Decimal, *, at: datetime, actor: str
+    ) -> bool:
+        self.authorize(actor, Permission.CHANGE_ACCOUNTS)
+        account = self.get_account(customer_id)
+        changed = account.change_profile(name, payment_terms_days, tax_rate, at=at, actor=actor)
+        self.save(account)
+        return changed
+
+    def assign_policy(self, customer_id: str, policy_name: str, *, at: datetime, actor: str) -> bool:
+        self.policy_book().policy(policy_name)  # refuses a policy that does not exist
+        self.authorize(actor, Permission.CHANGE_ACCOUNTS)
+        account = self.get_account(customer_id)
+        assigned = account.assign_policy(policy_name, at=at, actor=actor)
+        self.save(account)
+        return assigned
+
+    def close_account(self, customer_id: str, *, at: datetime, actor: str) -> bool:
+        self.authorize(actor, Permission.CHANGE_ACCOUNTS)
+        account = self.get_account(customer_id)
+        closed = account.close(at=at, actor=actor)
+        self.save(account)
+        return closed
+
     def add_metered_subscription(
-        self,
-        customer_id: str,
-        subscription_id: str,
-        product: str,
-        meter: str,
-        unit: str,
-        unit_price: Decimal,
-        markup_percent: Decimal = Decimal(0),
-        *,
-        at: datetime,
-        actor: str,
+        self, customer_id: str, subscription_id: str, product: str, meter: str, unit: str, unit_price: Decimal,
+        markup_percent: Decimal = Decimal(0), *, at: datetime, actor: str,
     ) -> bool:
         self.authorize(actor, Permission.CHANGE_SUBSCRIPTIONS)
         account = self.get_account(customer_id)
@@ -144,127 +187,272 @@ class BillingLedger(SupportCases, BillingService, Application):
         self.save(account)
         return added
 
-    def close_account(self, customer_id: str, *, at: datetime, actor: str) -> bool:
-        self.authorize(actor, Permission.CHANGE_ACCOUNTS)
+    def add_seat_subscription(
+        self, customer_id: str, subscription_id: str, product: str, seats: int, price_per_seat: Decimal,
+        starts_on: date, *, at: datetime, actor: str,
+    ) -> bool:
+        self.authorize(actor, Permission.CHANGE_SUBSCRIPTIONS)
         account = self.get_account(customer_id)
-        closed = account.close(at=at, actor=actor)
+        added = account.add_seat_subscription(subscription_id, product, seats, price_per_seat, starts_on, at=at, actor=actor)
         self.save(account)
-        return closed
+        return added
 
-    def record_usage_by_hand(self, report: UsageReport, *, actor: str) -> UsageOutcome:
-        """Usage keyed in by billing staff (a correction, a meter that is not connected)."""
-        self.authorize(actor, Permission.RECORD_USAGE)
-        outcome = self.record_usage([report], actor=actor)
-        refused = outcome.rejected + outcome.conflicting  # a correction needs a usage id of its own
-        if refused:
-            raise refused[0][1]
+    def change_seats(
+        self, customer_id: str, subscription_id: str, seats: int, effective_on: date, *, at: datetime, actor: str
+    ) -> bool:
+        self.authorize(actor, Permission.CHANGE_SUBSCRIPTIONS)
+        account = self.get_account(customer_id)
+        changed = account.change_seats(subscription_id, seats, effective_on, at=at, actor=actor)
+        self.save(account)
+        return changed
+
+    # --- invoices, payments, credits -----------------------------------------------------------
+
+    @retried_on_conflict("invoicing customer {customer_id!r} kept conflicting with other writers; try again")
+    def issue_invoice(
+        self, customer_id: str, period_start: date, period_end: date, *, at: datetime, actor: str
+    ) -> str | None:
+        """Close a billing period: returns the invoice number, or None if it was closed before.
+
+        The invoice number, the account and the usage lines it bills are saved together: a
+        number is never skipped nor used twice (a racing writer makes this run again)."""
+        self.authorize(actor, Permission.ISSUE_INVOICES)
+        account = self.get_account(customer_id)
+        if account.invoiced_through is not None and period_end <= account.invoiced_through:
+            return None  # a retry of a period already closed
+        account.check_next_period(period_start, period_end)
+        usage = [u for u in self.index.uninvoiced_usage(customer_id) if u.period_start.date() < period_end]
+        draft = draft_invoice(
+            account.seat_subscriptions.values(), [u.to_bill() for u in usage], period_start, period_end,
+            account.tax_rate, account.currency,
+        )
+        series = self.number_series(INVOICE_SERIES, at=at, actor=actor)
+        number = series.take(customer_id, at=at, actor=actor)
+        account.issue_invoice(number, draft, period_start, period_end, at=at, actor=actor)
+        for line in usage:
+            line.mark_invoiced(number, at=at, actor=actor)
+        self.save(series, account, *usage)
+        return number
+
+    def number_series(self, prefix: str, *, at: datetime, actor: str) -> NumberSeries:
+        try:
+            return self.repository.get(series_id(prefix))
+        except AggregateNotFoundError:
+            return NumberSeries.start(prefix, at=at, actor=actor)
+
+    def receive_payment(
+        self, customer_id: str, payment_id: str, amount: int, currency: str, method: str, reference: str,
+        invoice_number: str | None = None, *, at: datetime, actor: str,
+    ) -> bool:
+        self.authorize(actor, Permission.RECORD_PAYMENTS)
+        account = self.get_account(customer_id)
+        received = account.receive_payment(
+            payment_id, amount, currency, method, reference, invoice_number, self.policy_for(account), at=at, actor=actor
+        )
+        self.save(account)
+        return received
+
+    def reverse_payment(self, customer_id: str, payment_id: str, reason: str, *, at: datetime, actor: str) -> bool:
+        self.authorize(actor, Permission.RECORD_PAYMENTS)
+        account = self.get_account(customer_id)
+        reversed_ = account.reverse_payment(payment_id, reason, self.policy_for(account), at=at, actor=actor)
+        self.save(account)
+        return reversed_
+
+    def refund(
+        self, customer_id: str, refund_id: str, amount: int, method: str, reference: str, *, at: datetime, actor: str
+    ) -> bool:
+        self.authorize(actor, Permission.RECORD_PAYMENTS)
+        account = self.get_account(customer_id)
+        refunded = account.refund(refund_id, amount, method, reference, at=at, actor=actor)
+        self.save(account)
+        return refunded
+
+    def issue_credit_note(
+        self, customer_id: str, credit_note_id: str, invoice_number: str, amount: int, reason: str,
+        *, at: datetime, actor: str,
+    ) -> bool:
+        self.authorize(actor, Permission.ISSUE_CREDIT_NOTES)
+        account = self.get_account(customer_id)
+        issued = account.issue_credit_note(
+            credit_note_id, invoice_number, amount, reason, self.policy_for(account), at=at, actor=actor
+        )
+        self.save(account)
+        return issued
+
+    def write_off(self, customer_id: str, invoice_number: str, reason: str, *, at: datetime, actor: str) -> bool:
+        self.authorize(actor, Permission.RUN_COLLECTIONS)
+        account = self.get_account(customer_id)
+        written_off = account.write_off(invoice_number, reason, at=at, actor=actor)
+        self.save(account)
+        return written_off
+
+    # --- collections ------------------------------------------------------------------------------
+
+    def collect(self, *, at: datetime, actor: str) -> dict[str, list[str]]:
+        """Run the collections policy over every account; returns what each account got."""
+        self.authorize(actor, Permission.RUN_COLLECTIONS)
+        book = self.policy_book()
+        done: dict[str, list[str]] = {}
+        for customer_id in self.index.customer_ids():
+            account = self.get_account(customer_id)
+            account.collect(book.policy(account.policy_name), at=at, actor=actor)
+            pending = [type(e).__name__ for e in account.pending_events]
+            if pending:
+                self.save(account)
+                done[customer_id] = pending
+        return done
+
+    def place_hold(self, customer_id: str, kind: str, until: date, reason: str, *, at: datetime, actor: str) -> bool:
+        self.authorize(actor, Permission.RUN_COLLECTIONS)
+        account = self.get_account(customer_id)
+        placed = account.place_hold(kind, until, reason, at=at, actor=actor)
+        self.save(account)
+        return placed
+
+    def release_hold(self, customer_id: str, reason: str, *, at: datetime, actor: str) -> bool:
+        self.authorize(actor, Permission.RUN_COLLECTIONS)
+        account = self.get_account(customer_id)
+        released = account.release_hold(reason, at=at, actor=actor)
+        self.save(account)
+        return released
+
+    def suspend(
+        self, customer_id: str, subscription_ids: list[str] | None, reason: str, *, at: datetime, actor: str
+    ) -> bool:
+        self.authorize(actor, Permission.SUSPEND_AND_REINSTATE)
+        account = self.get_account(customer_id)
+        suspended = account.suspend(subscription_ids, reason, self.policy_for(account), at=at, actor=actor)
+        self.save(account)
+        return suspended
+
+    def reinstate(
+        self, customer_id: str, subscription_ids: list[str] | None, reason: str, *, at: datetime, actor: str
+    ) -> bool:
+        self.authorize(actor, Permission.SUSPEND_AND_REINSTATE)
+        account = self.get_account(customer_id)
+        reinstated = account.reinstate(subscription_ids, reason, at=at, actor=actor)
+        self.save(account)
+        return reinstated
+
+    # --- support cases -----------------------------------------------------------------------------
+
+    def get_case(self, case_id: str) -> SupportCase:
+        check_id(case_id, "support case id")  # an id that is no id names no case
+        try:
+            return self.repository.get(support_case_id(case_id))
+        except AggregateNotFoundError:
+            raise UnknownCase(case_id) from None
+
+    def open_case(
+        self, case_id: str, customer_id: str, category: str, subject: str, about: list[str], *, at: datetime, actor: str
+    ) -> bool:
+        """Open a case; returns False when the same case was opened before with the same content."""
+        self.authorize(actor, Permission.WORK_SUPPORT_CASES)
+        try:
+            existing = self.get_case(case_id)
+        except UnknownCase:
+            account = self.get_account(customer_id)
+            for reference in about:  # a case may be about the account's invoices and payments
+                if is_in_series(INVOICE_SERIES, reference):
+                    account.check_has_invoice(reference)
+                else:
+                    account.check_has_payment(reference)
+            case = SupportCase.open(case_id, customer_id, category, subject, about, at=at, actor=actor)
+            try:
+                self.save(case)
+                return True
+            except IntegrityError:
+                existing = self.get_case(case_id)  # opened concurrently: a retry, or a conflict
+        existing.check_same_opening(customer_id, category, subject, about)
+        return False
+
+    # Agents work a case at the same time: a conflicting save decides again on the case's new state.
+
+    @retried_on_conflict("support case {case_id!r} kept changing under other writers; try again")
+    def add_case_note(self, case_id: str, note: str, *, at: datetime, actor: str) -> bool:
+        self.authorize(actor, Permission.WORK_SUPPORT_CASES)
+        case = self.get_case(case_id)
+        noted = case.add_note(note, at=at, actor=actor)
+        self.save(case)
+        return noted
+
+    @retried_on_conflict("support case {case_id!r} kept changing under other writers; try again")
+    def escalate_case(
+        self, case_id: str, *, partner_support_plan: str, vendor_ticket: str | None = None, at: datetime, actor: str
+    ) -> bool:
+        self.authorize(actor, Permission.WORK_SUPPORT_CASES)
+        case = self.get_case(case_id)
+        escalated = case.escalate(partner_support_plan=partner_support_plan, vendor_ticket=vendor_ticket, at=at, actor=actor)
+        self.save(case)
+        return escalated
+
+    @retried_on_conflict("support case {case_id!r} kept changing under other writers; try again")
+    def resolve_case(self, case_id: str, resolution: str, *, at: datetime, actor: str) -> bool:
+        self.authorize(actor, Permission.WORK_SUPPORT_CASES)
+        case = self.get_case(case_id)
+        resolved = case.resolve(resolution, at=at, actor=actor)
+        self.save(case)
+        return resolved
+
+    @retried_on_conflict("support case {case_id!r} kept changing under other writers; try again")
+    def reopen_case(self, case_id: str, reason: str, *, at: datetime, actor: str) -> bool:
+        self.authorize(actor, Permission.WORK_SUPPORT_CASES)
+        case = self.get_case(case_id)
+        reopened = case.reopen(reason, at=at, actor=actor)
+        self.save(case)
+        return reopened
+
+    # --- usage ---------------------------------------------------------------------------------------
+
+    @retried_on_conflict("usage batch kept conflicting with concurrent writers; try again")
+    def record_usage(self, reports: Sequence[UsageReport], *, actor: str) -> UsageOutcome:
+        """Rate and record a batch of usage in one transaction. A usage id seen before (in this
+        batch, earlier, or by another process) is a counted duplicate; a report the domain
+        refuses is returned with its error. A concurrent writer that took some of these usage
+        ids makes this look again."""
+        outcome = self.rate_usage(reports, actor=actor)
+        self.events.put(outcome.recorded)
         return outcome
 
-    # --- usage -----------------------------------------------------------------------
+    def rate_usage(self, reports: Sequence[UsageReport], *, actor: str) -> UsageOutcome:
+        """Rate a batch, writing nothing: the outcome's `recorded` events are what to save.
 
-    def record_usage(
-        self,
-        reports: Sequence[UsageReport],
-        *,
-        actor: str,
-        tracking: Tracking | None = None,
-        before_commit: Callable[[UsageOutcome], None] | None = None,
-    ) -> UsageOutcome:
-        """Record a batch of usage in one transaction, with its source position if given.
-
-        A usage id seen before (in this batch, earlier, or by another process) is a
-        counted duplicate; a report the domain refuses is returned with its error.
-        `before_commit` sees the outcome before anything is written: a consumer
-        dead-letters the refused reports there, so that none is lost by a crash.
-        """
-        for _attempt in range(3):
-            outcome = self._rate_usage(reports, actor)
-            if before_commit is not None:
-                before_commit(outcome)
-            try:
-                # A usage line is a new aggregate with one event, never snapshotted and not
-                # read back here: its event goes straight to the store with the tracking
-                # record, without save()'s generic collect and cache steps (at ingest rates
-                # their protocol checks cost more than rating the usage).
-                self.events.put(outcome.recorded, tracking=tracking)
-            except IntegrityError:
-                if tracking is not None and self._is_tracked(tracking):
-                    # Another instance of the consumer recorded this very batch.
-                    return UsageOutcome(duplicates=list(range(len(reports))), already_tracked=True)
-                continue  # a concurrent writer took some of these usage ids: look again
-            return outcome
-        raise LedgerError("usage batch kept conflicting with concurrent writers; try again")
-
-    def _is_tracked(self, tracking: Tracking) -> bool:
-        tracked = self.recorder.max_tracking_id(tracking.application_name)
-        return tracked is not None and tracked >= tracking.notification_id
-
-    def _rate_usage(self, reports: Sequence[UsageReport], actor: str) -> UsageOutcome:
-        outcome = UsageOutcome()
+        A usage line is a new aggregate with one event, never snapshotted and not read back:
+        its event is saved with `events.put`, without save()'s generic collect and cache steps
+        (at ingest rates their protocol checks cost more than rating the usage)."""
         line_ids = [usage_line_id(r.usage_id) for r in reports]
-        seen = self.recorded_usage_line_ids(line_ids)
-        accounts: dict[str, CustomerAccount | LedgerError] = {}
-        # Rating reads accounts and changes none: a cached account still at its stored
-        # version is used as it is. One query for the batch's customers then replaces a
-        # fast-forward query and a deep copy per customer (get_account's safe default).
-        current_versions = getattr(self.recorder, "current_versions", None)
-        if current_versions is not None and self.repository.cache is not None:
-            ids = {account_id(customer): customer for customer in {r.customer_id for r in reports}}
-            for aggregate_id, version in current_versions(list(ids)).items():
-                try:
-                    cached = self.repository.cache.get(aggregate_id)
-                except KeyError:
-                    continue
-                if cached.version == version:
-                    accounts[ids[aggregate_id]] = cached
         # Only a duplicate is compared with its first recording: one query for the batch's
         # duplicates, none when there are none (the usual case).
-        firsts = self.first_usage_reports([i for i in line_ids if i in seen])
-        for index, (report, line_id) in enumerate(zip(reports, line_ids)):
-            if line_id in seen:
-                differing = report.differences(firsts[line_id])
-                if differing:
-                    outcome.conflicting.append((index, ConflictingUsage(report.usage_id, differing)))
-                else:
-                    outcome.duplicates.append(index)
-                continue
-            account = accounts.get(report.customer_id)
-            if account is None:
-                try:
-                    account = accounts[report.customer_id] = self.get_account(report.customer_id)
-                except LedgerError as error:
-                    account = accounts[report.customer_id] = error
-            try:
-                if isinstance(account, LedgerError):
-                    raise account
-                recorded = UsageLine.rate(report, account, actor=actor, line_id=line_id)
-            except LedgerError as error:
-                outcome.rejected.append((index, error))
-                continue
-            except Exception as error:  # noqa: BLE001 - rating is pure: whatever fails, fails for this report alone
-                detail = f"usage {report.usage_id!r}: {type(error).__name__}: {error}"
-                outcome.rejected.append((index, InvalidUsageReport("unexpected_error", detail)))
-                continue
-            seen.add(line_id)
-            firsts[line_id] = report
-            outcome.recorded.append(recorded)
-        return outcome
+        recorded_before = self.index.recorded_usage_lines(line_ids)
+        firsts = self.first_usage_reports([i for i in line_ids if i in recorded_before])
+        cached = self._accounts_as_stored({r.customer_id for r in reports})
 
-    def first_usage_reports(self, ids: Sequence[UUID]) -> dict[UUID, UsageReport]:
-        """The report each of these usage lines was first recorded from."""
-        if not ids:
+        def account_of(customer_id: str) -> CustomerAccount:
+            return cached.get(customer_id) or self.get_account(customer_id)
+
+        return rate_batch(reports, line_ids, firsts, account_of, actor=actor)
+
+    def _accounts_as_stored(self, customer_ids: set[str]) -> dict[str, CustomerAccount]:
+        """The cached accounts still at their stored version. Rating reads accounts and changes
+        none: one query for the batch's customers then replaces a fast-forward query and a deep
+        copy per customer (get_account's safe default)."""
+        cache = self.repository.cache
+        if cache is None:
             return {}
-        # The PostgreSQL recorder answers for a whole batch in one query; others one by one.
-        select_first = getattr(self.recorder, "select_first_events", None)
-        stored = select_first(ids) if select_first is not None else [
-            e for i in ids for e in self.recorder.select_events(i, limit=1)
-        ]
-        return {e.originator_id: UsageLine.report_of(self.mapper.to_domain_event(e)) for e in stored}
+        ids = {account_id(customer_id): customer_id for customer_id in customer_ids}
+        accounts = {}
+        for aggregate_id, version in self.index.current_versions(list(ids)).items():
+            try:
+                cached = cache.get(aggregate_id)
+            except KeyError:
+                continue
+            if cached.version == version:
+                accounts[ids[aggregate_id]] = cached
+        return accounts
 
-    def recorded_usage_line_ids(self, ids: Iterable[UUID]) -> set[UUID]:
-        wanted = list(ids)
-        # The PostgreSQL recorder answers for a whole batch in one query; others one by one.
-        existing = getattr(self.recorder, "existing_aggregate_ids", None)
-        if existing is not None:
-            return set(existing(wanted))
-        return {i for i in wanted if self.recorder.select_events(i, limit=1)}
+    def first_usage_reports(self, line_ids: Sequence[UUID]) -> dict[UUID, UsageReport]:
+        """The report each of these usage lines was first recorded from."""
+        if not line_ids:
+            return {}
+        return {e.originator_id: UsageLine.report_of(e) for e in self.index.first_recordings(line_ids)}

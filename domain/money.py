@@ -9,7 +9,6 @@ from decimal import Decimal, localcontext
 from fractions import Fraction
 
 from domain import bounds
-from domain.bounds import EXACT
 from domain.errors import InvalidCommand, UnknownCurrency
 
 # ISO 4217 minor-unit exponents of the currencies a reseller bills in.
@@ -47,7 +46,7 @@ def price_usage(quantity: Decimal, unit_price: Decimal, markup_percent: Decimal)
     Computed in bounds.EXACT, not Python's default 28-digit context: within the bounds no
     digit is lost, and a rounding (inputs past the bounds) is an error, never a silent change.
     """
-    with localcontext(EXACT):
+    with localcontext(bounds.EXACT):
         return _without_trailing_zeros(quantity * unit_price * (1 + markup_percent / 100))
 
 
@@ -55,7 +54,7 @@ def without_trailing_zeros(value: Decimal) -> Decimal:
     """The same exact value without the zeros Avro's fixed scales add (2.000000000 -> 2)."""
     # normalize() and quantize() round to the context's precision: past 28 digits, only
     # bounds.EXACT keeps the value (and refuses what it cannot keep).
-    with localcontext(EXACT):
+    with localcontext(bounds.EXACT):
         return _without_trailing_zeros(value)
 
 

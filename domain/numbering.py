@@ -12,6 +12,16 @@ from eventsourcing.domain import Aggregate
 from domain import bounds
 
 SERIES_NAMESPACE = uuid5(NAMESPACE_URL, "billing-ledger:number-series")
+INVOICE_SERIES = "INV"  # invoice numbers: INV-000001, INV-000002, ...
+
+
+def number_in_series(prefix: str, sequence: int) -> str:
+    return f"{prefix}-{sequence:06d}"
+
+
+def is_in_series(prefix: str, text: str) -> bool:
+    """Whether a document number belongs to the series (an invoice number, say)."""
+    return text.startswith(f"{prefix}-")
 
 
 def series_id(prefix: str):
@@ -44,7 +54,7 @@ class NumberSeries(Aggregate):
     def take(self, document: str, *, at: datetime, actor: str) -> str:
         bounds.check_business_time(at, f"number series {self.prefix}: business time")
         sequence = self.last + 1
-        number = f"{self.prefix}-{sequence:06d}"
+        number = number_in_series(self.prefix, sequence)
         self.trigger_event(self.NumberTaken, timestamp=at, actor=actor, number=number, sequence=sequence,
                            document=document)
         return number

@@ -16,10 +16,10 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
 from domain import bounds
-from domain.account import CustomerAccount
+from domain.accounts import CustomerAccount
+from domain.accounts.invoicing import UsageToBill
 from domain.errors import AlreadyExists, InvalidCommand
 from domain.ids import name_based_id
-from domain.invoicing import UsageToBill
 from domain.money import MINOR_UNIT_EXPONENT
 
 USAGE_NAMESPACE = uuid5(NAMESPACE_URL, "billing-ledger:usage-line")
@@ -286,11 +286,7 @@ class UsageLine(Aggregate):
             raise InvalidUsageReport(
                 "amount_out_of_range", f"{where}: priced at {amount} {account.currency}, more than one line may owe ({largest})"
             )
-        # The fields in the dataclass's order (the stored JSON keeps it), set without its
-        # frozen __init__ (one object.__setattr__ per field: a third of rating a report).
-        # Its one check, a UUID originator id, holds by construction.
-        recorded = object.__new__(cls.Recorded)
-        recorded.__dict__.update(
+        return cls.Recorded(
             originator_id=line_id or usage_line_id(report.usage_id),
             originator_version=cls.INITIAL_VERSION,
             timestamp=report.observed_at,
@@ -312,7 +308,6 @@ class UsageLine(Aggregate):
             amount=amount,
             attributes=dict(report.attributes),
         )
-        return recorded
 
 
 USAGE_LINE_TOPIC = get_topic(UsageLine)

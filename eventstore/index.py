@@ -1,6 +1,8 @@
-"""The two questions the billing application asks of the event store, answered by
-indexes that PostgreSQL keeps in the same transaction as the events themselves:
-which customers have accounts, and which usage lines of a customer are not invoiced.
+"""The LedgerIndex port of the billing application (domain/ledger_index.py) on PostgreSQL:
+which customers have accounts, and which usage lines of a customer are not invoiced,
+answered by indexes that PostgreSQL keeps in the same transaction as the events
+themselves; and, for usage ingest, batch queries of the recorder (eventstore/postgres.py):
+which usage lines are recorded, their first events, the current version of accounts.
 
 Customers come from the stored AccountOpened events (a partial index keeps it a lookup);
 a customer's usage from the store's customer column and its index (eventstore/postgres.py).
@@ -10,19 +12,25 @@ only slower.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from uuid import UUID
+
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier, Literal
 
-from domain.account import CustomerAccount
+from domain.accounts import CustomerAccount, stored_topics
+from domain.ledger_index import LedgerIndex
 from domain.usage import UsageLine
 
 RECORDED = get_topic(UsageLine.Recorded)
-OPENED = get_topic(CustomerAccount.Opened)
+# An account opened before the account moved to domain/accounts/ is stored under its old topic.
+OPENED = stored_topics(CustomerAccount.Opened)
 
 DDL = """
-CREATE INDEX IF NOT EXISTS accounts_opened ON {schema}.{events} (notification_id)
-    WHERE topic = {opened};
+CREATE INDEX IF NOT EXISTS accounts_opened_under_any_topic ON {schema}.{events} (notification_id)
+    WHERE topic IN ({opened});
+DROP INDEX IF EXISTS {schema}.accounts_opened;
 """
 
 UNINVOICED = """
@@ -36,11 +44,11 @@ ORDER BY e.notification_id
 
 CUSTOMERS = """
 SELECT customer_id FROM {schema}.{events}
-WHERE topic = {opened} ORDER BY notification_id
+WHERE topic IN ({opened}) ORDER BY notification_id
 """
 
 
-class PostgresLedgerIndex:
+class PostgresLedgerIndex(LedgerIndex):
     def __init__(self, app):
         self.app = app
         recorder = app.recorder
@@ -49,7 +57,7 @@ class PostgresLedgerIndex:
             "schema": Identifier(self.datastore.schema),
             "events": Identifier(recorder.events_table_name),
             "recorded": Literal(RECORDED),
-            "opened": Literal(OPENED),
+            "opened": SQL(", ").join(Literal(topic) for topic in OPENED),
         }
         self.uninvoiced_sql = SQL(UNINVOICED).format(**names)
         self.customers_sql = SQL(CUSTOMERS).format(**names)
@@ -72,3 +80,12 @@ class PostgresLedgerIndex:
             for r in rows
         ]
         return [event.mutate(None) for event in events]
+
+    def current_versions(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, int]:
+        return self.app.recorder.current_versions(aggregate_ids)
+
+    def recorded_usage_lines(self, line_ids: Sequence[UUID]) -> set[UUID]:
+        return set(self.app.recorder.existing_aggregate_ids(line_ids))
+
+    def first_recordings(self, line_ids: Sequence[UUID]) -> list[UsageLine.Recorded]:
+        return [self.app.mapper.to_domain_event(e) for e in self.app.recorder.select_first_events(line_ids)]

@@ -50,7 +50,7 @@ WHERE p.published_at IS NULL
 
 -- name: view collection_status
 -- Everything that depends on the day is computed here, as of {views}.today(), by the same
--- rules as domain/collections.py: overdue once past the due date plus the policy's grace
+-- rules as domain/accounts/collections_rules.py: overdue once past the due date plus the policy's grace
 -- days; reminders, suspension and write-off on their days past due; a hold pauses
 -- reminders and suspension to its last day.
 SELECT customer_id, collection_status,

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from itertools import product
 
-from domain.collections import Hold, Suspension, next_action, overdue
+from domain.accounts.collections_rules import Hold, Suspension, next_action, overdue
+from domain.accounts.receivables import InvoiceState
 from domain.policy import CollectionsPolicy
-from domain.receivables import InvoiceState
 
 DUE = date(2026, 10, 15)  # every case's first invoice falls due on this day
 STANDARD = CollectionsPolicy()

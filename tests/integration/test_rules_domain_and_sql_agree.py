@@ -1,10 +1,10 @@
 """Where SQL restates a domain rule for speed, one table of dated situations (tests/rule_cases.py)
 runs through the domain function and through the view on PostgreSQL, and any difference fails:
 
-- overdue: `domain.collections.overdue` (policy.is_overdue) and the views' `overdue` (balances)
+- overdue: `domain.accounts.collections_rules.overdue` (policy.is_overdue) and the views' `overdue` (balances)
   and `overdue_amount` (collection_status);
 - the invoice status: `InvoiceState.status` and `ledger_views.invoices.status`;
-- the collections' next action: `domain.collections.next_action` and `collection_status.next_action`.
+- the collections' next action: `domain.accounts.collections_rules.next_action` and `collection_status.next_action`.
 
 Each situation is one customer; its rows are written into the read models as the projections
 would hold them, and the views are read as of the situation's day.

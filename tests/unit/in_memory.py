@@ -1,38 +1,40 @@
 """The billing application on the `eventsourcing` in-memory backend (POPO), for unit tests:
 the same domain and application code as on PostgreSQL, without a database.
 
-The application asks two questions of its store through the LedgerIndex port
-(domain/billing_service.py); eventstore/index.py answers them with PostgreSQL indexes, and
-MemoryLedgerIndex answers them here by reading every stored event (a unit test's store
-holds a few hundred). The PostgreSQL recorder's batch queries (`current_versions`,
-`existing_aggregate_ids`) are optional to the application, which falls back to the
-library's own calls: usage is rated from accounts read the ordinary way.
+MemoryLedgerIndex is the LedgerIndex port (domain/ledger_index.py) on that backend: it
+answers by reading stored events, every one of them for the questions PostgreSQL answers
+from its indexes (a unit test's store holds a few hundred), and one aggregate at a time
+for those the PostgreSQL recorder answers per batch.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
+from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
-from domain.account import CustomerAccount
+from domain.accounts import CustomerAccount, stored_topics
 from domain.application import BillingLedger
+from domain.ledger_index import LedgerIndex
 from domain.usage import UsageLine
 
 IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
-OPENED = get_topic(CustomerAccount.Opened)
+OPENED = stored_topics(CustomerAccount.Opened)
 RECORDED = get_topic(UsageLine.Recorded)
 
 
-class MemoryLedgerIndex:
+class MemoryLedgerIndex(LedgerIndex):
     def __init__(self, app: BillingLedger):
         self.app = app
+        self.recorder = app.recorder
 
     def _stored(self):
-        return self.app.recorder.select_notifications(start=1, limit=10**9)
+        return self.recorder.select_notifications(start=1, limit=10**9)
 
     def customer_ids(self) -> list[str]:
-        return [self.app.mapper.to_domain_event(n).customer_id for n in self._stored() if n.topic == OPENED]
+        return [self.app.mapper.to_domain_event(n).customer_id for n in self._stored() if n.topic in OPENED]
 
     def uninvoiced_usage(self, customer_id: str) -> list[UsageLine]:
         stored = self._stored()
@@ -44,6 +46,16 @@ class MemoryLedgerIndex:
                 if event.customer_id == customer_id:
                     lines.append(event.mutate(None))
         return lines
+
+    def current_versions(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, int]:
+        latest = {i: self.recorder.select_events(i, desc=True, limit=1) for i in aggregate_ids}
+        return {i: events[0].originator_version for i, events in latest.items() if events}
+
+    def recorded_usage_lines(self, line_ids: Sequence[UUID]) -> set[UUID]:
+        return {i for i in line_ids if self.recorder.select_events(i, limit=1)}
+
+    def first_recordings(self, line_ids: Sequence[UUID]) -> list[UsageLine.Recorded]:
+        return [self.app.mapper.to_domain_event(e) for i in line_ids for e in self.recorder.select_events(i, limit=1)]
 
 
 def open_in_memory() -> BillingLedger:

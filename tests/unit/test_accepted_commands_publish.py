@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from consumers.ledger_events import to_ledger_record
 from domain import bounds
-from domain.account import CustomerAccount
+from domain.accounts import CustomerAccount
+from domain.accounts.invoicing import UsageToBill, draft_invoice
 from domain.errors import LedgerError
-from domain.invoicing import UsageToBill, draft_invoice
 from domain.money import MINOR_UNIT_EXPONENT
 from domain.policy import CollectionsPolicy, PolicyBook
 from domain.roles import Role, StaffDirectory

@@ -14,9 +14,9 @@ from decimal import Decimal
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from domain.account import CustomerAccount
+from domain.accounts import CustomerAccount
+from domain.accounts.invoicing import InvoiceDraft, InvoiceLine
 from domain.errors import LedgerError
-from domain.invoicing import InvoiceDraft, InvoiceLine
 from domain.policy import CollectionsPolicy
 
 SUBSCRIPTIONS = ["S-1", "S-2", "S-3"]
@@ -87,7 +87,7 @@ class AccountMachine(RuleBasedStateMachine):
             InvoiceLine("seats", SUBSCRIPTIONS[n], "Seats", Decimal(1), "seat-days", self.period, end, amount)
             for n, amount in enumerate(amounts)
         )
-        draft = InvoiceDraft(lines, sum(amounts), 0, sum(amounts), ())
+        draft = InvoiceDraft(lines, sum(amounts), 0, sum(amounts))
         number = f"INV-{self.next_number:06d}"
         self.run(lambda: self.account.issue_invoice(number, draft, self.period, end, at=self.at(), actor=ACTOR))
         self.next_number += 1

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from domain.account import CustomerAccount
+from domain.accounts import CustomerAccount
 from tests.billing_life import BILLING, CUSTOMER, invoice_september, on, open_acme
 
 

@@ -3,7 +3,8 @@
 from datetime import timedelta
 from decimal import Decimal
 
-from eventsourcing.persistence import Tracking
+import pytest
+from eventsourcing.persistence import IntegrityError, Tracking
 
 from domain.errors import AccountClosed, UnknownCustomer, UnknownSubscription
 from domain.usage import InvalidUsageReport, UsageLine
@@ -70,14 +71,21 @@ def test_usage_for_a_closed_account_is_refused(app):
     assert isinstance(outcome.rejected[0][1], AccountClosed)
 
 
-def test_a_batch_is_written_with_its_source_position_and_never_twice(app):
+def test_rating_writes_nothing_and_a_batch_saved_with_its_source_position_is_never_saved_twice(app):
+    # The usage ingest's unit of work (consumers/ingest.py): rate, then save the rated events
+    # with the batch's position in one transaction.
     open_customer(app)
+    events = stored_event_count(app)
     position = Tracking("ingest:usage:test:0", 41)
-    app.record_usage([report("a"), report("b")], actor="ingest", tracking=position)
+    rated = app.rate_usage([report("a"), report("b")], actor="ingest")
+    assert stored_event_count(app) == events
+    app.events.put(rated.recorded, tracking=position)
     assert app.recorder.max_tracking_id("ingest:usage:test:0") == 41
+    assert stored_event_count(app) == events + 2
 
-    replayed = app.record_usage([report("c")], actor="ingest", tracking=position)
-    assert replayed.already_tracked
+    replayed = app.rate_usage([report("c")], actor="ingest")
+    with pytest.raises(IntegrityError):
+        app.events.put(replayed.recorded, tracking=position)
     outcome = app.record_usage([report("c")], actor="ingest")
     assert [line.usage_id for line in outcome.recorded] == ["c"], "the replayed batch must not have written c"
 

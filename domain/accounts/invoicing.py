@@ -14,8 +14,8 @@ from decimal import Decimal, localcontext
 from fractions import Fraction
 
 from domain import bounds
+from domain.accounts.subscriptions import SeatSubscription
 from domain.money import to_minor_units
-from domain.subscriptions import SeatSubscription
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,6 @@ class InvoiceDraft:
     subtotal: int
     tax: int
     total: int
-    billed_usage_ids: tuple[str, ...]
-
-    @property
-    def subscription_ids(self) -> frozenset[str]:
-        return frozenset(line.subscription_id for line in self.lines if line.amount)
 
 
 def seat_lines(
@@ -105,4 +100,4 @@ def draft_invoice(
     lines = seat_lines(seats, period_start, period_end, currency) + usage_lines(billable, period_start, currency)
     subtotal = sum(line.amount for line in lines)
     tax = round(Fraction(subtotal) * Fraction(tax_rate) / 100)  # minor units already: half-even, once
-    return InvoiceDraft(tuple(lines), subtotal, tax, subtotal + tax, tuple(sorted(u.usage_id for u in billable)))
+    return InvoiceDraft(tuple(lines), subtotal, tax, subtotal + tax)

@@ -1,7 +1,8 @@
 """How aggregate state is written into snapshots: dates, and the immutable state objects.
 
 A snapshot is the aggregate's attributes, JSON-encoded by the library's transcoder;
-these transcodings teach it the types the ledger keeps there.
+these transcodings teach it the types the ledger keeps there. A state class is named by
+its class name alone (not its module), so moving one leaves old snapshots readable.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from typing import Any
 
 from eventsourcing.persistence import Transcoding
 
-from domain.collections import Hold, Suspension
+from domain.accounts.collections_rules import Hold, Suspension
+from domain.accounts.receivables import Allocation, InvoiceState, PaymentState
+from domain.accounts.subscriptions import MeteredSubscription, SeatSubscription
 from domain.policy import CollectionsPolicy
-from domain.receivables import Allocation, InvoiceState, PaymentState
-from domain.subscriptions import MeteredSubscription, SeatSubscription
 
 STATE_CLASSES = (
     MeteredSubscription, SeatSubscription, InvoiceState, Allocation, PaymentState, Suspension, Hold, CollectionsPolicy,

@@ -1,0 +1,40 @@
+"""The port through which the billing application asks its event store what the library's
+get and save do not answer. The event-store adapter implements it with indexes and batch
+queries (eventstore/index.py), the in-memory backend of the unit tests by reading every
+stored event (tests/unit/in_memory.py); the application never asks which one it has.
+
+Every answer is one query for a whole batch: usage ingest asks once per batch, not once
+per usage line.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+if TYPE_CHECKING:
+    from domain.usage import UsageLine
+
+
+class LedgerIndex(ABC):
+    @abstractmethod
+    def customer_ids(self) -> list[str]:
+        """Every customer with an account, in the order the accounts were opened."""
+
+    @abstractmethod
+    def uninvoiced_usage(self, customer_id: str) -> list[UsageLine]:
+        """The customer's usage lines not on an invoice yet, in the order they were recorded."""
+
+    @abstractmethod
+    def current_versions(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, int]:
+        """The latest stored version of each of these aggregates that has events."""
+
+    @abstractmethod
+    def recorded_usage_lines(self, line_ids: Sequence[UUID]) -> set[UUID]:
+        """Those of these usage lines that are recorded."""
+
+    @abstractmethod
+    def first_recordings(self, line_ids: Sequence[UUID]) -> list[UsageLine.Recorded]:
+        """The event that recorded each of these usage lines that is recorded."""
