@@ -16,6 +16,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.sql import SQL, Identifier, Literal
 
 from domain.application import BillingLedger
+from eventstore.chain import install_chain, lock_statement
 from eventstore.transcoding import FastJSONTranscoder
 
 
@@ -122,6 +123,14 @@ class LedgerRecorder(PostgresProcessRecorder):
         }
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(SQL(CUSTOMER_COLUMN_DDL).format(**names))
+            # Last: from here on the table refuses updates (eventstore/chain.py).
+            install_chain(curs, self.datastore.schema, self.events_table_name)
+
+    def _lock_table(self, curs) -> None:
+        # The library's lock, taken through a function with the owner's right to it: the
+        # application role may insert into the store, not lock it (eventstore/chain.py).
+        curs.execute(self.lock_table_statements[0], prepare=True)  # SET LOCAL lock_timeout
+        curs.execute(lock_statement(self.datastore.schema), prepare=True)
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs) -> Sequence[int] | None:
         tracking: Tracking | None = kwargs.get("tracking")
