@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+from psycopg.rows import dict_row
 from psycopg.sql import SQL, Identifier, Literal
 
 GENESIS = bytes(32)  # the "previous hash" of the first event
@@ -218,13 +219,14 @@ class ChainReport:
 
 
 def _rows(conn, schema: str, events_table: str, after: int, through: int | None, batch: int) -> Iterator[list[dict]]:
+    cursor = conn.cursor(row_factory=dict_row)
     statement = SQL(
         "SELECT " + CHAIN_COLUMNS + " FROM {}.{} WHERE notification_id > %s AND notification_id <= %s "
         "ORDER BY notification_id LIMIT %s"
     ).format(Identifier(schema), Identifier(events_table))
     last = through if through is not None else 2**63 - 1
     while True:
-        rows = conn.execute(statement, (after, last, batch)).fetchall()
+        rows = cursor.execute(statement, (after, last, batch)).fetchall()
         if not rows:
             return
         yield rows
@@ -236,12 +238,17 @@ def _break(row: dict, reason: str) -> Break:
 
 
 def walk_chain(conn, schema: str, events_table: str, through: int | None = None, held: Head | None = None,
-               batch: int = 5000, progress: Callable[[int], None] = lambda _: None) -> ChainReport:
-    """Recompute every hash from the first event (through `through`), comparing each with the
-    stored one; `held` is a head kept elsewhere that the event of its id must still have.
-    `conn` must return rows as dicts (psycopg's dict_row)."""
+               after: Head | None = None, batch: int = 5000,
+               progress: Callable[[int], None] = lambda _: None) -> ChainReport:
+    """Recompute every hash from the first event (or from `after`, a head walked before)
+    through `through`, comparing each with the stored one; `held` is a head kept elsewhere
+    that the event of its id must still have."""
     prev, walked, last, saw_held = GENESIS, 0, None, held is None
-    for rows in _rows(conn, schema, events_table, 0, through, batch):
+    start = 0
+    if after is not None:
+        prev, start = after.chain_hash, after.notification_id
+        saw_held = saw_held or held.notification_id <= start
+    for rows in _rows(conn, schema, events_table, start, through, batch):
         for row in rows:
             stored = None if row["chain_hash"] is None else bytes(row["chain_hash"])
             if stored is None:
@@ -258,7 +265,7 @@ def walk_chain(conn, schema: str, events_table: str, through: int | None = None,
     if not saw_held:
         missing = Break(held.notification_id, UUID(int=0), 0, None, "is the held head, and no longer in the store: events were removed")
         return ChainReport(walked, None, missing)
-    head = None if last is None else Head(last["notification_id"], bytes(last["chain_hash"]))
+    head = after if last is None else Head(last["notification_id"], bytes(last["chain_hash"]))
     return ChainReport(walked, head, None)
 
 
@@ -266,7 +273,7 @@ def chain_head(conn, schema: str, events_table: str) -> Head | None:
     """The stored head, as the database has it (verify it with `walk_chain` before trusting it)."""
     statement = SQL("SELECT notification_id, chain_hash FROM {}.{} ORDER BY notification_id DESC LIMIT 1").format(
         Identifier(schema), Identifier(events_table))
-    row = conn.execute(statement).fetchone()
+    row = conn.cursor(row_factory=dict_row).execute(statement).fetchone()
     if row is None or row["chain_hash"] is None:
         return None
     return Head(row["notification_id"], bytes(row["chain_hash"]))
@@ -277,7 +284,7 @@ def chain_head(conn, schema: str, events_table: str) -> Head | None:
 
 def unchained(conn, schema: str, events_table: str) -> int:
     statement = SQL("SELECT count(*) AS n FROM {}.{} WHERE chain_hash IS NULL").format(Identifier(schema), Identifier(events_table))
-    return conn.execute(statement).fetchone()["n"]
+    return conn.execute(statement).fetchone()[0]
 
 
 def fill_chain(conn, schema: str, events_table: str, batch: int = 5000,
@@ -292,25 +299,25 @@ def fill_chain(conn, schema: str, events_table: str, batch: int = 5000,
     update = SQL(
         "UPDATE {} AS e SET chain_hash = u.h FROM unnest(%s::bigint[], %s::bytea[]) AS u(n, h) WHERE e.notification_id = u.n"
     ).format(table)
-    hashed = 0
+    cursor, hashed = conn.cursor(row_factory=dict_row), 0
     while True:
         with conn.transaction():
-            conn.execute(SQL("SELECT set_config({}, %s, true)").format(Literal(MAINTENANCE_SETTING)),
+            cursor.execute(SQL("SELECT set_config({}, %s, true)").format(Literal(MAINTENANCE_SETTING)),
                          ("ledger db migrate: hash chain over the events stored before it",))
-            conn.execute(lock_statement(schema))
-            start = conn.execute(first_unhashed).fetchone()["n"]
+            cursor.execute(lock_statement(schema))
+            start = cursor.execute(first_unhashed).fetchone()["n"]
             if start is None:
                 return hashed
-            row = conn.execute(previous, (start,)).fetchone()
+            row = cursor.execute(previous, (start,)).fetchone()
             prev = GENESIS if row is None else row["chain_hash"]
             if prev is None:
                 raise RuntimeError(f"event before {start} has no hash: the chain cannot continue from it")
             prev = bytes(prev)
             ids, hashes = [], []
-            for row in conn.execute(pending, (start, batch)).fetchall():
+            for row in cursor.execute(pending, (start, batch)).fetchall():
                 prev = row_hash(prev, row)
                 ids.append(row["notification_id"])
                 hashes.append(prev)
-            conn.execute(update, (ids, hashes))
+            cursor.execute(update, (ids, hashes))
         hashed += len(ids)
         progress(len(ids))

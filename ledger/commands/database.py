@@ -6,6 +6,7 @@ import signal
 import sys
 import threading
 
+from domain.errors import LedgerError
 from ledger.commands import add_command, add_group, say, with_services
 from ledger.config import Settings
 
@@ -43,6 +44,8 @@ def cmd_replay(settings: Settings, args) -> int:
 def cmd_verify(settings: Settings, args) -> int:
     from readside.verify import EXIT_DIFFERENT, verify
 
+    if args.store or args.head or args.from_head:
+        return _verify_store(settings, args)
     differences, events = verify(settings, args.projection or None)
     for d in differences:
         print(f"{d.projection}.{d.table} {d.key}: {d.column}: live {d.live!s}, recomputed {d.recomputed!s}")
@@ -50,6 +53,31 @@ def cmd_verify(settings: Settings, args) -> int:
         say(f"verify: {len(differences)} difference(s) from the {events:,} stored events")
         return EXIT_DIFFERENT
     say(f"verify: every projection matches the {events:,} stored events")
+    return 0
+
+
+def _verify_store(settings: Settings, args) -> int:
+    from pathlib import Path
+
+    from eventstore.chain import Head
+    from readside.verify import EXIT_DIFFERENT, describe_break, verify_store
+
+    held = None
+    if args.from_head:
+        source = Path(args.from_head)
+        text = source.read_text() if source.is_file() else args.from_head
+        try:
+            held = Head.parse(text)
+        except ValueError as exc:
+            raise LedgerError(f"--from-head: {exc}") from None
+    report = verify_store(settings, held)
+    if report.broken is not None:
+        say(f"verify --store: {describe_break(report.broken)}; {report.events:,} events before it hold")
+        return EXIT_DIFFERENT
+    if args.head:
+        print(report.head if report.head else "0:" + "0" * 64)  # alone on stdout: `> head.txt` keeps it
+    since = f", and held head {held} is in it" if held else ""
+    say(f"verify --store: the chain holds over the {report.events:,} stored events{since}")
     return 0
 
 
@@ -69,3 +97,6 @@ def register(sub) -> None:
 
     p = add_command(sub, "verify", cmd_verify, "recompute the projections from the event store and compare (exit 1 on a difference)")
     p.add_argument("projection", nargs="*", help=f"of: {', '.join(names())} (default: all)")
+    p.add_argument("--store", action="store_true", help="instead, walk the event store's hash chain; name the first event that does not match")
+    p.add_argument("--head", action="store_true", help="with --store: print the chain's head (<notification id>:<hash>) for an auditor to keep")
+    p.add_argument("--from-head", metavar="FILE|HEAD", help="with --store: a head kept earlier, which must still be in the chain")
