@@ -69,6 +69,8 @@ DO $$ BEGIN
     IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = {schema_name}
                    AND table_name = {events_name} AND column_name = 'customer_id') THEN
         ALTER TABLE {schema}.{events} ADD COLUMN customer_id text;
+        -- the store is append-only (eventstore/chain.py): filling a new column is maintenance
+        PERFORM set_config('ledger.maintenance', 'customer column filled from the events', true);
         UPDATE {schema}.{events} SET customer_id = coalesce({schema}.event_json(state) ->> 'customer_id', '');
     END IF;
 END $$;
