@@ -56,6 +56,16 @@ def cmd_verify(settings: Settings, args) -> int:
     return 0
 
 
+@with_services
+def cmd_migrate(settings: Settings, args) -> int:
+    from readside.migrate import migrate
+
+    result = migrate(settings)
+    unknown = f"; {result.unknown_times:,} stored before commit times were kept: recorded_at unknown" if result.unknown_times else ""
+    say(f"migrate: the store is append-only and chained; {result.hashed:,} events hashed now{unknown}")
+    return 0
+
+
 def _verify_store(settings: Settings, args) -> int:
     from pathlib import Path
 
@@ -84,10 +94,12 @@ def _verify_store(settings: Settings, args) -> int:
 def register(sub) -> None:
     from projections.registry import names
 
-    db = add_group(sub, "db", "the read side in PostgreSQL: analyst access")
+    db = add_group(sub, "db", "the ledger in PostgreSQL: migrations, roles, analyst access")
     p = add_command(db, "grant-analyst", cmd_grant_analyst, "create or update a login that may read the views and nothing else")
     p.add_argument("name", help="the PostgreSQL role name")
     p.add_argument("--password-stdin", action="store_true", help="set its password from the first line of stdin")
+
+    p = add_command(db, "migrate", cmd_migrate, "bring the store up to this version (columns, triggers, hash chain); resumable")
 
     p = add_command(sub, "replay", cmd_replay, "rebuild a projection into a shadow, then swap it in at once")
     p.add_argument("projection", choices=names())
