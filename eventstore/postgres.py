@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -233,10 +234,11 @@ class LedgerRecorder(PostgresProcessRecorder):
             curs.execute(statement, (application_name,))
 
 
-def application_env(settings: StoreSettings) -> dict[str, str]:
+def application_env(settings: StoreSettings, create_tables: bool = True) -> dict[str, str]:
     """Translate a PostgreSQL URL into the environment the eventsourcing factory reads."""
     assert settings.database_url, "resolve the services before building the application"
     params = conninfo_to_dict(settings.database_url)
+    user = str(params.get("user", "postgres"))
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "PROCESS_RECORDER_TOPIC": f"{LedgerRecorder.__module__}:{LedgerRecorder.__qualname__}",
@@ -246,12 +248,39 @@ def application_env(settings: StoreSettings) -> dict[str, str]:
         "POSTGRES_DBNAME": str(params.get("dbname", "postgres")),
         "POSTGRES_HOST": str(params.get("host", "localhost")),
         "POSTGRES_PORT": str(params.get("port", "5432")),
-        "POSTGRES_USER": str(params.get("user", "postgres")),
-        "POSTGRES_PASSWORD": str(params.get("password", "")),
+        "POSTGRES_USER": user,
+        "POSTGRES_PASSWORD": str(params.get("password") or password_from_file(params.get("passfile"), user)),
         "POSTGRES_SCHEMA": settings.store_schema,
         "AGGREGATE_CACHE_MAXSIZE": "10000",
         "POSTGRES_POOL_SIZE": "4",
+        # Only the store's owner creates and migrates its tables (`ledger db migrate`).
+        "CREATE_TABLE": "yes" if create_tables else "no",
     }
+
+
+def password_from_file(passfile: str | None, user: str) -> str:
+    """The password libpq would read from a password file (`passfile=` in the URL, else
+    PGPASSFILE): the library connects with explicit parameters, without the file."""
+    path = passfile or os.environ.get("PGPASSFILE")
+    if not path or not os.path.isfile(path):
+        return ""
+    for line in open(path).read().splitlines():
+        fields = line.split(":", 4)
+        if len(fields) == 5 and fields[3] in ("*", user):
+            return fields[4]
+    return ""
+
+
+def may_set_up(database_url: str, schema: str) -> bool:
+    """Whether this connection's role owns the store's schema (or may create it)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT CASE WHEN n.oid IS NULL THEN has_database_privilege(current_database(), 'CREATE') "
+            "ELSE pg_has_role(current_user, n.nspowner, 'USAGE') END "
+            "FROM (SELECT 1) AS one LEFT JOIN pg_namespace n ON n.nspname = %s",
+            (schema,),
+        ).fetchone()
+        return bool(row[0])
 
 
 def ensure_schema(database_url: str, schema: str) -> None:
@@ -281,7 +310,9 @@ def open_application(settings: StoreSettings) -> BillingLedger:
     from eventstore.index import PostgresLedgerIndex
 
     with setup_lock(settings.database_url):
-        ensure_schema(settings.database_url, settings.store_schema)
-        app = BillingLedger(env=application_env(settings))
-        app.index = PostgresLedgerIndex(app)
+        owner = may_set_up(settings.database_url, settings.store_schema)
+        if owner:
+            ensure_schema(settings.database_url, settings.store_schema)
+        app = BillingLedger(env=application_env(settings, create_tables=owner))
+        app.index = PostgresLedgerIndex(app, create=owner)
     return app

@@ -36,6 +36,9 @@ class Settings:
     store_schema: str = "event_store"
     read_schema: str = "ledger_read"
     views_schema: str = "ledger_views"
+    # The ledger's PostgreSQL roles are <prefix>_owner, <prefix>_app and <prefix>_projector
+    # (readside/roles.py; docs/security.md says which process uses which).
+    role_prefix: str = "ledger"
     # Seconds ingest, relay and projector keep reconnecting to an unreachable PostgreSQL or
     # broker before they exit (status 3): long enough for a restart or a failover, short
     # enough that a supervisor hears of an outage that lasts.
@@ -70,5 +73,6 @@ class Settings:
             topic_partitions=int(env.get("LEDGER_TOPIC_PARTITIONS", defaults.topic_partitions)),
             max_message_bytes=int(env.get("LEDGER_MAX_MESSAGE_BYTES", defaults.max_message_bytes)),
             group_prefix=env.get("LEDGER_GROUP_PREFIX", defaults.group_prefix),
+            role_prefix=env.get("LEDGER_ROLE_PREFIX", defaults.role_prefix),
             outage_deadline=float(env.get("LEDGER_OUTAGE_DEADLINE", defaults.outage_deadline)),
         )

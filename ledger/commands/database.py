@@ -57,6 +57,20 @@ def cmd_verify(settings: Settings, args) -> int:
 
 
 @with_services
+def cmd_roles(settings: Settings, args) -> int:
+    from readside.roles import create_roles
+
+    rotate = args.roles_action == "rotate"
+    for credential in create_roles(settings, settings.home, settings.role_prefix, rotate=rotate,
+                                   passwords_from_env=args.passwords_from_env):
+        # the URL names the password file, it carries no password: safe to show and to log
+        print(f"{credential.role}: {credential.url}")
+    say(f"roles {'rotated' if rotate else 'ready'}; passwords in {settings.home / 'credentials'} (mode 0600); "
+        "see docs/security.md for which process uses which")
+    return 0
+
+
+@with_services
 def cmd_migrate(settings: Settings, args) -> int:
     from readside.migrate import migrate
 
@@ -98,6 +112,13 @@ def register(sub) -> None:
     p = add_command(db, "grant-analyst", cmd_grant_analyst, "create or update a login that may read the views and nothing else")
     p.add_argument("name", help="the PostgreSQL role name")
     p.add_argument("--password-stdin", action="store_true", help="set its password from the first line of stdin")
+
+    roles = add_group(db, "roles", "the owner, application and projector roles, least privilege", dest="roles_action")
+    for action, text in (("create", "create the roles (a generated password for each new one) and grant their rights"),
+                         ("rotate", "give every role a new generated password, and grant their rights again")):
+        p = add_command(roles, action, cmd_roles, text)
+        p.add_argument("--passwords-from-env", action="store_true",
+                       help="take LEDGER_OWNER_PASSWORD, LEDGER_APP_PASSWORD, LEDGER_PROJECTOR_PASSWORD instead of generating them")
 
     p = add_command(db, "migrate", cmd_migrate, "bring the store up to this version (columns, triggers, hash chain); resumable")
 
