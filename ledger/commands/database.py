@@ -15,11 +15,16 @@ EXIT_INTERRUPTED = 130  # the shell's code for a command stopped by SIGINT
 
 @with_services
 def cmd_grant_analyst(settings: Settings, args) -> int:
-    from readside.analyst import grant_analyst
+    from readside.analyst import databases_open_to_everyone, grant_analyst
 
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
-    created = grant_analyst(settings, args.name, password)
-    print(f"analyst role {args.name!r} {'created' if created else 'updated'}: may read {settings.views_schema}, nothing else")
+    created = grant_analyst(settings, args.name, password, args.statement_timeout, args.connection_limit)
+    print(f"analyst role {args.name!r} {'created' if created else 'updated'}: may read {settings.views_schema}, nothing else "
+          f"(statements up to {args.statement_timeout}, {args.connection_limit} connections)")
+    open_doors = databases_open_to_everyone(settings)
+    if open_doors:
+        say(f"note: every role may still connect to {', '.join(open_doors)} on this server: "
+            "REVOKE CONNECT ON DATABASE ... FROM PUBLIC there (docs/security.md)")
     return 0
 
 
@@ -107,11 +112,14 @@ def _verify_store(settings: Settings, args) -> int:
 
 def register(sub) -> None:
     from projections.registry import names
+    from readside.analyst import CONNECTION_LIMIT, STATEMENT_TIMEOUT
 
     db = add_group(sub, "db", "the ledger in PostgreSQL: migrations, roles, analyst access")
     p = add_command(db, "grant-analyst", cmd_grant_analyst, "create or update a login that may read the views and nothing else")
     p.add_argument("name", help="the PostgreSQL role name")
     p.add_argument("--password-stdin", action="store_true", help="set its password from the first line of stdin")
+    p.add_argument("--statement-timeout", default=STATEMENT_TIMEOUT, help=f"longest query (PostgreSQL units; default {STATEMENT_TIMEOUT})")
+    p.add_argument("--connection-limit", type=int, default=CONNECTION_LIMIT, help=f"connections at once (default {CONNECTION_LIMIT})")
 
     roles = add_group(db, "roles", "the owner, application and projector roles, least privilege", dest="roles_action")
     for action, text in (("create", "create the roles (a generated password for each new one) and grant their rights"),
