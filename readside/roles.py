@@ -64,7 +64,8 @@ def write_private(path: Path, text: str) -> None:
 
 def url_with_passfile(database_url: str, user: str, passfile: Path) -> str:
     """The connection string for `user`, its password left to libpq's password file."""
-    return make_conninfo(database_url, user=user, password=None, passfile=str(passfile))
+    params = {k: v for k, v in conninfo_to_dict(database_url).items() if k not in ("password", "passfile", "user")}
+    return make_conninfo(**params, user=user, passfile=str(passfile))
 
 
 def create_roles(settings, home: Path, prefix: str, rotate: bool = False, passwords_from_env: bool = False) -> list[Credential]:

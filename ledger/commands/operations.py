@@ -15,7 +15,7 @@ from ledger.config import Settings
 
 def cmd_up(settings: Settings, args) -> int:
     services = embedded.up(settings)
-    print(f"PostgreSQL: {services.database_url}")
+    print(f"PostgreSQL: {embedded.shown_url(services.database_url)}")
     print(f"broker:     {services.bootstrap_servers}")
     return 0
 
@@ -28,7 +28,8 @@ def cmd_down(settings: Settings, args) -> int:
 
 def cmd_status(settings: Settings, args) -> int:
     for name, where in embedded.status(settings).items():
-        print(f"{name}: {where or 'not running (started per command)'}")
+        shown = embedded.shown_url(where) if where and name == "postgres" else where
+        print(f"{name}: {shown or 'not running (started per command)'}")
     return 0
 
 

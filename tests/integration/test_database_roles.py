@@ -9,6 +9,7 @@ from uuid import uuid4
 
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from consumers.projector import connect_read_models, set_up_read_side
 from eventstore.postgres import open_application
@@ -116,3 +117,12 @@ def test_ledger_db_roles_prints_where_the_credentials_are_never_a_password(setti
         assert credential.passfile.read_text() != before[kind]  # a new password, in the same file
         assert f"{credential.role}: {credential.url}" in rotated.stdout
         assert password not in rotated.stdout + rotated.stderr
+        old = before[kind].strip().rsplit(":", 1)[1]
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            psycopg.connect(with_password(credential.url, old))
+        psycopg.connect(with_password(credential.url, password)).close()
+
+
+def with_password(url: str, password: str) -> str:
+    params = {k: v for k, v in conninfo_to_dict(url).items() if k != "passfile"}
+    return make_conninfo(**params, password=password)
