@@ -113,7 +113,7 @@ def cmd_dlq_list(settings: Settings, args) -> int:
     from readside.queries import render
 
     topic = settings.ledger_dlq_topic if args.ledger else settings.dlq_topic
-    letters = select(read_dead_letters(settings.bootstrap_servers, topic), set(args.id), set(args.reason))
+    letters = select(read_dead_letters(settings, topic), set(args.id), set(args.reason))
     if args.customer:
         letters = [letter for letter in letters if letter.key == args.customer.encode()]
     columns = ["id", "reason", "source", "dead_lettered_at", "key", "detail"]
@@ -129,7 +129,7 @@ def cmd_dlq_redrive(settings: Settings, args) -> int:
 
     if not (args.id or args.reason or args.all):
         raise LedgerError("say which dead letters to redrive: --offset PARTITION:OFFSET, --reason CODE or --all")
-    letters = select(read_dead_letters(settings.bootstrap_servers, settings.dlq_topic), set(args.id), set(args.reason))
+    letters = select(read_dead_letters(settings, settings.dlq_topic), set(args.id), set(args.reason))
     missing = set(args.id) - {letter.id for letter in letters}
     if missing:
         raise LedgerError(f"no dead letter at {', '.join(sorted(missing))} on {settings.dlq_topic}")
