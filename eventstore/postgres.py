@@ -285,7 +285,10 @@ def may_set_up(database_url: str, schema: str) -> bool:
 
 def ensure_schema(database_url: str, schema: str) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema)))
+        # PostgreSQL checks CREATE on the database before IF NOT EXISTS: the store's owner
+        # (`ledger db roles`) owns the schema without that right
+        if conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone() is None:
+            conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema)))
 
 
 # pg_advisory_lock key taken while a process creates or updates the store's tables,

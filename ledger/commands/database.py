@@ -50,6 +50,8 @@ def cmd_verify(settings: Settings, args) -> int:
     from readside.verify import EXIT_DIFFERENT, verify
 
     if args.store or args.head or args.from_head:
+        if args.projection:
+            raise LedgerError("verify --store walks the event store's chain: name no projection with it")
         return _verify_store(settings, args)
     differences, events = verify(settings, args.projection or None)
     for d in differences:
