@@ -188,3 +188,21 @@ def test_concurrent_writers_keep_one_chain(settings, app):
     assert not errors
     report = walk(settings)
     assert report.broken is None and report.events >= writers * batches * size
+
+
+@pytest.mark.parametrize(("topic", "state", "customer", "recorded_at"), [
+    ("domain.usage:UsageLine.Recorded", b'{"a": 1}', "CUST-1", datetime(2026, 11, 30, 8, 1, 2, 345678, tzinfo=UTC)),
+    (None, None, None, None),  # every nullable field empty: a marker of its own, not the empty string
+    ("", b"", "", datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)),
+    ("t\u00e9", b"\x00\xff", "K\u00fcnde \u2603", datetime(2000, 1, 1, tzinfo=UTC)),
+])
+def test_the_database_and_the_verifier_hash_an_event_alike(settings, app, topic, state, customer, recorded_at):
+    from eventstore.chain import event_hash
+
+    prev, originator = bytes(range(32)), uuid4()
+    with connect(settings) as conn:
+        in_sql = conn.execute(
+            f"SELECT {settings.store_schema}.event_hash(%s, 7, %s, 3, %s, %s, %s, %s) AS h",
+            (prev, originator, topic, state, customer, recorded_at),
+        ).fetchone()["h"]
+    assert bytes(in_sql) == event_hash(prev, 7, originator, 3, topic, state, customer, recorded_at)
