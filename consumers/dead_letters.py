@@ -16,7 +16,8 @@ from datetime import datetime, timezone
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from consumers.kafka_clients import SEND_TIMEOUT
+from consumers import kafka_clients
+from consumers.kafka_clients import SEND_TIMEOUT, KafkaSettings
 from domain import bounds
 
 # Every reason a usage message is refused, with its meaning: the dead-letter header
@@ -148,14 +149,14 @@ class DeadLetter:
         }
 
 
-def read_dead_letters(bootstrap_servers: str, topic: str, timeout: float = 30.0) -> Iterator[DeadLetter]:
+def read_dead_letters(settings: KafkaSettings, topic: str, timeout: float = 30.0) -> Iterator[DeadLetter]:
     """Every dead letter on the topic, from its start to its end, outside any consumer group;
     none when the topic does not exist.
 
     The end is each partition's high watermark as the fetches report it (the embedded
     broker's ListOffsets answer falls short of the true end).
     """
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    consumer = kafka_clients.consumer(settings, None)  # no group: read, never commit
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
         assigned = [TopicPartition(topic, p) for p in sorted(partitions)]

@@ -1,4 +1,6 @@
-"""Kafka clients with the settings this project relies on."""
+"""Kafka clients with the settings this project relies on: the one place a producer, a
+consumer or an admin client is built (tests/unit/test_kafka_security_settings.py keeps it so),
+so that each one gets the broker's security settings."""
 
 from __future__ import annotations
 
@@ -17,8 +19,35 @@ class KafkaSettings(Protocol):
     ledger_topic: str
     topic_partitions: int
 
+    # the broker's security: KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_SSL_CAFILE (ledger/config.py)
+    kafka_security_protocol: str
+    kafka_sasl_mechanism: str | None
+    kafka_sasl_username: str | None
+    kafka_sasl_password: str | None
+    kafka_ssl_cafile: str | None
+
     @property
     def dlq_topic(self) -> str: ...
+
+
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
+def security_options(settings: KafkaSettings) -> dict:
+    """What every client is given to reach the broker: TLS (with the CA that signed the broker's
+    certificate) and SASL credentials, as configured; plain text with none (the embedded broker)."""
+    protocol = settings.kafka_security_protocol
+    options: dict = {"security_protocol": protocol}
+    if protocol.startswith("SASL_"):
+        options |= {
+            "sasl_mechanism": settings.kafka_sasl_mechanism,
+            "sasl_plain_username": settings.kafka_sasl_username,
+            "sasl_plain_password": settings.kafka_sasl_password,
+        }
+    if protocol in ("SSL", "SASL_SSL"):
+        options |= {"ssl_check_hostname": True, **({"ssl_cafile": settings.kafka_ssl_cafile} if settings.kafka_ssl_cafile else {})}
+    return options
 
 
 # Message sizes, all derived from KafkaSettings.max_message_bytes (M), so that they agree:
@@ -58,9 +87,14 @@ FAST_GROUP = {
 SEND_TIMEOUT = 30.0
 
 
-def consumer(settings: KafkaSettings, group_id: str, **overrides) -> KafkaConsumer:
-    options = {
+def consumer(settings: KafkaSettings, group_id: str | None, **overrides) -> KafkaConsumer:
+    return KafkaConsumer(**consumer_options(settings, group_id, **overrides))
+
+
+def consumer_options(settings: KafkaSettings, group_id: str | None, **overrides) -> dict:
+    return {
         "bootstrap_servers": settings.bootstrap_servers,
+        **security_options(settings),
         "group_id": group_id,
         "enable_auto_commit": False,  # positions live in PostgreSQL; Kafka's are a convenience
         "auto_offset_reset": "earliest",
@@ -69,12 +103,16 @@ def consumer(settings: KafkaSettings, group_id: str, **overrides) -> KafkaConsum
         **FAST_GROUP,
         **overrides,
     }
-    return KafkaConsumer(**options)
 
 
 def producer(settings: KafkaSettings, **overrides) -> KafkaProducer:
-    options = {
+    return KafkaProducer(**producer_options(settings, **overrides))
+
+
+def producer_options(settings: KafkaSettings, **overrides) -> dict:
+    return {
         "bootstrap_servers": settings.bootstrap_servers,
+        **security_options(settings),
         "enable_idempotence": True,  # a retried send is written once, in order
         "acks": "all",
         "linger_ms": 5,
@@ -82,7 +120,14 @@ def producer(settings: KafkaSettings, **overrides) -> KafkaProducer:
         "max_request_size": request_limit(settings),
         **overrides,
     }
-    return KafkaProducer(**options)
+
+
+def admin(settings: KafkaSettings) -> KafkaAdminClient:
+    return KafkaAdminClient(**admin_options(settings))
+
+
+def admin_options(settings: KafkaSettings) -> dict:
+    return {"bootstrap_servers": settings.bootstrap_servers, **security_options(settings)}
 
 
 def dead_letter_producer(settings: KafkaSettings) -> KafkaProducer:
@@ -91,9 +136,9 @@ def dead_letter_producer(settings: KafkaSettings) -> KafkaProducer:
 
 def ensure_topics(settings: KafkaSettings, *names: str) -> None:
     topics = names or (settings.usage_topic, settings.dlq_topic, settings.ledger_topic)
-    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    client = admin(settings)
     try:
-        existing = set(admin.list_topics())
+        existing = set(client.list_topics())
         wanted = [
             NewTopic(
                 name, num_partitions=settings.topic_partitions, replication_factor=1,
@@ -104,8 +149,8 @@ def ensure_topics(settings: KafkaSettings, *names: str) -> None:
         ]
         if wanted:
             try:
-                admin.create_topics(wanted)
+                client.create_topics(wanted)
             except TopicAlreadyExistsError:
                 pass  # another process created it first
     finally:
-        admin.close()
+        client.close()

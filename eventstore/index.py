@@ -49,7 +49,7 @@ WHERE topic IN ({opened}) ORDER BY notification_id
 
 
 class PostgresLedgerIndex(LedgerIndex):
-    def __init__(self, app):
+    def __init__(self, app, create: bool = True):
         self.app = app
         recorder = app.recorder
         self.datastore = recorder.datastore
@@ -61,8 +61,9 @@ class PostgresLedgerIndex(LedgerIndex):
         }
         self.uninvoiced_sql = SQL(UNINVOICED).format(**names)
         self.customers_sql = SQL(CUSTOMERS).format(**names)
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(SQL(DDL).format(**names))
+        if create:  # the store's owner; other roles find the index made
+            with self.datastore.transaction(commit=True) as curs:
+                curs.execute(SQL(DDL).format(**names))
 
     def customer_ids(self) -> list[str]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -16,6 +17,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.sql import SQL, Identifier, Literal
 
 from domain.application import BillingLedger
+from eventstore.chain import install_chain, lock_statement
 from eventstore.transcoding import FastJSONTranscoder
 
 
@@ -68,6 +70,8 @@ DO $$ BEGIN
     IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = {schema_name}
                    AND table_name = {events_name} AND column_name = 'customer_id') THEN
         ALTER TABLE {schema}.{events} ADD COLUMN customer_id text;
+        -- the store is append-only (eventstore/chain.py): filling a new column is maintenance
+        PERFORM set_config('ledger.maintenance', 'customer column filled from the events', true);
         UPDATE {schema}.{events} SET customer_id = coalesce({schema}.event_json(state) ->> 'customer_id', '');
     END IF;
 END $$;
@@ -122,6 +126,14 @@ class LedgerRecorder(PostgresProcessRecorder):
         }
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(SQL(CUSTOMER_COLUMN_DDL).format(**names))
+            # Last: from here on the table refuses updates (eventstore/chain.py).
+            install_chain(curs, self.datastore.schema, self.events_table_name)
+
+    def _lock_table(self, curs) -> None:
+        # The library's lock, taken through a function with the owner's right to it: the
+        # application role may insert into the store, not lock it (eventstore/chain.py).
+        curs.execute(self.lock_table_statements[0], prepare=True)  # SET LOCAL lock_timeout
+        curs.execute(lock_statement(self.datastore.schema), prepare=True)
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs) -> Sequence[int] | None:
         tracking: Tracking | None = kwargs.get("tracking")
@@ -222,10 +234,11 @@ class LedgerRecorder(PostgresProcessRecorder):
             curs.execute(statement, (application_name,))
 
 
-def application_env(settings: StoreSettings) -> dict[str, str]:
+def application_env(settings: StoreSettings, create_tables: bool = True) -> dict[str, str]:
     """Translate a PostgreSQL URL into the environment the eventsourcing factory reads."""
     assert settings.database_url, "resolve the services before building the application"
     params = conninfo_to_dict(settings.database_url)
+    user = str(params.get("user", "postgres"))
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "PROCESS_RECORDER_TOPIC": f"{LedgerRecorder.__module__}:{LedgerRecorder.__qualname__}",
@@ -235,20 +248,50 @@ def application_env(settings: StoreSettings) -> dict[str, str]:
         "POSTGRES_DBNAME": str(params.get("dbname", "postgres")),
         "POSTGRES_HOST": str(params.get("host", "localhost")),
         "POSTGRES_PORT": str(params.get("port", "5432")),
-        "POSTGRES_USER": str(params.get("user", "postgres")),
-        "POSTGRES_PASSWORD": str(params.get("password", "")),
+        "POSTGRES_USER": user,
+        "POSTGRES_PASSWORD": str(params.get("password") or password_from_file(params.get("passfile"), user)),
         "POSTGRES_SCHEMA": settings.store_schema,
         "AGGREGATE_CACHE_MAXSIZE": "10000",
         "POSTGRES_POOL_SIZE": "4",
         # Seconds to wait for a connection from the pool (the library's default is 30): during
         # an outage each attempt of a process, and any command, gives up after this.
         "POSTGRES_CONNECT_TIMEOUT": "5",
+        # Only the store's owner creates and migrates its tables (`ledger db migrate`).
+        "CREATE_TABLE": "yes" if create_tables else "no",
     }
+
+
+def password_from_file(passfile: str | None, user: str) -> str:
+    """The password libpq would read from a password file (`passfile=` in the URL, else
+    PGPASSFILE): the library connects with explicit parameters, without the file."""
+    path = passfile or os.environ.get("PGPASSFILE")
+    if not path or not os.path.isfile(path):
+        return ""
+    for line in open(path).read().splitlines():
+        fields = line.split(":", 4)
+        if len(fields) == 5 and fields[3] in ("*", user):
+            return fields[4]
+    return ""
+
+
+def may_set_up(database_url: str, schema: str) -> bool:
+    """Whether this connection's role owns the store's schema (or may create it)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT CASE WHEN n.oid IS NULL THEN has_database_privilege(current_database(), 'CREATE') "
+            "ELSE pg_has_role(current_user, n.nspowner, 'USAGE') END "
+            "FROM (SELECT 1) AS one LEFT JOIN pg_namespace n ON n.nspname = %s",
+            (schema,),
+        ).fetchone()
+        return bool(row[0])
 
 
 def ensure_schema(database_url: str, schema: str) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema)))
+        # PostgreSQL checks CREATE on the database before IF NOT EXISTS: the store's owner
+        # (`ledger db roles`) owns the schema without that right
+        if conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone() is None:
+            conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema)))
 
 
 # pg_advisory_lock key taken while a process creates or updates the store's tables,
@@ -273,7 +316,9 @@ def open_application(settings: StoreSettings) -> BillingLedger:
     from eventstore.index import PostgresLedgerIndex
 
     with setup_lock(settings.database_url):
-        ensure_schema(settings.database_url, settings.store_schema)
-        app = BillingLedger(env=application_env(settings))
-        app.index = PostgresLedgerIndex(app)
+        owner = may_set_up(settings.database_url, settings.store_schema)
+        if owner:
+            ensure_schema(settings.database_url, settings.store_schema)
+        app = BillingLedger(env=application_env(settings, create_tables=owner))
+        app.index = PostgresLedgerIndex(app, create=owner)
     return app

@@ -50,8 +50,8 @@ def run_command(argv: list[str] | None) -> int:
     # kafka-python warns of slow event-loop tasks and reconnects it recovers from itself.
     logging.getLogger("kafka").setLevel(logging.ERROR)
     args = build_parser().parse_args(argv)
-    settings = Settings.from_env()
     try:
+        settings = Settings.from_env()  # a setting that cannot work is refused by name, in one line
         return args.func(settings, args)
     except BrokenPipeError:
         raise  # not a failure of the command: main() ends it quietly

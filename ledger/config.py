@@ -13,6 +13,7 @@ from pathlib import Path
 import platformdirs
 
 from consumers.dead_letters import dead_letter_topic
+from domain.errors import LedgerError
 
 
 def _default_home() -> Path:
@@ -36,10 +37,20 @@ class Settings:
     store_schema: str = "event_store"
     read_schema: str = "ledger_read"
     views_schema: str = "ledger_views"
+    # The ledger's PostgreSQL roles are <prefix>_owner, <prefix>_app and <prefix>_projector
+    # (readside/roles.py; docs/security.md says which process uses which).
+    role_prefix: str = "ledger"
     # Seconds ingest, relay and projector keep reconnecting to an unreachable PostgreSQL or
     # broker before they exit (status 3): long enough for a restart or a failover, short
     # enough that a supervisor hears of an outage that lasts.
     outage_deadline: float = 300.0
+    # The broker's security (consumers/kafka_clients.security_options gives it to every client):
+    # PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL; SASL PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = field(default=None, repr=False)  # never in a repr or a log
+    kafka_ssl_cafile: str | None = None
 
     @property
     def dlq_topic(self) -> str:
@@ -70,5 +81,33 @@ class Settings:
             topic_partitions=int(env.get("LEDGER_TOPIC_PARTITIONS", defaults.topic_partitions)),
             max_message_bytes=int(env.get("LEDGER_MAX_MESSAGE_BYTES", defaults.max_message_bytes)),
             group_prefix=env.get("LEDGER_GROUP_PREFIX", defaults.group_prefix),
+            role_prefix=env.get("LEDGER_ROLE_PREFIX", defaults.role_prefix),
             outage_deadline=float(env.get("LEDGER_OUTAGE_DEADLINE", defaults.outage_deadline)),
+            **kafka_security(env),
         )
+
+
+def kafka_security(env) -> dict:
+    """KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and
+    KAFKA_SSL_CAFILE, checked together: a setting that cannot work is refused here, by name."""
+    from consumers.kafka_clients import SASL_MECHANISMS, SECURITY_PROTOCOLS
+
+    protocol = (env.get("KAFKA_SECURITY_PROTOCOL") or "PLAINTEXT").upper()
+    mechanism = (env.get("KAFKA_SASL_MECHANISM") or "").upper() or None
+    if protocol not in SECURITY_PROTOCOLS:
+        raise LedgerError(f"KAFKA_SECURITY_PROTOCOL={protocol!r} is not one of {', '.join(SECURITY_PROTOCOLS)}")
+    sasl = protocol.startswith("SASL_")
+    if sasl and mechanism not in SASL_MECHANISMS:
+        raise LedgerError(f"KAFKA_SASL_MECHANISM={mechanism!r} is not one of {', '.join(SASL_MECHANISMS)} (needed by {protocol})")
+    if sasl and not (env.get("KAFKA_SASL_USERNAME") and env.get("KAFKA_SASL_PASSWORD")):
+        raise LedgerError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD")
+    cafile = env.get("KAFKA_SSL_CAFILE") or None
+    if cafile and not Path(cafile).is_file():
+        raise LedgerError(f"KAFKA_SSL_CAFILE={cafile!r} is not a file")
+    return {
+        "kafka_security_protocol": protocol,
+        "kafka_sasl_mechanism": mechanism if sasl else None,
+        "kafka_sasl_username": env.get("KAFKA_SASL_USERNAME") if sasl else None,
+        "kafka_sasl_password": env.get("KAFKA_SASL_PASSWORD") if sasl else None,
+        "kafka_ssl_cafile": cafile,
+    }

@@ -58,9 +58,9 @@ def _read_state(home: Path) -> dict:
 
 
 def _write_state(home: Path, state: dict) -> None:
-    tmp = _state_path(home).with_suffix(".tmp")
-    tmp.write_text(json.dumps(state, indent=2))
-    os.replace(tmp, _state_path(home))
+    from readside.roles import write_private
+
+    write_private(_state_path(home), json.dumps(state, indent=2))  # 0600: only the user reads it
 
 
 @contextlib.contextmanager
@@ -101,10 +101,74 @@ def _ensure_database(admin_url: str, name: str) -> None:
                 conn.execute(f'CREATE DATABASE "{name}"')
 
 
+# pg_hba.conf of a server this ledger initialised: every connection proves a password.
+HBA = """# Written by billing-ledger (ledger/embedded.py): every connection proves its password
+# with SCRAM-SHA-256; no trust, no replication connections.
+local   all   all                  scram-sha-256
+host    all   all   127.0.0.1/32   scram-sha-256
+host    all   all   ::1/128        scram-sha-256
+"""
+
+
+def shown_url(url: str) -> str:
+    """A database URL as it may be printed or logged: never with its password."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(url)
+    return make_conninfo(**{k: v for k, v in params.items() if k != "password"}) if params.get("password") else url
+
+
+def passfile_of(home: Path) -> Path:
+    """The superuser's generated password, in libpq's password-file format, mode 0600."""
+    return home / "postgres.pgpass"
+
+
 def start_postgres(home: Path, keep_running: bool) -> str:
+    new = not (home / "pgdata" / "PG_VERSION").exists()
     server = _postgres_server(home, keep_running)
-    _ensure_database(server.get_uri(), DATABASE_NAME)
-    return server.get_uri(database=DATABASE_NAME)
+    passfile = passfile_of(home)
+    if new or (passfile.exists() and _trusts(home)):  # the second: a first start cut short
+        _require_passwords(server.get_uri(), home)
+    _ensure_database(_with_password_file(server.get_uri(), home), DATABASE_NAME)
+    return _with_password_file(server.get_uri(database=DATABASE_NAME), home)
+
+
+def _with_password_file(url: str, home: Path) -> str:
+    """The server's URL with the password left to libpq's password file (none for a server made
+    by an earlier version, which trusts local connections): a URL that may be shown and logged."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    passfile = passfile_of(home)
+    params = {k: v for k, v in conninfo_to_dict(url).items() if k != "password"}  # "postgres:@": an empty one
+    return make_conninfo(**params, passfile=str(passfile) if passfile.exists() else None)
+
+
+def _trusts(home: Path) -> bool:
+    hba = home / "pgdata" / "pg_hba.conf"
+    return any(line.split()[-1:] == ["trust"] for line in hba.read_text().splitlines() if not line.lstrip().startswith("#"))
+
+
+def _require_passwords(trusted_url: str, home: Path) -> None:
+    """Give the superuser a generated password (kept in a 0600 file), then make the server ask
+    every connection for its password (SCRAM-SHA-256): initdb left it trusting local ones."""
+    import secrets
+
+    import psycopg
+    from psycopg.sql import SQL, Literal
+
+    from readside.roles import write_private
+
+    passfile = passfile_of(home)
+    password = passfile.read_text().strip().rsplit(":", 1)[-1] if passfile.exists() else secrets.token_urlsafe(32)
+    write_private(passfile, f"*:*:*:postgres:{password}\n")
+    with psycopg.connect(trusted_url, autocommit=True) as conn:
+        conn.execute("ALTER SYSTEM SET password_encryption = 'scram-sha-256'")
+        conn.execute("SET password_encryption = 'scram-sha-256'")
+        conn.execute(SQL("ALTER ROLE postgres PASSWORD {}").format(Literal(password)))
+        hba = home / "pgdata" / "pg_hba.conf"
+        with open(hba, "w") as f:  # in place: the file keeps its owner (the server's user under root)
+            f.write(HBA)
+        conn.execute("SELECT pg_reload_conf()")
 
 
 def stop_postgres(home: Path, mode: str = "fast") -> bool:
@@ -266,7 +330,7 @@ def services(settings: Settings, announce: Callable[[str], None] | None = None) 
         if database_url is None:
             shared = "postgres" in _read_state(settings.home)
             database_url = start_postgres(settings.home, keep_running=shared)
-            say(f"embedded PostgreSQL: {database_url}" + ("" if shared else " (stops on exit)"))
+            say(f"embedded PostgreSQL: {shown_url(database_url)}" + ("" if shared else " (stops on exit)"))
         bootstrap = settings.bootstrap_servers or _shared_broker(settings.home)
         if bootstrap is None:
             bootstrap, owned_broker = start_broker(settings.home)

@@ -18,6 +18,7 @@ from consumers.ledger_events import SCHEMA_OF_EVENT, to_ledger_record
 from projections.base import LedgerEvent
 
 EVENTS_TABLE = "ledger_events"  # the recorder's table: the application is named "ledger"
+ACCESS_EVENTS_TABLE = "access_events"  # the service's sign-ins and tokens: its application is named "access"
 COLUMNS = "notification_id, originator_id, originator_version, topic, state"
 
 

@@ -29,7 +29,10 @@ from projections.views import create_helpers, view_statement
 from readside.event_log import COLUMNS, events_table, to_ledger_events
 from readside.settings import ReadSideSettings
 
-HISTORY_COLUMNS = ["notification_id", "occurred_at", "event", "actor", "amount", "details"]
+# occurred_at: the business time the command carried; recorded_at: when the database committed
+# the event (its transaction's time, which nobody passes; None for an event stored before the
+# store kept it: unknown, never invented).
+HISTORY_COLUMNS = ["notification_id", "occurred_at", "recorded_at", "event", "actor", "amount", "details"]
 # Events of no customer that a customer's rows read: the policy its overdue is counted by.
 SHARED_EVENTS = (PolicyBook.PolicyPublished,)
 COMMON_FIELDS = {"event_id", "notification_id", "aggregate_id", "aggregate_version", "customer_id", "occurred_at", "actor"}
@@ -54,15 +57,25 @@ def customer_events(settings: ReadSideSettings, customer_id: str, shared: bool =
         app.close()
 
 
+def recorded_times(settings: ReadSideSettings, customer_id: str) -> dict[int, datetime | None]:
+    """When each of the customer's events was committed, by notification id."""
+    statement = SQL("SELECT notification_id, recorded_at FROM {} WHERE customer_id = %s").format(events_table(settings.store_schema))
+    with psycopg.connect(settings.database_url) as conn:
+        return dict(conn.execute(statement, (customer_id,)).fetchall())
+
+
 def customer_history(settings: ReadSideSettings, customer_id: str) -> list[dict]:
     currency = None
     rows = []
-    for event_type, record in customer_events(settings, customer_id):
+    events = customer_events(settings, customer_id)
+    recorded = recorded_times(settings, customer_id)
+    for event_type, record in events:
         currency = record.get("currency") or currency
         rows.append(
             {
                 "notification_id": record["notification_id"],
                 "occurred_at": record["occurred_at"],
+                "recorded_at": recorded.get(record["notification_id"]),
                 "event": event_type,
                 "actor": record["actor"],
                 "amount": amount_of(event_type, record, currency),

@@ -35,10 +35,11 @@ from consumers.ledger_decoder import LedgerDecoder, where
 from consumers.partitions import Source, topic_id
 from consumers.workers import exit_with_parent
 from domain.errors import LedgerError
+from eventstore.chain import Head, walk_chain
 from eventstore.postgres import open_application
 from projections.base import Projection
 from projections.registry import projection_named
-from readside.event_log import max_notification_id, read_log, to_ledger_events
+from readside.event_log import EVENTS_TABLE, max_notification_id, read_log, to_ledger_events
 from readside.progress import Progress
 from readside.settings import ReadSideSettings
 from readside.shadow import Shadow
@@ -104,6 +105,7 @@ class StoreReplay:
         self.reader = psycopg.connect(settings.database_url, autocommit=True)
         self.position = 0
         self.events = 0
+        self.chained: Head | None = None  # the last event whose chain was walked
 
     def run(self, shadow: Shadow, positions: dict[str, int], stop: threading.Event, stream) -> bool:
         self.position = positions.get(STORE_STREAM, 0)
@@ -120,12 +122,26 @@ class StoreReplay:
                     progress.finish(f"interrupted at notification {end}: run the same command again to resume")
                     return False
         progress.finish()
+        self.check_chain(self.position)
         return True
+
+    def check_chain(self, through: int) -> None:
+        """A projection rebuilt from edited, removed or reordered events is not swapped in:
+        the store's hash chain must hold up to the last event rebuilt (eventstore/chain.py)."""
+        report = walk_chain(self.reader, self.settings.store_schema, EVENTS_TABLE, through=through, after=self.chained)
+        if report.broken is not None:
+            b = report.broken
+            raise LedgerError(
+                f"the event store's hash chain breaks at event {b.notification_id}: it {b.reason}; "
+                f"{self.projection.name} is not swapped in (see `ledger verify --store`)"
+            )
+        self.chained = report.head
 
     def catch_up(self, cursor) -> None:
         """With the live tables locked: the events stored since the rebuild read the log
         (the live projector can only have applied events that were stored before)."""
         through = max_notification_id(self.reader, self.settings.store_schema)
+        self.check_chain(through)
         for rows in read_log(self.reader, self.settings.store_schema, self.position, through, CHUNK):
             self.projection.write(cursor, _fold_rows(self.projection, self.app.mapper, rows))
             self.events += len(rows)

@@ -19,10 +19,12 @@ from typing import Any
 import psycopg
 from psycopg.sql import SQL, Identifier
 
+from eventstore.chain import Break, ChainReport, Head, walk_chain
 from eventstore.postgres import open_application
 from projections.base import Projection
 from projections.registry import all_projections, projection_named
-from readside.event_log import max_notification_id, read_log, to_ledger_events
+from readside.event_log import EVENTS_TABLE, max_notification_id, read_log, to_ledger_events
+from readside.progress import Progress
 from readside.settings import ReadSideSettings
 
 EXIT_DIFFERENT = 1  # `ledger verify` exit status when any difference is found
@@ -125,3 +127,22 @@ def _compare(projection: str, table: str, live: dict, recomputed: dict) -> Itera
         for column in mine:
             if mine[column] != theirs.get(column):
                 yield Difference(projection, table, key, column, mine[column], theirs.get(column))
+
+
+# --- the event store's hash chain (eventstore/chain.py) -----------------------------------
+
+
+def verify_store(settings: ReadSideSettings, held: Head | None = None, stream=None) -> ChainReport:
+    """Walk the store's hash chain from the first event, with a progress line; `held` is a
+    head an auditor kept (`ledger verify --store --head`) that must still be in the chain."""
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        progress = Progress("verify the event store's chain", max_notification_id(conn, settings.store_schema), stream)
+        report = walk_chain(conn, settings.store_schema, EVENTS_TABLE, held=held, progress=progress.advance)
+        progress.total = progress.done  # notification ids have gaps (rolled-back inserts)
+        progress.finish()
+        return report
+
+
+def describe_break(broken: Break) -> str:
+    what = f" ({broken.topic.rsplit('.', 1)[-1]} of {broken.originator_id} v{broken.originator_version})" if broken.topic else ""
+    return f"event {broken.notification_id}{what} {broken.reason}"

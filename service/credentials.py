@@ -28,8 +28,9 @@ from psycopg_pool import ConnectionPool
 from domain.bounds import check_id
 from domain.credentials import TokenKind
 from domain.errors import InvalidCommand
+from readside.roles import CREDENTIALS_SCHEMA
 
-SCHEMA = "ledger_auth"
+SCHEMA = CREDENTIALS_SCHEMA
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
 RESERVED_PREFIXES = ("system:", "service:")  # processes and upstream systems, never staff

@@ -15,7 +15,7 @@ from ledger.config import Settings
 
 def cmd_up(settings: Settings, args) -> int:
     services = embedded.up(settings)
-    print(f"PostgreSQL: {services.database_url}")
+    print(f"PostgreSQL: {embedded.shown_url(services.database_url)}")
     print(f"broker:     {services.bootstrap_servers}")
     return 0
 
@@ -28,7 +28,8 @@ def cmd_down(settings: Settings, args) -> int:
 
 def cmd_status(settings: Settings, args) -> int:
     for name, where in embedded.status(settings).items():
-        print(f"{name}: {where or 'not running (started per command)'}")
+        shown = embedded.shown_url(where) if where and name == "postgres" else where
+        print(f"{name}: {shown or 'not running (started per command)'}")
     return 0
 
 
@@ -129,7 +130,7 @@ def cmd_dlq_list(settings: Settings, args) -> int:
     from readside.queries import render
 
     topic = settings.ledger_dlq_topic if args.ledger else settings.dlq_topic
-    letters = select(read_dead_letters(settings.bootstrap_servers, topic), set(args.id), set(args.reason))
+    letters = select(read_dead_letters(settings, topic), set(args.id), set(args.reason))
     if args.customer:
         letters = [letter for letter in letters if letter.key == args.customer.encode()]
     columns = ["id", "reason", "source", "dead_lettered_at", "key", "detail"]
@@ -145,7 +146,7 @@ def cmd_dlq_redrive(settings: Settings, args) -> int:
 
     if not (args.id or args.reason or args.all):
         raise LedgerError("say which dead letters to redrive: --offset PARTITION:OFFSET, --reason CODE or --all")
-    letters = select(read_dead_letters(settings.bootstrap_servers, settings.dlq_topic), set(args.id), set(args.reason))
+    letters = select(read_dead_letters(settings, settings.dlq_topic), set(args.id), set(args.reason))
     missing = set(args.id) - {letter.id for letter in letters}
     if missing:
         raise LedgerError(f"no dead letter at {', '.join(sorted(missing))} on {settings.dlq_topic}")

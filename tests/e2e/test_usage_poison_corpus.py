@@ -199,7 +199,7 @@ def corpus(services):
             ingest_until_idle(process)
             letters = {
                 (int(letter.header("source_partition")), int(letter.header("source_offset"))): letter
-                for letter in read_dead_letters(settings.bootstrap_servers, settings.dlq_topic)
+                for letter in read_dead_letters(settings, settings.dlq_topic)
             }
             stats = ledger_stats(settings)
             relay_and_project(settings, app)

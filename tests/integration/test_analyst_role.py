@@ -65,3 +65,29 @@ def test_a_role_with_more_rights_is_not_made_an_analyst(settings, cli_env):
     result = ledger(cli_env, "db", "grant-analyst", "postgres")
     assert result.returncode == 2
     assert "cannot be an analyst" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_analyst_is_bounded_in_time_connections_and_databases_and_sees_no_store_in_information_schema(settings, cli_env, analyst):
+    from psycopg.conninfo import make_conninfo
+
+    granted = ledger(cli_env, "db", "grant-analyst", analyst, "--password-stdin", "--statement-timeout", "300ms",
+                     "--connection-limit", "2", stdin="s3cret\n")
+    assert granted.returncode == 0 and "statements up to 300ms, 2 connections" in granted.stdout, granted.stderr
+
+    with connect_as(settings, analyst, "s3cret") as conn, connect_as(settings, analyst, "s3cret"):
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            conn.execute("SELECT pg_sleep(3)")
+        conn.rollback()
+        with pytest.raises(psycopg.OperationalError, match="too many connections"):
+            connect_as(settings, analyst, "s3cret")
+        store = settings.store_schema
+        assert conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (store,)).fetchall() == []
+        assert conn.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = %s", (store,)).fetchall() == []
+        assert conn.execute("SELECT has_schema_privilege(%s, 'USAGE')", (store,)).fetchone()[0] is False
+        others = conn.execute("SELECT query FROM pg_stat_activity WHERE usename <> current_user AND backend_type = 'client backend'").fetchall()
+        assert all(q in (None, "<insufficient privilege>") for (q,) in others)
+    for other in ("postgres", "template1"):
+        with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+            psycopg.connect(make_conninfo(settings.database_url, dbname=other, user=analyst, password="s3cret"))
+    bad = ledger(cli_env, "db", "grant-analyst", analyst, "--statement-timeout", "soon")
+    assert bad.returncode == 2 and "is not a duration" in bad.stderr

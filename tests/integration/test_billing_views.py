@@ -229,9 +229,9 @@ def test_an_analyst_reads_every_billing_view_as_of_a_day_of_their_choosing(setti
     whole_life(app)
     project(settings)
     analyst = "analyst_" + settings.usage_topic.rsplit("t_", 1)[-1]
-    grant_analyst(settings, analyst)
+    grant_analyst(settings, analyst, "s3cret")  # the embedded server asks every login for its password
     try:
-        with connect_as(settings, analyst) as conn:
+        with connect_as(settings, analyst, "s3cret") as conn:
             conn.execute("SET ledger.as_of = '2027-01-20'")  # allowed in a read-only session
             views = settings.views_schema
             assert conn.execute(f"SELECT overdue FROM {views}.customer_balances").fetchone() == (12000,)

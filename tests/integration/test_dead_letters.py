@@ -32,7 +32,7 @@ def test_each_refused_message_is_dead_lettered_with_its_reason_and_the_rest_reco
     counts = process.ingest.counts
     assert (counts.consumed, counts.recorded, counts.duplicates, counts.dead_letters) == (len(messages), 2, 1, len(bad))
     reason_of = {value: reason for reason, value in bad.items()}
-    letters = {reason_of[letter.value]: letter for letter in read_dead_letters(settings.bootstrap_servers, settings.dlq_topic)}
+    letters = {reason_of[letter.value]: letter for letter in read_dead_letters(settings, settings.dlq_topic)}
     assert {key: letter.reason for key, letter in letters.items()} == {reason: reason for reason in bad}
     for reason, letter in letters.items():
         assert letter.value == bad[reason], "a dead letter keeps the original bytes"

@@ -38,7 +38,7 @@ def test_a_version_unknown_to_the_consumer_is_dead_lettered_then_recorded_after_
     process = ingest_process(settings, app)
     try:
         ingest_until_idle(process)  # today's registry has no v2
-        (letter,) = read_dead_letters(settings.bootstrap_servers, settings.dlq_topic)
+        (letter,) = read_dead_letters(settings, settings.dlq_topic)
         assert letter.reason == "unknown_fingerprint"
 
         process.ingest.codec = SchemaRegistry([V1, V2])  # the consumer is upgraded
@@ -63,7 +63,7 @@ def test_a_version_whose_reader_resolution_fails_is_dead_lettered_with_the_field
         (b"CUST-1", registry().encode(USAGE, usage_record("u-fine"))),
     ])
     process = ingest_all(settings, app, codec=SchemaRegistry([V1, retyped_start, no_unit], readers={USAGE: 1}))
-    reasons = {letter.reason: letter.header("detail") for letter in read_dead_letters(settings.bootstrap_servers, settings.dlq_topic)}
+    reasons = {letter.reason: letter.header("detail") for letter in read_dead_letters(settings, settings.dlq_topic)}
     assert set(reasons) == {"wrong_type", "missing_field"}
     assert "field unit" in reasons["missing_field"]
     assert process.ingest.counts.recorded == 1

@@ -73,7 +73,7 @@ def test_records_that_are_no_ledger_event_are_dead_lettered_and_the_real_events_
 
     (balance,) = live_balances(settings)
     assert balance["usage_lines"] == 6
-    letters = list(read_dead_letters(settings.bootstrap_servers, settings.ledger_dlq_topic))
+    letters = list(read_dead_letters(settings, settings.ledger_dlq_topic))
     assert Counter(letter.reason for letter in letters) == Counter(reason for _, _, reason in bad)
     assert sorted((letter.value or b"") for letter in letters) == sorted((value or b"") for value, _, _ in bad)
     assert sorted(dict(letter.headers)["event_type"] for letter in letters) == sorted(header for _, header, _ in bad)

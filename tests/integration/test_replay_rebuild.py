@@ -124,10 +124,10 @@ def test_views_and_their_grants_survive_a_swap(settings, app):
     some_history(app, customers=2)
     relay_and_project(settings, app)
     name = "analyst_" + settings.database_url.rsplit("t_", 1)[-1][:12]
-    grant_analyst(settings, name)
+    grant_analyst(settings, name, "s3cret")  # the embedded server asks every login for its password
     try:
         replay(settings, "balances", "store")
-        with connect_as(settings, name) as conn:
+        with connect_as(settings, name, "s3cret") as conn:
             rows = conn.execute(f"SELECT customer_id FROM {settings.views_schema}.customer_balances").fetchall()
         assert [r[0] for r in rows] == ["CUST-0", "CUST-1"]
     finally:

@@ -51,5 +51,5 @@ def test_a_message_larger_than_the_limit_is_dead_lettered_with_its_original_byte
     process = ingest_all(settings, app)
 
     assert (process.ingest.counts.consumed, process.ingest.counts.dead_letters) == (1, 1)
-    (letter,) = read_dead_letters(settings.bootstrap_servers, settings.dlq_topic)
+    (letter,) = read_dead_letters(settings, settings.dlq_topic)
     assert letter.reason == "not_single_object" and letter.value == garbage

@@ -1,0 +1,70 @@
+"""What an operator and an auditor see of the store's hash chain: `ledger verify --store`
+(with `--head` and `--from-head`), a replay that refuses to swap in a projection rebuilt from
+a broken chain, and `ledger history` with both times."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from domain.errors import LedgerError
+from readside.replay import replay
+from tests.cli_helpers import ledger
+from tests.factories import open_customer
+from tests.integration.test_append_only_chained_store import events, ids, rechain, with_maintenance
+from tests.read_side_helpers import live_balances, record_usage, relay_and_project
+
+
+@pytest.fixture
+def stored(settings, app):
+    open_customer(app, "CUST-1")
+    record_usage(app, "CUST-1", 4)
+    return ids(settings)
+
+
+def test_verify_store_passes_an_untouched_store_and_names_the_first_edited_event(settings, stored, cli_env):
+    held = ledger(cli_env, "verify", "--store")
+    assert held.returncode == 0 and f"the chain holds over the {len(stored)} stored events" in held.stderr, held.stderr
+
+    with_maintenance(settings, f"UPDATE {events(settings)} SET state = state || '\\x20' WHERE notification_id = {stored[2]}")
+    broken = ledger(cli_env, "verify", "--store")
+    assert broken.returncode == 1
+    assert f"event {stored[2]} (" in broken.stderr and "does not match the chain" in broken.stderr
+    assert "Traceback" not in broken.stderr
+
+
+def test_a_head_an_auditor_kept_proves_a_later_rewrite(settings, stored, cli_env, tmp_path):
+    head = ledger(cli_env, "verify", "--store", "--head")
+    assert head.returncode == 0, head.stderr
+    kept = tmp_path / "head.txt"
+    kept.write_text(head.stdout)
+    assert head.stdout.strip().startswith(f"{stored[-1]}:")
+
+    assert ledger(cli_env, "verify", "--store", "--from-head", str(kept)).returncode == 0
+    with_maintenance(settings, f"UPDATE {events(settings)} SET customer_id = 'CUST-2' WHERE notification_id = {stored[1]}")
+    rechain(settings)  # the chain alone holds again
+    assert ledger(cli_env, "verify", "--store").returncode == 0
+    for held in (str(kept), head.stdout.strip()):
+        refused = ledger(cli_env, "verify", "--store", "--from-head", held)
+        assert refused.returncode == 1 and "held head" in refused.stderr, refused.stderr
+    bad = ledger(cli_env, "verify", "--store", "--from-head", "12:nothex")
+    assert bad.returncode != 0 and "is not a chain head" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_projection_rebuilt_from_a_broken_chain_is_not_swapped_in(settings, app, stored):
+    relay_and_project(settings, app)
+    live = live_balances(settings)
+    with_maintenance(settings, f"DELETE FROM {events(settings)} WHERE notification_id = {stored[2]}")
+
+    with pytest.raises(LedgerError, match=f"chain breaks at event {stored[3]}.*balances is not swapped in"):
+        replay(settings, "balances", "store")
+    assert live_balances(settings) == live
+
+
+def test_history_shows_the_business_time_and_the_time_the_store_recorded(settings, stored, cli_env):
+    shown = ledger(cli_env, "history", "CUST-1", "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    rows = json.loads(shown.stdout)
+    assert rows and all(r["recorded_at"] and r["occurred_at"] for r in rows)
+    assert rows[0]["recorded_at"] != rows[0]["occurred_at"]  # the factories' business time is in the past
