@@ -6,7 +6,7 @@ Three triggers on the recorder's events table, installed with the table:
   the transaction sets `ledger.maintenance` to a reason and the role is (a member of) the
   table's owner; each such statement is logged in `maintenance_log` (who, when, why, what).
 * `ledger_events_serialise` takes the table's EXCLUSIVE lock before any row of an INSERT
-  gets its notification id (the recorder takes it first, through `lock_ledger_events()`,
+  gets its notification id (the recorder takes it first, through `lock_<table>()`,
   as the library does): notification ids are then issued in commit order, and the
   previous event of each new one is committed and final.
 * `ledger_events_chain` sets each new event's `recorded_at` to the transaction's time
@@ -61,7 +61,7 @@ CREATE OR REPLACE FUNCTION {schema}.event_hash(
         || {schema}.chain_field(int8send((extract(epoch FROM r) * 1000000)::bigint))) $$;
 
 -- Runs with its owner's rights: the application role may insert, not lock the table.
-CREATE OR REPLACE FUNCTION {schema}.lock_ledger_events() RETURNS void
+CREATE OR REPLACE FUNCTION {lock}() RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog
     AS $$ BEGIN
         IF current_setting('transaction_isolation') <> 'read committed' THEN
@@ -70,13 +70,13 @@ CREATE OR REPLACE FUNCTION {schema}.lock_ledger_events() RETURNS void
         END IF;
         LOCK TABLE {schema}.{events} IN EXCLUSIVE MODE;
     END $$;
-CREATE OR REPLACE FUNCTION {schema}.serialise_ledger_events() RETURNS trigger
+CREATE OR REPLACE FUNCTION {serialise}() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog
-    AS $$ BEGIN PERFORM {schema}.lock_ledger_events(); RETURN NULL; END $$;
+    AS $$ BEGIN PERFORM {lock}(); RETURN NULL; END $$;
 CREATE OR REPLACE TRIGGER ledger_events_serialise BEFORE INSERT ON {schema}.{events}
-    FOR EACH STATEMENT EXECUTE FUNCTION {schema}.serialise_ledger_events();
+    FOR EACH STATEMENT EXECUTE FUNCTION {serialise}();
 
-CREATE OR REPLACE FUNCTION {schema}.chain_ledger_event() RETURNS trigger
+CREATE OR REPLACE FUNCTION {chain}() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog
     AS $$ DECLARE
         last_id bigint;
@@ -99,7 +99,7 @@ CREATE OR REPLACE FUNCTION {schema}.chain_ledger_event() RETURNS trigger
         RETURN NEW;
     END $$;
 CREATE OR REPLACE TRIGGER ledger_events_chain BEFORE INSERT ON {schema}.{events}
-    FOR EACH ROW EXECUTE FUNCTION {schema}.chain_ledger_event();
+    FOR EACH ROW EXECUTE FUNCTION {chain}();
 
 CREATE OR REPLACE FUNCTION {schema}.refuse_unless_maintenance() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog
@@ -128,9 +128,14 @@ CREATE OR REPLACE TRIGGER maintenance_log_append_only BEFORE UPDATE OR DELETE OR
 
 
 def chain_names(schema: str, events_table: str) -> dict:
+    # Functions of one log are named after its table: the ledger's log and the service's access
+    # log each lock and chain themselves (one name for both would point both at the last made).
     return {
         "schema": Identifier(schema),
         "events": Identifier(events_table),
+        "lock": Identifier(schema, f"lock_{events_table}"),
+        "serialise": Identifier(schema, f"serialise_{events_table}"),
+        "chain": Identifier(schema, f"chain_{events_table}"),
         "log": Identifier(MAINTENANCE_LOG),
         "genesis": SQL("'\\x{}'::bytea").format(SQL(GENESIS.hex())),
         "setting": SQL(MAINTENANCE_SETTING),
@@ -142,9 +147,9 @@ def install_chain(cursor, schema: str, events_table: str) -> None:
     cursor.execute(SQL(CHAIN_DDL).format(**chain_names(schema, events_table)))
 
 
-def lock_statement(schema: str) -> SQL:
+def lock_statement(schema: str, events_table: str) -> SQL:
     """What the recorder runs instead of LOCK TABLE: the same lock, with the owner's right to take it."""
-    return SQL("SELECT {}.lock_ledger_events()").format(Identifier(schema))
+    return SQL("SELECT {}()").format(Identifier(schema, f"lock_{events_table}"))
 
 
 # --- the same hash, in Python ------------------------------------------------------------
@@ -304,7 +309,7 @@ def fill_chain(conn, schema: str, events_table: str, batch: int = 5000,
         with conn.transaction():
             cursor.execute(SQL("SELECT set_config({}, %s, true)").format(Literal(MAINTENANCE_SETTING)),
                          ("ledger db migrate: hash chain over the events stored before it",))
-            cursor.execute(lock_statement(schema))
+            cursor.execute(lock_statement(schema, events_table))
             start = cursor.execute(first_unhashed).fetchone()["n"]
             if start is None:
                 return hashed

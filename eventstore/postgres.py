@@ -17,6 +17,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.sql import SQL, Identifier, Literal
 
 from domain.application import BillingLedger
+from domain.credentials import AccessLog
 from eventstore.chain import install_chain, lock_statement
 from eventstore.transcoding import FastJSONTranscoder
 
@@ -133,7 +134,7 @@ class LedgerRecorder(PostgresProcessRecorder):
         # The library's lock, taken through a function with the owner's right to it: the
         # application role may insert into the store, not lock it (eventstore/chain.py).
         curs.execute(self.lock_table_statements[0], prepare=True)  # SET LOCAL lock_timeout
-        curs.execute(lock_statement(self.datastore.schema), prepare=True)
+        curs.execute(lock_statement(self.datastore.schema, self.events_table_name), prepare=True)
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs) -> Sequence[int] | None:
         tracking: Tracking | None = kwargs.get("tracking")
@@ -242,6 +243,8 @@ def application_env(settings: StoreSettings, create_tables: bool = True) -> dict
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "PROCESS_RECORDER_TOPIC": f"{LedgerRecorder.__module__}:{LedgerRecorder.__qualname__}",
+        # The service's access log too: append-only, chained, locked through the owner's function.
+        "APPLICATION_RECORDER_TOPIC": f"{LedgerRecorder.__module__}:{LedgerRecorder.__qualname__}",
         # Writes the library's JSON, faster (see eventstore/transcoding.py).
         "TRANSCODER_TOPIC": f"{FastJSONTranscoder.__module__}:{FastJSONTranscoder.__qualname__}",
         "MAPPER_TOPIC": f"{LedgerMapper.__module__}:{LedgerMapper.__qualname__}",
@@ -322,3 +325,13 @@ def open_application(settings: StoreSettings) -> BillingLedger:
         app = BillingLedger(env=application_env(settings, create_tables=owner))
         app.index = PostgresLedgerIndex(app, create=owner)
     return app
+
+
+def open_access_log(settings: StoreSettings) -> AccessLog:
+    """The service's access events (sign-ins, tokens, passwords set), in a log of their own beside
+    the ledger's; like the ledger's, only the store's owner creates its table."""
+    with setup_lock(settings.database_url):
+        owner = may_set_up(settings.database_url, settings.store_schema)
+        if owner:
+            ensure_schema(settings.database_url, settings.store_schema)
+        return AccessLog(env=application_env(settings, create_tables=owner))

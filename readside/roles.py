@@ -28,7 +28,7 @@ from psycopg.sql import SQL, Identifier, Literal
 from consumers.projector import connect_read_models, set_up_read_side
 from domain.errors import LedgerError
 from eventstore.chain import MAINTENANCE_LOG
-from eventstore.postgres import open_application
+from eventstore.postgres import open_access_log, open_application
 from projections.registry import all_projections
 from readside.event_log import ACCESS_EVENTS_TABLE, EVENTS_TABLE
 
@@ -102,8 +102,10 @@ def _password(kind: str, from_env: bool) -> str | None:
 
 
 def _ensure_ledger_objects(settings) -> None:
-    """The store and the read side exist before they are handed over (a new database)."""
+    """The store (the ledger's log and the access log) and the read side exist before they are
+    handed over (a new database)."""
     open_application(settings).close()
+    open_access_log(settings).close()
     conn = connect_read_models(settings.database_url, settings.read_schema)
     try:
         set_up_read_side(conn, all_projections(), settings.views_schema)
@@ -165,8 +167,9 @@ def _grant(cursor, settings, prefix: str) -> None:
     cursor.execute(SQL("GRANT USAGE ON SCHEMA {} TO {}, {}").format(store, app, projector))
     cursor.execute(SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}, {}").format(store, app, projector))
     cursor.execute(SQL("REVOKE ALL ON ALL SEQUENCES IN SCHEMA {} FROM {}, {}").format(store, app, projector))
-    for log in APPEND_ONLY_LOGS:  # the ledger's events, and the service's access events
-        cursor.execute(SQL("GRANT SELECT, INSERT ON {} TO {}").format(Identifier(settings.store_schema, log), app))
+    for log in APPEND_ONLY_LOGS:  # the ledger's events, and the service's access events once it made them
+        if cursor.execute("SELECT to_regclass(%s)", (f'"{settings.store_schema}"."{log}"',)).fetchone()[0] is not None:
+            cursor.execute(SQL("GRANT SELECT, INSERT ON {} TO {}").format(Identifier(settings.store_schema, log), app))
     cursor.execute(SQL("GRANT SELECT ON {} TO {}").format(Identifier(settings.store_schema, EVENTS_TABLE), projector))
     cursor.execute(SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA {} TO {}").format(store, app))
     cursor.execute(
@@ -177,11 +180,10 @@ def _grant(cursor, settings, prefix: str) -> None:
     for (table,) in cursor.fetchall():  # tracking, ingest counts (and the library's snapshots, if any)
         cursor.execute(SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {}").format(Identifier(settings.store_schema, table), app))
 
-    # the service's credentials (passwords, tokens, idempotency keys): the app keeps them
-    cursor.execute(SQL("CREATE SCHEMA IF NOT EXISTS {} AUTHORIZATION {}").format(Identifier(CREDENTIALS_SCHEMA), owner))
-    cursor.execute(SQL("GRANT USAGE, CREATE ON SCHEMA {} TO {}").format(Identifier(CREDENTIALS_SCHEMA), app))
-    cursor.execute(SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {} TO {}").format(
-        Identifier(CREDENTIALS_SCHEMA), app))
+    # the service's credentials (passwords, tokens, idempotency keys): the app keeps them, in a
+    # schema of its own (`ledger serve` makes its tables there)
+    cursor.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(CREDENTIALS_SCHEMA)))
+    _hand_over(cursor, CREDENTIALS_SCHEMA, role_name(prefix, "app"))
 
     # the read side: the app reads it, the projector owns it; tables a rebuild makes later too
     for schema in (read, views):

@@ -14,6 +14,7 @@ from psycopg_pool import ConnectionPool
 
 from domain.application import BillingLedger
 from domain.credentials import AccessLog
+from eventstore.postgres import open_access_log
 from ledger.config import Settings
 from service import errors
 from service.credentials import CredentialStore
@@ -63,13 +64,6 @@ def open_ledger(settings: Settings) -> BillingLedger:
     from eventstore.postgres import open_application
 
     return open_application(settings)
-
-
-def open_access_log(settings: Settings) -> AccessLog:
-    from eventstore.postgres import application_env, setup_lock
-
-    with setup_lock(settings.database_url):
-        return AccessLog(env=application_env(settings))
 
 
 def from_environment() -> FastAPI:

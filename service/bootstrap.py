@@ -6,7 +6,7 @@ from datetime import datetime
 
 from ledger.config import Settings
 from service.access import set_password
-from service.app import open_access_log
+from eventstore.postgres import open_access_log
 from service.credentials import CredentialStore, new_password
 
 

@@ -36,7 +36,6 @@ MAX_PASSWORD_LENGTH = 256
 RESERVED_PREFIXES = ("system:", "service:")  # processes and upstream systems, never staff
 
 TABLES = f"""
-CREATE SCHEMA IF NOT EXISTS {SCHEMA};
 CREATE TABLE IF NOT EXISTS {SCHEMA}.staff_passwords (
     user_id text PRIMARY KEY,
     password_hash text NOT NULL,
@@ -132,6 +131,10 @@ class CredentialStore:
         from eventstore.postgres import setup_lock
 
         with setup_lock(database_url), psycopg.connect(database_url, autocommit=True) as conn:
+            # A role without CREATE on the database (the app's, after `ledger db roles create`,
+            # which makes the schema) is refused even `CREATE SCHEMA IF NOT EXISTS`.
+            if conn.execute("SELECT to_regnamespace(%s)", (SCHEMA,)).fetchone()[0] is None:
+                conn.execute(f"CREATE SCHEMA {SCHEMA}")
             conn.execute(TABLES)
         return cls(database_url, pool_size)
 
