@@ -42,3 +42,17 @@ def staff(settings, cli_env, tmp_path) -> Iterator[SignedIn]:
 
     with serving(settings) as api:
         yield SignedIn(api, {**cli_env, "LEDGER_API_URL": api.url, "XDG_CONFIG_HOME": str(tmp_path / "config")})
+
+
+@pytest.fixture(scope="module")
+def module_staff(services, tmp_path_factory) -> Iterator[SignedIn]:
+    """One served API for a module whose tests share a database (and so use ids of their own),
+    with the factories' admin as global admin."""
+    from tests.api_helpers import serving
+    from tests.conftest import environment_of, own_settings
+    from tests.factories import ADMIN, OPENED_AT
+
+    with own_settings(services) as settings, serving(settings) as api:
+        api.ctx.ledger.bootstrap_admin(ADMIN, at=OPENED_AT, actor="system:staff-bootstrap")
+        config = tmp_path_factory.mktemp("config")
+        yield SignedIn(api, {**environment_of(settings), "LEDGER_API_URL": api.url, "XDG_CONFIG_HOME": str(config)})

@@ -13,15 +13,30 @@ def is_money(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"amount", "currency"}
 
 
-def for_people(value: Any) -> Any:
-    """Money in the currency's format, everywhere in a value (nested lists and objects too)."""
+def for_people(value: Any, fmt: str = "table") -> Any:
+    """Money everywhere in a value (nested lists and objects too) as a table shows it, in the
+    currency's format ("1,234.50 EUR"); in CSV, a plain number of the currency ("1234.50"),
+    which a spreadsheet reads as one (the currency has a column of its own there)."""
     if is_money(value):
-        return money(value)
+        shown = money(value)
+        return shown if fmt == "table" else shown.rsplit(" ", 1)[0].replace(",", "")
     if isinstance(value, list):
-        return [for_people(v) for v in value]
+        return [for_people(v, fmt) for v in value]
     if isinstance(value, dict):
-        return {k: for_people(v) for k, v in value.items()}
+        return {k: for_people(v, fmt) for k, v in value.items()}
     return value
+
+
+def exact_amount(text: str | None, currency: str | None, fmt: str) -> str | None:
+    """An exact price not yet invoiced (a decimal string): shown at the currency's minor unit."""
+    from decimal import Decimal
+
+    from readside.queries import display_amount
+
+    if text is None:
+        return None
+    shown = display_amount(Decimal(text), currency)
+    return f"{shown} {currency}" if fmt == "table" else shown.replace(",", "")
 
 
 def rows_out(rows: list[dict], columns: list[str], fmt: str, key: str = "customer_id") -> str:
@@ -31,7 +46,10 @@ def rows_out(rows: list[dict], columns: list[str], fmt: str, key: str = "custome
 
     if fmt == "json":
         return json.dumps([{c: r.get(c) for c in columns} for r in rows], indent=2)
-    shown = [for_people({c: r.get(c) for c in columns}) for r in rows]
+    shown = [for_people({c: r.get(c) for c in columns}, fmt) for r in rows]
+    for row, source in zip(shown, rows):
+        if "unbilled_usage" in row:
+            row["unbilled_usage"] = exact_amount(source["unbilled_usage"], source.get("currency"), fmt)
     if fmt == "table" and any(isinstance(v, (list, dict)) for r in shown for v in r.values()):
         return sections(shown, columns, key)
     return render(shown, columns, fmt)
