@@ -92,6 +92,11 @@ def staff_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--at", type=time_arg, help="business time (ISO 8601, UTC if no zone); default: now")
 
 
+def decimal_text(value: Decimal | None) -> str | None:
+    """A decimal as the API takes it: a string in plain notation (1E+30 written out), exact."""
+    return None if value is None else format(value, "f")
+
+
 def at_of(args: argparse.Namespace) -> str | None:
     """The business time given, as the API takes it (the API checks its bounds)."""
     return None if args.at is None else args.at.isoformat()

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from ledger.api_client import Api
-from ledger.commands import add_command, add_group, at_of, decimal_arg, staff_options, with_api
+from ledger.commands import add_command, add_group, at_of, decimal_arg, decimal_text, staff_options, with_api
 
 
 def date_arg(text: str) -> date:
@@ -45,10 +45,6 @@ def _money(api: Api, customer_id: str, of: str, amount: Decimal, currency: str |
             "currency": currency}
 
 
-def _decimal(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
-
-
 # --- accounts and subscriptions ------------------------------------------------------------
 
 
@@ -56,7 +52,7 @@ def _decimal(value: Decimal | None) -> str | None:
 def cmd_account_open(api: Api, args) -> int:
     answer = api.post("/customers", {
         "customer_id": args.customer, "name": args.name, "currency": args.currency,
-        "payment_terms_days": args.terms, "tax_rate": str(args.tax_rate), "at": at_of(args),
+        "payment_terms_days": args.terms, "tax_rate": decimal_text(args.tax_rate), "at": at_of(args),
     })
     return _report(f"account {args.customer}", answer, "opened")
 
@@ -64,7 +60,7 @@ def cmd_account_open(api: Api, args) -> int:
 @with_api
 def cmd_account_profile(api: Api, args) -> int:
     answer = api.patch(f"/customers/{args.customer}", {
-        "name": args.name, "payment_terms_days": args.terms, "tax_rate": _decimal(args.tax_rate), "at": at_of(args),
+        "name": args.name, "payment_terms_days": args.terms, "tax_rate": decimal_text(args.tax_rate), "at": at_of(args),
     })
     return _report(f"account {args.customer}", answer, "profile changed")
 
@@ -85,7 +81,7 @@ def cmd_account_close(api: Api, args) -> int:
 def cmd_subscription_add_metered(api: Api, args) -> int:
     answer = api.post(f"/customers/{args.customer}/subscriptions", {
         "kind": "metered", "subscription_id": args.subscription, "product": args.product, "meter": args.meter,
-        "unit": args.unit, "unit_price": str(args.unit_price), "markup_percent": str(args.markup), "at": at_of(args),
+        "unit": args.unit, "unit_price": decimal_text(args.unit_price), "markup_percent": decimal_text(args.markup), "at": at_of(args),
     })
     return _report(f"subscription {args.subscription}", answer, "added")
 
@@ -94,7 +90,7 @@ def cmd_subscription_add_metered(api: Api, args) -> int:
 def cmd_subscription_add_seats(api: Api, args) -> int:
     answer = api.post(f"/customers/{args.customer}/subscriptions", {
         "kind": "seats", "subscription_id": args.subscription, "product": args.product, "seats": args.seats,
-        "price_per_seat": str(args.price_per_seat), "starts_on": args.starts_on.isoformat(), "at": at_of(args),
+        "price_per_seat": decimal_text(args.price_per_seat), "starts_on": args.starts_on.isoformat(), "at": at_of(args),
     })
     return _report(f"subscription {args.subscription}", answer, "added")
 

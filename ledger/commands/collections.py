@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from ledger.api_client import Api
-from ledger.commands import add_command, add_group, at_of, decimal_arg, staff_options, with_api
+from ledger.commands import add_command, add_group, at_of, decimal_arg, decimal_text, staff_options, with_api
 from ledger.commands.billing import _report, date_arg
 
 
@@ -72,8 +72,7 @@ POLICY_TERMS = ("grace_days", "reminder_days", "suspend_after_days", "suspend_mi
 @with_api
 def cmd_policy_set(api: Api, args) -> int:
     terms = {name: getattr(args, name) for name in POLICY_TERMS}
-    if terms["suspend_min_overdue"] is not None:
-        terms["suspend_min_overdue"] = str(terms["suspend_min_overdue"])
+    terms["suspend_min_overdue"] = decimal_text(terms["suspend_min_overdue"])
     answer = api.put(f"/policies/{args.name}", {**terms, "at": at_of(args)})
     return _report(f"collections policy {args.name}", answer, "published")
 
