@@ -80,7 +80,9 @@ def _dest(option) -> str:
     return "filter_" + option.option.replace("-", "_")
 
 
-HISTORY_COLUMNS = ["notification_id", "occurred_at", "event", "actor", "details"]
+HISTORY_COLUMNS = ["notification_id", "occurred_at", "event", "actor", "amount", "details"]
+# What every event carries: in the JSON, not on the line (the id columns say where it is).
+IDENTITY_FIELDS = {"event_id", "aggregate_id", "aggregate_version"}
 
 
 @with_api
@@ -93,15 +95,21 @@ def cmd_history(api: Api, args) -> int:
     if args.format == "json":  # every event as the API gives it: its record an object, money as minor units
         print(json.dumps(events, indent=2))
         return 0
-    rows = [{**e, "details": _details(for_people(e["record"]))} for e in events]
+    rows = [{**e, "amount": _moved(e["record"]), "details": _details(for_people(e["record"]))} for e in events]
     if args.format == "table":  # one line per event; csv keeps every detail
         rows = [{**r, "details": _shortened(r["details"])} for r in rows]
     print(rows_out(rows, HISTORY_COLUMNS, args.format, "notification_id"))
     return 0
 
 
+def _moved(record: dict) -> dict | None:
+    """The money an event moves: an invoice's total, a payment's or credit's amount."""
+    return next((record[name] for name in ("total", "amount") if isinstance(record.get(name), dict)), None)
+
+
 def _details(record: dict) -> str:
-    return " ".join(f"{k}={v}" for k, v in record.items() if v not in (None, "", [], {}))
+    return " ".join(f"{k}={v}" for k, v in record.items()
+                    if k not in IDENTITY_FIELDS and k not in ("total", "amount") and v not in (None, "", [], {}))
 
 
 def _shortened(text: str, width: int = 72) -> str:
