@@ -95,16 +95,26 @@ def cmd_history(api: Api, args) -> int:
     if args.format == "json":  # every event as the API gives it: its record an object, money as minor units
         print(json.dumps(events, indent=2))
         return 0
-    rows = [{**e, "amount": _moved(e["record"]), "details": _details(for_people(e["record"]))} for e in events]
+    rows = [{**e, "amount": _moved(e["record"], args.format), "details": _details(for_people(e["record"]))}
+            for e in events]
     if args.format == "table":  # one line per event; csv keeps every detail
         rows = [{**r, "details": _shortened(r["details"])} for r in rows]
     print(rows_out(rows, HISTORY_COLUMNS, args.format, "notification_id"))
     return 0
 
 
-def _moved(record: dict) -> dict | None:
-    """The money an event moves: an invoice's total, a payment's or credit's amount."""
-    return next((record[name] for name in ("total", "amount") if isinstance(record.get(name), dict)), None)
+def _moved(record: dict, fmt: str) -> dict | str | None:
+    """The money an event moves: an invoice's total, a payment's or credit's amount (money);
+    usage at its exact price (a decimal string), shown at the currency's minor unit."""
+    from ledger.commands.render import exact_amount
+
+    for name in ("total", "amount"):
+        value = record.get(name)
+        if isinstance(value, dict):
+            return value
+        if isinstance(value, str) and record.get("currency"):
+            return exact_amount(value, record["currency"], fmt)
+    return None
 
 
 def _details(record: dict) -> str:
