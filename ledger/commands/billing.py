@@ -141,11 +141,20 @@ def cmd_payment_receive(api: Api, args) -> int:
     return _report(f"payment {args.payment}", answer, "received and allocated")
 
 
-@with_api
-def cmd_payment_reverse(api: Api, args) -> int:
-    answer = api.post(f"/customers/{args.customer}/payments/{args.payment}/reversal",
-                      {"reason": args.reason, "at": at_of(args)})
-    return _report(f"payment {args.payment}", answer, "reversed; what it settled is open again")
+def reason_command(path: str, what: str, done: str):
+    """A command that sends the API one reason and its business time; `path` and `what` are
+    filled in with the command's arguments ({customer}, {payment}, {invoice}...)."""
+
+    @with_api
+    def run(api: Api, args) -> int:
+        answer = api.post(path.format_map(vars(args)), {"reason": args.reason, "at": at_of(args)})
+        return _report(what.format_map(vars(args)), answer, done)
+
+    return run
+
+
+cmd_payment_reverse = reason_command("/customers/{customer}/payments/{payment}/reversal", "payment {payment}",
+                                     "reversed; what it settled is open again")
 
 
 @with_api

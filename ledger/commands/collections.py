@@ -7,7 +7,7 @@ import json
 
 from ledger.api_client import Api
 from ledger.commands import add_command, add_group, at_of, decimal_arg, decimal_text, staff_options, with_api
-from ledger.commands.billing import _report, date_arg
+from ledger.commands.billing import _report, date_arg, reason_command
 
 
 @with_api
@@ -28,10 +28,7 @@ def cmd_hold(api: Api, args) -> int:
     return _report(f"account {args.customer}", answer, f"on hold until {args.until}")
 
 
-@with_api
-def cmd_release(api: Api, args) -> int:
-    answer = api.post(f"/customers/{args.customer}/hold/release", {"reason": args.reason, "at": at_of(args)})
-    return _report(f"account {args.customer}", answer, "hold released")
+cmd_release = reason_command("/customers/{customer}/hold/release", "account {customer}", "hold released")
 
 
 def by_hand(path: str, done: str):
@@ -51,11 +48,7 @@ cmd_suspend = by_hand("suspension", "suspended")
 cmd_reinstate = by_hand("reinstatement", "reinstated")
 
 
-@with_api
-def cmd_write_off(api: Api, args) -> int:
-    answer = api.post(f"/customers/{args.customer}/invoices/{args.invoice}/write-off",
-                      {"reason": args.reason, "at": at_of(args)})
-    return _report(f"invoice {args.invoice}", answer, "written off")
+cmd_write_off = reason_command("/customers/{customer}/invoices/{invoice}/write-off", "invoice {invoice}", "written off")
 
 
 @with_api
