@@ -144,3 +144,26 @@ def test_an_api_that_is_not_running_is_unavailable_in_one_line(app, staff):
 
     assert down.returncode == 3
     assert "the ledger API at http://127.0.0.1:9 cannot be reached" in one_error_line(down)
+
+
+def test_login_token_stdin_keeps_a_personal_token(app, staff):
+    token = staff.api.token(TokenKind.PERSONAL, ADMIN, actor=ADMIN)
+
+    kept = ledger(staff.base, "login", "--token-stdin", stdin=token + "\n")
+
+    assert kept.returncode == 0, kept.stderr
+    assert token not in kept.stdout + kept.stderr
+    assert ledger(staff.base, "whoami").stdout.startswith(ADMIN)
+
+
+def test_an_admin_sets_a_one_time_password_and_its_user_chooses_their_own_at_login(app, staff):
+    set_by_admin = ledger(staff.env(ADMIN), "staff", "password", BEA, stdin="a one-time password 42\n")
+    assert set_by_admin.returncode == 0, set_by_admin.stderr
+    assert "a one-time password 42" not in set_by_admin.stdout + set_by_admin.stderr
+
+    first = ledger(staff.base, "login", "--user", BEA, stdin="a one-time password 42\nbea's own passphrase\n")
+
+    assert first.returncode == 0, first.stderr
+    assert "choose your own" in first.stderr
+    assert ledger(staff.base, "whoami").stdout.startswith(BEA)
+    assert login(staff, BEA, "bea's own passphrase").returncode == 0
