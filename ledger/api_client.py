@@ -118,10 +118,9 @@ class Api:
     def delete(self, path: str) -> Any:
         return self.request("DELETE", path)
 
-    def pages(self, path: str, **params: Any) -> list:
-        """Every row of a paged list (`data`, `has_more`, `next`)."""
+    def pages(self, path: str, after: str | None = None, **params: Any) -> list:
+        """Every row of a paged list (`data`, `has_more`, `next`), from the start or after `after`."""
         rows: list = []
-        after = None
         while True:
             page = self.get(path, **params, starting_after=after)
             rows += page["data"]

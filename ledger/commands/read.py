@@ -48,10 +48,12 @@ def query_command(view: View):
             if not args.customer:
                 raise LedgerError("name the customer: ledger query support CUSTOMER")
             rows = [api.get(f"/views/support/{args.customer}", as_of=as_of)]
-        else:
-            page = api.get(f"/views/{view.query_name}", customer_id=args.customer, as_of=as_of,
-                           limit=args.limit or MAX_ROWS_PER_PAGE, starting_after=args.after, **filters)
-            rows = page["data"] if args.limit else page["data"] + _rest(api, view, page, args, as_of, filters)
+        elif args.limit:
+            rows = api.get(f"/views/{view.query_name}", customer_id=args.customer, as_of=as_of, limit=args.limit,
+                           starting_after=args.after, **filters)["data"]
+        else:  # every row, page after page
+            rows = api.pages(f"/views/{view.query_name}", after=args.after, customer_id=args.customer, as_of=as_of,
+                             limit=MAX_ROWS_PER_PAGE, **filters)
         if args.customer and not rows and not filters:
             raise LedgerError(f"no {view.row_name} projected for customer {args.customer!r}")
         columns = view.shown_columns if not args.all_columns else list(view.columns)
@@ -64,16 +66,6 @@ def query_command(view: View):
 
 
 MAX_ROWS_PER_PAGE = 500  # the API's largest page
-
-
-def _rest(api: Api, view: View, page: dict, args, as_of: str | None, filters: dict) -> list[dict]:
-    """Without --limit, every row: the pages after the first."""
-    rows: list[dict] = []
-    while page["has_more"]:
-        page = api.get(f"/views/{view.query_name}", customer_id=args.customer, as_of=as_of, limit=MAX_ROWS_PER_PAGE,
-                       starting_after=page["next"], **filters)
-        rows += page["data"]
-    return rows
 
 
 def _dest(option) -> str:
