@@ -65,6 +65,7 @@ def save_credentials(url: str, user: str, token: str, token_id: str, expires_at:
     os.chmod(path.parent, 0o700)
     partial = path.with_suffix(".tmp")
     descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # a file left by an interrupted login keeps its mode through O_CREAT
     with os.fdopen(descriptor, "w") as out:
         json.dump({"url": url, "user": user, "token": token, "token_id": token_id, "expires_at": expires_at}, out)
     os.replace(partial, path)
