@@ -1,6 +1,10 @@
 """The `ledger` command line. Every error is one clear line on stderr and a non-zero status:
-2 for a refused command or bad input, 3 when a service cannot be reached; a reader that
-closed the pipe (`| head`) ends the command quietly with 141, as SIGPIPE would."""
+2 for a refused command or bad input (not signed in included), 3 when a service or the API
+cannot be reached, 1 for an unexpected failure; a reader that closed the pipe (`| head`)
+ends the command quietly with 141, as SIGPIPE would.
+
+Staff commands are clients of the HTTP API, as whoever signed in (`ledger login`); operator
+commands (up, serve, ingest, demo, staff bootstrap...) use the database directly."""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ import sys
 
 from domain.errors import LedgerError
 from ledger import embedded
-from ledger.commands import billing, collections, database, operations, read, say, schema, staff, support
+from ledger.api_client import ApiFailed, ApiRefused, ApiUnavailable
+from ledger.commands import one_line_errors, billing, collections, database, operations, read, say, schema, session, staff, support
 from ledger.config import Settings
 from service import cli as service_cli
 
@@ -29,8 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Event-sourced billing ledger. LEDGER_DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS "
         "name the services; unset, embedded ones are used.",
     )
+    one_line_errors(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (operations, service_cli, staff, billing, collections, support, read, database, schema):
+    for group in (operations, service_cli, session, staff, billing, collections, support, read, database, schema):
         group.register(sub)
     return parser
 
@@ -55,9 +61,15 @@ def run_command(argv: list[str] | None) -> int:
         return args.func(settings, args)
     except BrokenPipeError:
         raise  # not a failure of the command: main() ends it quietly
-    except LedgerError as error:
+    except (LedgerError, ApiRefused) as error:
         say(f"error: {error}")
         return EXIT_REFUSED
+    except ApiUnavailable as error:
+        say(f"error: {error}")
+        return EXIT_UNAVAILABLE
+    except ApiFailed as error:
+        say(f"error: {error}")
+        return EXIT_FAILED
     except Exception as error:  # noqa: BLE001 - the CLI's last word must be one line
         return report_failure(error)
 

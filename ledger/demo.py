@@ -16,6 +16,9 @@ from ledger.config import Settings
 from ledger.processes import drain
 from ledger.usage_publisher import publish_usage
 
+# `ledger demo` is an operator command (system:demo): on a new ledger it makes the demo's
+# billing admin, who then does the billing staff's work in-process.
+OPERATOR = "system:demo"
 ACTOR = "demo:billing-admin"
 FIRST_DAY = date(2026, 8, 1)
 DAYS = 92
@@ -201,7 +204,7 @@ def _invoice_of(app, customer_id: str, period_end: date) -> str:
 def run_demo(settings: Settings, say) -> None:
     app = open_application(settings)
     if not app.staff_directory().roles:  # a new ledger: the demo's admin is its first user
-        app.bootstrap_admin(ACTOR, at=datetime.combine(FIRST_DAY, time(), timezone.utc), actor="demo")
+        app.bootstrap_admin(ACTOR, at=datetime.combine(FIRST_DAY, time(), timezone.utc), actor=OPERATOR)
     customers = demo_customers()
     open_demo_accounts(app, customers)
     add_demo_seats(app, customers)

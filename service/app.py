@@ -8,7 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
+from starlette.datastructures import MutableHeaders
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
@@ -75,6 +76,41 @@ def from_environment() -> FastAPI:
     return app
 
 
+class LastWord:
+    """Every answer's last word, as plain ASGI (no per-request task and queue of Starlette's
+    BaseHTTPMiddleware): a body too large is refused before it is read; an unexpected error is
+    one logged line and a problem, never a traceback; customer data is never kept by a browser
+    or a proxy (Cache-Control: no-store unless an endpoint says otherwise)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > MAX_BODY:
+            return await errors.problem(413, "too_large", f"a request body has at most {MAX_BODY:,} bytes")(
+                scope, receive, send)
+        started = False
+
+        async def send_no_store(message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = MutableHeaders(scope=message)
+                if "cache-control" not in headers:
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_no_store)
+        except Exception as error:  # noqa: BLE001 - never a traceback to the caller
+            if started:
+                raise
+            await errors.unexpected(error)(scope, receive, send)
+
+
 def create_app(ctx: ServiceContext) -> FastAPI:
     app = FastAPI(
         title="billing-ledger",
@@ -85,18 +121,7 @@ def create_app(ctx: ServiceContext) -> FastAPI:
     app.state.context = ctx
     errors.install(app)
 
-    @app.middleware("http")
-    async def last_word(request: Request, call_next):
-        declared = request.headers.get("content-length", "0")
-        if not declared.isdigit() or int(declared) > MAX_BODY:
-            return errors.problem(413, "too_large", f"a request body has at most {MAX_BODY:,} bytes")
-        try:
-            response = await call_next(request)
-        except Exception as error:  # noqa: BLE001 - never a traceback to the caller
-            return errors.unexpected(error)
-        # Customer data is never kept by a browser or a proxy.
-        response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(LastWord)
 
     for module in (sessions, tokens, staff, accounts, billing, collections, cases, policies, views, history, dead_letters, usage):
         app.include_router(module.router)

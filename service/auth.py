@@ -122,5 +122,8 @@ class Acting:
 
 
 def acting(request: Request, who: Principal = Depends(current_principal)) -> Acting:
+    from service.versions import check_if_match
+
     ctx = context(request)
+    check_if_match(request, ctx.ledger)  # before anything changes: a stale decision is refused
     return Acting(ctx.ledger, who.id, ctx.clock)

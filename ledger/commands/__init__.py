@@ -14,6 +14,7 @@ from typing import NoReturn
 
 from domain import bounds
 from ledger import embedded
+from ledger.api_client import Api
 from ledger.config import Settings
 
 Command = Callable[[Settings, argparse.Namespace], int]
@@ -65,17 +66,17 @@ def with_services(body: Command) -> Command:
 def add_command(parent, name: str, func: Command, help_text: str) -> argparse.ArgumentParser:
     parser = parent.add_parser(name, help=help_text, description=help_text)
     parser.set_defaults(func=func)
-    _one_line_errors(parser)
+    one_line_errors(parser)
     return parser
 
 
 def add_group(parent, name: str, help_text: str, dest: str = "action"):
     group = parent.add_parser(name, help=help_text, description=help_text)
-    _one_line_errors(group)
+    one_line_errors(group)
     return group.add_subparsers(dest=dest, required=True, metavar=dest.upper())
 
 
-def _one_line_errors(parser: argparse.ArgumentParser) -> None:
+def one_line_errors(parser: argparse.ArgumentParser) -> None:
     """Bad arguments get one line on stderr and status 2, like every refused command (argparse
     would print the whole usage first); `-h` prints the usage."""
 
@@ -87,8 +88,34 @@ def _one_line_errors(parser: argparse.ArgumentParser) -> None:
 
 
 def staff_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--as", dest="actor", required=True, help="the user who acts (recorded on the event)")
+    """A staff command's options: its business time. Who acts is whoever signed in (`ledger login`)."""
     parser.add_argument("--at", type=time_arg, help="business time (ISO 8601, UTC if no zone); default: now")
+
+
+def decimal_text(value: Decimal | None) -> str | None:
+    """A decimal as the API takes it: a string in plain notation (1E+30 written out), exact."""
+    return None if value is None else format(value, "f")
+
+
+def at_of(args: argparse.Namespace) -> str | None:
+    """The business time given, as the API takes it (the API checks its bounds)."""
+    return None if args.at is None else args.at.isoformat()
+
+
+def with_api(body: Callable[[Api, argparse.Namespace], int]) -> Command:
+    """Run a staff command against the ledger's API, as the signed-in user."""
+
+    def run(settings: Settings, args: argparse.Namespace) -> int:
+        return body(Api.signed_in(), args)
+
+    return run
+
+
+def money(value: dict | None) -> str:
+    """Money as the API gives it ({"amount": minor units, "currency"}), in the currency's format."""
+    from domain.money import format_minor_units
+
+    return "" if value is None else format_minor_units(value["amount"], value["currency"])
 
 
 def output_options(parser: argparse.ArgumentParser) -> None:

@@ -5,16 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from domain.roles import Permission
-from ledger.commands import (
-    add_command,
-    add_group,
-    business_time,
-    decimal_arg,
-    staff_options,
-    with_services,
-)
-from ledger.config import Settings
+from ledger.api_client import Api
+from ledger.commands import add_command, add_group, at_of, decimal_arg, decimal_text, staff_options, with_api
 
 
 def date_arg(text: str) -> date:
@@ -26,159 +18,163 @@ def date_arg(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
-def month_arg(text: str) -> tuple[date, date]:
-    """A billing period given as a month, YYYY-MM: its first day and the next month's."""
+def month_arg(text: str) -> str:
+    """A billing period given as a month, YYYY-MM (the API takes it so)."""
     import argparse
 
     try:
         first = date.fromisoformat(text + "-01")
-        return first, (first + timedelta(days=32)).replace(day=1)
+        (first + timedelta(days=32)).replace(day=1)
     except (ValueError, OverflowError):  # 9999-12 has no next month to end on
         raise argparse.ArgumentTypeError(f"{text!r} is not a month (YYYY-MM) the ledger can bill") from None
+    return text
 
 
-def _app(settings: Settings):
-    from eventstore.postgres import open_application
-
-    return open_application(settings)
-
-
-def _report(what: str, changed: bool, done: str) -> int:
-    print(f"{what}: {done if changed else 'nothing changed (it was done before)'}")
+def _report(what: str, answer: dict, done: str) -> int:
+    print(f"{what}: {done if answer['changed'] else 'nothing changed (it was done before)'}")
     return 0
 
 
-def _minor_units(app, customer_id: str, of: str, amount: Decimal, currency: str | None = None) -> tuple[int, str]:
+def _money(api: Api, customer_id: str, of: str, amount: Decimal, currency: str | None = None) -> dict:
+    """An amount typed in major units as the API takes it, in minor units: more decimals than
+    the currency has is refused here, never rounded. Without a currency, the account's."""
     from domain.money import minor_units_exactly
 
-    currency = currency or app.get_account(customer_id).currency
-    return minor_units_exactly(amount, currency, f"customer {customer_id!r}: {of}: amount"), currency
+    currency = (currency or api.get(f"/customers/{customer_id}")["currency"]).upper()
+    return {"amount": minor_units_exactly(amount, currency, f"customer {customer_id!r}: {of}: amount"),
+            "currency": currency}
 
 
 # --- accounts and subscriptions ------------------------------------------------------------
 
 
-@with_services
-def cmd_account_open(settings: Settings, args) -> int:
-    opened = _app(settings).open_account(
-        args.customer, args.name, args.currency, args.terms, args.tax_rate, at=business_time(args), actor=args.actor
-    )
-    return _report(f"account {args.customer}", opened, "opened")
+@with_api
+def cmd_account_open(api: Api, args) -> int:
+    answer = api.post("/customers", {
+        "customer_id": args.customer, "name": args.name, "currency": args.currency,
+        "payment_terms_days": args.terms, "tax_rate": decimal_text(args.tax_rate), "at": at_of(args),
+    })
+    return _report(f"account {args.customer}", answer, "opened")
 
 
-@with_services
-def cmd_account_profile(settings: Settings, args) -> int:
-    app = _app(settings)
-    account = app.get_account(args.customer)
-    changed = app.change_profile(
-        args.customer, args.name or account.name,
-        account.payment_terms_days if args.terms is None else args.terms,
-        account.tax_rate if args.tax_rate is None else args.tax_rate,
-        at=business_time(args), actor=args.actor,
-    )
-    return _report(f"account {args.customer}", changed, "profile changed")
+@with_api
+def cmd_account_profile(api: Api, args) -> int:
+    answer = api.patch(f"/customers/{args.customer}", {
+        "name": args.name, "payment_terms_days": args.terms, "tax_rate": decimal_text(args.tax_rate), "at": at_of(args),
+    })
+    return _report(f"account {args.customer}", answer, "profile changed")
 
 
-@with_services
-def cmd_account_policy(settings: Settings, args) -> int:
-    changed = _app(settings).assign_policy(args.customer, args.policy, at=business_time(args), actor=args.actor)
-    return _report(f"account {args.customer}", changed, f"now under collections policy {args.policy}")
+@with_api
+def cmd_account_policy(api: Api, args) -> int:
+    answer = api.put(f"/customers/{args.customer}/policy", {"policy": args.policy, "at": at_of(args)})
+    return _report(f"account {args.customer}", answer, f"now under collections policy {args.policy}")
 
 
-@with_services
-def cmd_account_close(settings: Settings, args) -> int:
-    closed = _app(settings).close_account(args.customer, at=business_time(args), actor=args.actor)
-    return _report(f"account {args.customer}", closed, "closed")
+@with_api
+def cmd_account_close(api: Api, args) -> int:
+    answer = api.post(f"/customers/{args.customer}/closure", {"at": at_of(args)})
+    return _report(f"account {args.customer}", answer, "closed")
 
 
-@with_services
-def cmd_subscription_add_metered(settings: Settings, args) -> int:
-    added = _app(settings).add_metered_subscription(
-        args.customer, args.subscription, args.product, args.meter, args.unit, args.unit_price, args.markup,
-        at=business_time(args), actor=args.actor,
-    )
-    return _report(f"subscription {args.subscription}", added, "added")
+@with_api
+def cmd_subscription_add_metered(api: Api, args) -> int:
+    answer = api.post(f"/customers/{args.customer}/subscriptions", {
+        "kind": "metered", "subscription_id": args.subscription, "product": args.product, "meter": args.meter,
+        "unit": args.unit, "unit_price": decimal_text(args.unit_price), "markup_percent": decimal_text(args.markup), "at": at_of(args),
+    })
+    return _report(f"subscription {args.subscription}", answer, "added")
 
 
-@with_services
-def cmd_subscription_add_seats(settings: Settings, args) -> int:
-    added = _app(settings).add_seat_subscription(
-        args.customer, args.subscription, args.product, args.seats, args.price_per_seat, args.starts_on,
-        at=business_time(args), actor=args.actor,
-    )
-    return _report(f"subscription {args.subscription}", added, "added")
+@with_api
+def cmd_subscription_add_seats(api: Api, args) -> int:
+    answer = api.post(f"/customers/{args.customer}/subscriptions", {
+        "kind": "seats", "subscription_id": args.subscription, "product": args.product, "seats": args.seats,
+        "price_per_seat": decimal_text(args.price_per_seat), "starts_on": args.starts_on.isoformat(), "at": at_of(args),
+    })
+    return _report(f"subscription {args.subscription}", answer, "added")
 
 
-@with_services
-def cmd_subscription_seats(settings: Settings, args) -> int:
-    changed = _app(settings).change_seats(
-        args.customer, args.subscription, args.seats, args.effective_on, at=business_time(args), actor=args.actor
-    )
-    return _report(f"subscription {args.subscription}", changed, f"{args.seats} seats from {args.effective_on}")
+@with_api
+def cmd_subscription_seats(api: Api, args) -> int:
+    answer = api.put(f"/customers/{args.customer}/subscriptions/{args.subscription}/seats", {
+        "seats": args.seats, "effective_on": args.effective_on.isoformat(), "at": at_of(args),
+    })
+    return _report(f"subscription {args.subscription}", answer, f"{args.seats} seats from {args.effective_on}")
 
 
-@with_services
-def cmd_account_show(settings: Settings, args) -> int:
+@with_api
+def cmd_account_show(api: Api, args) -> int:
     import json
 
-    from readside.account_view import account_summary, render_summary
+    from ledger.commands.render import account_table
 
-    app = _app(settings)
-    app.authorize(args.actor, Permission.READ_BILLING_VIEWS)
-    summary = account_summary(app.get_account(args.customer))
-    print(json.dumps(summary, indent=2, default=str) if args.format == "json" else render_summary(summary))
+    account = api.get(f"/customers/{args.customer}")
+    print(json.dumps(account, indent=2) if args.format == "json" else account_table(account))
     return 0
 
 
 # --- invoices, payments, credits ---------------------------------------------------------------
 
 
-@with_services
-def cmd_invoice_issue(settings: Settings, args) -> int:
-    app = _app(settings)
-    start, end = args.period
-    customers = app.index.customer_ids() if args.all else [args.customer]
-    for customer_id in customers:
-        number = app.issue_invoice(customer_id, start, end, at=business_time(args), actor=args.actor)
-        print(f"{customer_id}: " + (f"invoice {number} issued" if number else "period closed before (nothing changed)"))
+@with_api
+def cmd_invoice_issue(api: Api, args) -> int:
+    period = {"period": args.period, "at": at_of(args)}
+    if args.all:
+        issued = api.post("/invoices/runs", period)["invoices"]
+    else:
+        issued = [api.post(f"/customers/{args.customer}/invoices", period)]
+    for invoice in issued:
+        number = invoice["invoice_number"]
+        print(f"{invoice['customer_id']}: " + (f"invoice {number} issued" if invoice["changed"]
+                                               else "period closed before (nothing changed)"))
     return 0
 
 
-@with_services
-def cmd_payment_receive(settings: Settings, args) -> int:
-    app = _app(settings)
-    amount, currency = _minor_units(app, args.customer, f"payment {args.payment!r}", args.amount, args.currency)
-    received = app.receive_payment(
-        args.customer, args.payment, amount, currency, args.method, args.reference, args.invoice,
-        at=business_time(args), actor=args.actor,
-    )
-    return _report(f"payment {args.payment}", received, "received and allocated")
+@with_api
+def cmd_payment_receive(api: Api, args) -> int:
+    amount = _money(api, args.customer, f"payment {args.payment!r}", args.amount, args.currency)
+    answer = api.post(f"/customers/{args.customer}/payments", {
+        "payment_id": args.payment, "amount": amount, "method": args.method, "reference": args.reference,
+        "invoice_number": args.invoice, "at": at_of(args),
+    })
+    return _report(f"payment {args.payment}", answer, "received and allocated")
 
 
-@with_services
-def cmd_payment_reverse(settings: Settings, args) -> int:
-    reversed_ = _app(settings).reverse_payment(
-        args.customer, args.payment, args.reason, at=business_time(args), actor=args.actor
-    )
-    return _report(f"payment {args.payment}", reversed_, "reversed; what it settled is open again")
+def reason_command(path: str, what: str, done: str):
+    """A command that sends the API one reason and its business time; `path` and `what` are
+    filled in with the command's arguments ({customer}, {payment}, {invoice}...)."""
+
+    @with_api
+    def run(api: Api, args) -> int:
+        answer = api.post(path.format_map(vars(args)), {"reason": args.reason, "at": at_of(args)})
+        return _report(what.format_map(vars(args)), answer, done)
+
+    return run
 
 
-@with_services
-def cmd_payment_refund(settings: Settings, args) -> int:
-    app = _app(settings)
-    amount, _ = _minor_units(app, args.customer, f"refund {args.refund!r}", args.amount)
-    refunded = app.refund(args.customer, args.refund, amount, args.method, args.reference,
-                          at=business_time(args), actor=args.actor)
-    return _report(f"refund {args.refund}", refunded, "paid from the credit balance")
+cmd_payment_reverse = reason_command("/customers/{customer}/payments/{payment}/reversal", "payment {payment}",
+                                     "reversed; what it settled is open again")
 
 
-@with_services
-def cmd_credit_note(settings: Settings, args) -> int:
-    app = _app(settings)
-    amount, _ = _minor_units(app, args.customer, f"credit note {args.credit_note!r}", args.amount)
-    issued = app.issue_credit_note(args.customer, args.credit_note, args.invoice, amount, args.reason,
-                                   at=business_time(args), actor=args.actor)
-    return _report(f"credit note {args.credit_note}", issued, f"issued against {args.invoice}")
+@with_api
+def cmd_payment_refund(api: Api, args) -> int:
+    amount = _money(api, args.customer, f"refund {args.refund!r}", args.amount)
+    answer = api.post(f"/customers/{args.customer}/refunds", {
+        "refund_id": args.refund, "amount": amount, "method": args.method, "reference": args.reference,
+        "at": at_of(args),
+    })
+    return _report(f"refund {args.refund}", answer, "paid from the credit balance")
+
+
+@with_api
+def cmd_credit_note(api: Api, args) -> int:
+    amount = _money(api, args.customer, f"credit note {args.credit_note!r}", args.amount)
+    answer = api.post(f"/customers/{args.customer}/credit-notes", {
+        "credit_note_id": args.credit_note, "invoice_number": args.invoice, "amount": amount, "reason": args.reason,
+        "at": at_of(args),
+    })
+    return _report(f"credit note {args.credit_note}", answer, f"issued against {args.invoice}")
 
 
 def register(sub) -> None:
@@ -193,8 +189,6 @@ def register(sub) -> None:
     p = add_command(account, "show", cmd_account_show, "an account as the ledger holds it now: balance, invoices, suspensions")
     p.add_argument("customer")
     p.add_argument("--format", choices=["table", "json"], default="table")
-    p.add_argument("--as", dest="actor", required=True,
-                   help="the staff user who reads; must be allowed to read balances, invoices and collection status")
     p = add_command(account, "profile", cmd_account_profile, "change the billing profile (what is given)")
     p.add_argument("customer")
     p.add_argument("--name")

@@ -3,89 +3,71 @@ and the published policy itself."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from datetime import datetime, time, timezone
 
-from domain.bounds import check_business_time
-from ledger.commands import add_command, add_group, business_time, decimal_arg, staff_options, with_services
-from ledger.commands.billing import _app, _report, date_arg
-from ledger.config import Settings
+from ledger.api_client import Api
+from ledger.commands import add_command, add_group, at_of, decimal_arg, decimal_text, staff_options, with_api
+from ledger.commands.billing import _report, date_arg, reason_command
 
 
-@with_services
-def cmd_collect(settings: Settings, args) -> int:
-    # The run's business time is the start of the day it is run "as of".
-    at = datetime.combine(args.as_of, time(), timezone.utc)
-    # A run as of a day to come would remind, suspend and write off before their time.
-    check_business_time(at, "--as-of (the day collections run for)", now=datetime.now(timezone.utc))
-    done = _app(settings).collect(at=at, actor=args.actor)
-    for customer_id, events in done.items():
-        print(f"{customer_id}: {', '.join(events)}")
-    print(f"collections as of {args.as_of}: {len(done)} accounts had something due")
+@with_api
+def cmd_collect(api: Api, args) -> int:
+    # The run's business time is the start of the day it is run "as of" (the API checks it).
+    done = api.post("/collections/runs", {"as_of": args.as_of.isoformat()})
+    for account in done["accounts"]:
+        print(f"{account['customer_id']}: {', '.join(account['events'])}")
+    print(f"collections as of {args.as_of}: {len(done['accounts'])} accounts had something due")
     return 0
 
 
-@with_services
-def cmd_hold(settings: Settings, args) -> int:
-    placed = _app(settings).place_hold(args.customer, args.kind, args.until, args.reason,
-                                       at=business_time(args), actor=args.actor)
-    return _report(f"account {args.customer}", placed, f"on hold until {args.until}")
+@with_api
+def cmd_hold(api: Api, args) -> int:
+    answer = api.put(f"/customers/{args.customer}/hold", {
+        "kind": args.kind, "until": args.until.isoformat(), "reason": args.reason, "at": at_of(args),
+    })
+    return _report(f"account {args.customer}", answer, f"on hold until {args.until}")
 
 
-@with_services
-def cmd_release(settings: Settings, args) -> int:
-    released = _app(settings).release_hold(args.customer, args.reason, at=business_time(args), actor=args.actor)
-    return _report(f"account {args.customer}", released, "hold released")
+cmd_release = reason_command("/customers/{customer}/hold/release", "account {customer}", "hold released")
 
 
-@with_services
-def cmd_suspend(settings: Settings, args) -> int:
-    suspended = _app(settings).suspend(args.customer, args.subscription or None, args.reason,
-                                       at=business_time(args), actor=args.actor)
-    return _report(f"account {args.customer}", suspended, "suspended")
+def by_hand(path: str, done: str):
+    """`collections suspend` and `reinstate`: the same command but for the endpoint."""
+
+    @with_api
+    def command(api: Api, args) -> int:
+        answer = api.post(f"/customers/{args.customer}/{path}", {
+            "subscription_ids": args.subscription, "reason": args.reason, "at": at_of(args),
+        })
+        return _report(f"account {args.customer}", answer, done)
+
+    return command
 
 
-@with_services
-def cmd_reinstate(settings: Settings, args) -> int:
-    reinstated = _app(settings).reinstate(args.customer, args.subscription or None, args.reason,
-                                          at=business_time(args), actor=args.actor)
-    return _report(f"account {args.customer}", reinstated, "reinstated")
+cmd_suspend = by_hand("suspension", "suspended")
+cmd_reinstate = by_hand("reinstatement", "reinstated")
 
 
-@with_services
-def cmd_write_off(settings: Settings, args) -> int:
-    written_off = _app(settings).write_off(args.customer, args.invoice, args.reason,
-                                           at=business_time(args), actor=args.actor)
-    return _report(f"invoice {args.invoice}", written_off, "written off")
+cmd_write_off = reason_command("/customers/{customer}/invoices/{invoice}/write-off", "invoice {invoice}", "written off")
 
 
-@with_services
-def cmd_policy_show(settings: Settings, args) -> int:
-    policy = _app(settings).policy_book().policy(args.name)
-    print(json.dumps(policy.as_terms(), indent=2, default=str))
+@with_api
+def cmd_policy_show(api: Api, args) -> int:
+    print(json.dumps(api.get(f"/policies/{args.name}"), indent=2))
     return 0
 
 
-@with_services
-def cmd_policy_set(settings: Settings, args) -> int:
-    app = _app(settings)
-    from domain.errors import InvalidCommand
-    from domain.policy import CollectionsPolicy
+POLICY_TERMS = ("grace_days", "reminder_days", "suspend_after_days", "suspend_min_overdue", "scope",
+                "vendor_deprovision_days", "warn_days_before_deprovision", "write_off_after_days",
+                "resuspend_on_reversal")
 
-    try:
-        current = app.policy_book().policy(args.name)
-    except InvalidCommand:  # a new policy starts from the default terms
-        current = CollectionsPolicy(name=args.name)
-    changes = {
-        field.name: getattr(args, field.name)
-        for field in dataclasses.fields(current)
-        if getattr(args, field.name, None) is not None and field.name != "name"
-    }
-    if "reminder_days" in changes:
-        changes["reminder_days"] = tuple(changes["reminder_days"])
-    published = app.publish_policy(dataclasses.replace(current, **changes), at=business_time(args), actor=args.actor)
-    return _report(f"collections policy {args.name}", published, "published")
+
+@with_api
+def cmd_policy_set(api: Api, args) -> int:
+    terms = {name: getattr(args, name) for name in POLICY_TERMS}
+    terms["suspend_min_overdue"] = decimal_text(terms["suspend_min_overdue"])
+    answer = api.put(f"/policies/{args.name}", {**terms, "at": at_of(args)})
+    return _report(f"collections policy {args.name}", answer, "published")
 
 
 def _day_list(text: str) -> list[int]:
@@ -108,7 +90,6 @@ def _yes_no(text: str) -> bool:
 def register(sub) -> None:
     p = add_command(sub, "collect", cmd_collect, "run the collections policy over every account")
     p.add_argument("--as-of", type=date_arg, required=True, help="the day the policy is applied for")
-    p.add_argument("--as", dest="actor", required=True, help="the user who runs it")
 
     collections = add_group(sub, "collections", "collections by hand: holds, suspension, reinstatement, write-off")
     p = add_command(collections, "hold", cmd_hold, "pause reminders and suspension until a day")

@@ -9,7 +9,8 @@ import threading
 from pathlib import Path
 
 from ledger import embedded
-from ledger.commands import add_command, add_group, output_options, say, with_services
+from ledger.api_client import Api
+from ledger.commands import add_command, add_group, output_options, say, with_api, with_services
 from ledger.config import Settings
 
 
@@ -33,15 +34,26 @@ def cmd_status(settings: Settings, args) -> int:
     return 0
 
 
+# The summary's money columns reconcile, left to right: balance = invoiced - credited
+# - written_off - paid + reversed + refunded (the balances view's own rule).
+DEMO_COLUMNS = ["customer_id", "currency", "invoiced", "credited", "written_off", "paid", "reversed", "refunded",
+                "balance", "overdue", "collection_status", "unbilled_usage"]
+
+
 @with_services
 def cmd_demo(settings: Settings, args) -> int:
+    from ledger.commands.render import rows_out
     from ledger.demo import DEMO_END, run_demo
-    from readside.queries import billing_summary, summary_table
+    from projections.balances import BALANCES_VIEW
+    from readside.queries import billing_summary
+    from service.routes.views import row_out
 
     run_demo(settings, say)
     # The demo's business ends on DEMO_END: what is overdue is read as of that day, not
-    # today, so that every run prints the same table.
-    print(summary_table(billing_summary(settings, DEMO_END), args.format))
+    # today, so that every run prints the same table. Values as the API gives them.
+    rows = [{**row_out(BALANCES_VIEW, r), "collection_status": r["collection_status"]}
+            for r in billing_summary(settings, DEMO_END)]
+    print(rows_out(rows, DEMO_COLUMNS, args.format))
     return 0
 
 
@@ -124,38 +136,42 @@ def _projector_dead_letters(settings: Settings) -> int:
         return sum(dead_letter_counts(conn, settings.group("projector")).values())
 
 
-@with_services
+DEAD_LETTER_COLUMNS = ["id", "reason", "source", "dead_lettered_at", "key", "detail"]
+
+
 def cmd_dlq_list(settings: Settings, args) -> int:
-    from consumers.dead_letters import read_dead_letters, select
     from readside.queries import render
 
-    topic = settings.ledger_dlq_topic if args.ledger else settings.dlq_topic
-    letters = select(read_dead_letters(settings, topic), set(args.id), set(args.reason))
-    if args.customer:
-        letters = [letter for letter in letters if letter.key == args.customer.encode()]
-    columns = ["id", "reason", "source", "dead_lettered_at", "key", "detail"]
-    print(render([letter.row() for letter in letters], columns, args.format))
+    if args.ledger:  # the projector's dead letters: the operator's, read from the broker itself
+        return list_ledger_dead_letters(settings, args)
+    letters = Api.signed_in().pages("/dead-letters", reason=args.reason, customer_id=args.customer, limit=500)
+    if args.id:
+        letters = [letter for letter in letters if letter["id"] in set(args.id)]
+    print(render(letters, DEAD_LETTER_COLUMNS, args.format))
     return 0
 
 
 @with_services
-def cmd_dlq_redrive(settings: Settings, args) -> int:
-    from consumers import kafka_clients
-    from consumers.dead_letters import read_dead_letters, redrive, select
+def list_ledger_dead_letters(settings: Settings, args) -> int:
+    from consumers.dead_letters import read_dead_letters, select
+    from readside.queries import render
+
+    letters = select(read_dead_letters(settings, settings.ledger_dlq_topic), set(args.id),
+                     set(args.reason))
+    if args.customer:
+        letters = [letter for letter in letters if letter.key == args.customer.encode()]
+    print(render([letter.row() for letter in letters], DEAD_LETTER_COLUMNS, args.format))
+    return 0
+
+
+@with_api
+def cmd_dlq_redrive(api: Api, args) -> int:
     from domain.errors import LedgerError
 
     if not (args.id or args.reason or args.all):
         raise LedgerError("say which dead letters to redrive: --offset PARTITION:OFFSET, --reason CODE or --all")
-    letters = select(read_dead_letters(settings, settings.dlq_topic), set(args.id), set(args.reason))
-    missing = set(args.id) - {letter.id for letter in letters}
-    if missing:
-        raise LedgerError(f"no dead letter at {', '.join(sorted(missing))} on {settings.dlq_topic}")
-    producer = kafka_clients.producer(settings)
-    try:
-        count = redrive(producer, settings.dlq_topic, settings.usage_topic, letters)
-    finally:
-        producer.close()
-    print(f"redrove {count} dead letters to {settings.usage_topic}")
+    done = api.post("/dead-letters/redrive", {"ids": args.id, "reasons": args.reason, "all": args.all})
+    print(f"redrove {done['redriven']} dead letters to the usage topic")
     return 0
 
 

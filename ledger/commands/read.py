@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 from datetime import timedelta
 
 from domain.errors import LedgerError
-from ledger.commands import add_command, add_group, output_options, say, time_arg, with_services
+from ledger.api_client import Api
+from ledger.commands import add_command, add_group, output_options, say, time_arg, with_api
 from ledger.commands.billing import date_arg
 from ledger.config import Settings
 from projections.base import View
@@ -36,18 +38,26 @@ def filter_type(convert):
 
 
 def query_command(view: View):
-    @with_services
-    def run(settings: Settings, args) -> int:
-        from readside.queries import ViewQuery, read_view, view_table
+    @with_api
+    def run(api: Api, args) -> int:
+        from ledger.commands.render import rows_out
 
-        if args.actor is not None:
-            authorize_reader(settings, args.actor, view)
-        filters = [(f, getattr(args, _dest(f))) for f in view.filters if getattr(args, _dest(f)) is not None]
-        query = ViewQuery(view, key=args.customer, filters=filters, after=args.after, limit=args.limit, as_of=args.as_of)
-        rows = read_view(settings, query)
+        filters = {f.option: str(getattr(args, _dest(f))) for f in view.filters if getattr(args, _dest(f)) is not None}
+        as_of = args.as_of.isoformat() if args.as_of else None
+        if view.query_name == "support":
+            if not args.customer:
+                raise LedgerError("name the customer: ledger query support CUSTOMER")
+            rows = [api.get(f"/views/support/{args.customer}", as_of=as_of)]
+        elif args.limit:
+            rows = api.get(f"/views/{view.query_name}", customer_id=args.customer, as_of=as_of, limit=args.limit,
+                           starting_after=args.after, **filters)["data"]
+        else:  # every row, page after page
+            rows = api.pages(f"/views/{view.query_name}", after=args.after, customer_id=args.customer, as_of=as_of,
+                             limit=MAX_ROWS_PER_PAGE, **filters)
         if args.customer and not rows and not filters:
             raise LedgerError(f"no {view.row_name} projected for customer {args.customer!r}")
-        print(view_table(view, rows, args.format, view.shown_columns if not args.all_columns else list(view.columns)))
+        columns = view.shown_columns if not args.all_columns else list(view.columns)
+        print(rows_out(rows, columns, args.format, view.key))
         if args.limit is not None and len(rows) == args.limit:
             say(f"more rows may follow: --after {rows[-1][view.key]}")
         return 0
@@ -55,48 +65,66 @@ def query_command(view: View):
     return run
 
 
-def authorize_reader(settings: Settings, actor: str, view: View) -> None:
-    """Refuse a reader whose roles do not allow the view (domain/roles.py)."""
-    from eventstore.postgres import open_application
-
-    app = open_application(settings)
-    try:
-        app.authorize(actor, view.permission)
-    finally:
-        app.close()
+MAX_ROWS_PER_PAGE = 500  # the API's largest page
 
 
 def _dest(option) -> str:
     return "filter_" + option.option.replace("-", "_")
 
 
-@with_services
-def cmd_history(settings: Settings, args) -> int:
-    from readside.history import HISTORY_COLUMNS, customer_history
-    from readside.queries import render
+HISTORY_COLUMNS = ["notification_id", "occurred_at", "event", "actor", "amount", "details"]
+# What every event carries: in the JSON, not on the line (the id columns say where it is).
+IDENTITY_FIELDS = {"event_id", "aggregate_id", "aggregate_version"}
 
-    rows = customer_history(settings, args.customer)
-    if not rows:
+
+@with_api
+def cmd_history(api: Api, args) -> int:
+    from ledger.commands.render import for_people, rows_out
+
+    events = api.pages(f"/customers/{args.customer}/history", limit=1000)
+    if not events:
         raise LedgerError(f"no events for customer {args.customer!r}")
-    if args.format == "table":  # one line per event; json and csv keep every detail
+    if args.format == "json":  # every event as the API gives it: its record an object, money as minor units
+        print(json.dumps(events, indent=2))
+        return 0
+    rows = [{**e, "amount": _moved(e["record"], args.format), "details": _details(for_people(e["record"]))}
+            for e in events]
+    if args.format == "table":  # one line per event; csv keeps every detail
         rows = [{**r, "details": _shortened(r["details"])} for r in rows]
-    print(render(rows, HISTORY_COLUMNS, args.format))
+    print(rows_out(rows, HISTORY_COLUMNS, args.format, "notification_id"))
     return 0
+
+
+def _moved(record: dict, fmt: str) -> dict | str | None:
+    """The money an event moves: an invoice's total, a payment's or credit's amount (money);
+    usage at its exact price (a decimal string), shown at the currency's minor unit."""
+    from ledger.commands.render import exact_amount
+
+    for name in ("total", "amount"):
+        value = record.get(name)
+        if isinstance(value, dict):
+            return value
+        if isinstance(value, str) and record.get("currency"):
+            return exact_amount(value, record["currency"], fmt)
+    return None
+
+
+def _details(record: dict) -> str:
+    return " ".join(f"{k}={v}" for k, v in record.items()
+                    if k not in IDENTITY_FIELDS and k not in ("total", "amount") and v not in (None, "", [], {}))
 
 
 def _shortened(text: str, width: int = 72) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-@with_services
-def cmd_balance(settings: Settings, args) -> int:
-    from readside.history import balance_as_of
-    from readside.queries import balance_table
+@with_api
+def cmd_balance(api: Api, args) -> int:
+    from ledger.commands.render import rows_out
+    from projections.balances import BALANCES_VIEW
 
-    row = balance_as_of(settings, args.customer, args.as_of)
-    if row is None:
-        raise LedgerError(f"customer {args.customer!r} had no account at {args.as_of.isoformat()}")
-    print(balance_table([row], args.format))
+    row = api.get(f"/customers/{args.customer}/balance", as_of=args.as_of.isoformat())
+    print(rows_out([row], BALANCES_VIEW.shown_columns, args.format))
     return 0
 
 
@@ -155,7 +183,7 @@ def register(sub) -> None:
 
     query = add_group(sub, "query", "read the views (what analysts read)", dest="view")
     for _projection, view in all_views():
-        p = add_command(query, view.query_name, query_command(view), view.help or view.name)
+        p = add_command(query, view.query_name, query_command(view), (view.help or view.name).replace(" (needs --as USER)", ""))
         p.add_argument("customer", nargs="?", help="only this customer's row")
         for option in view.filters:
             p.add_argument(
@@ -167,8 +195,6 @@ def register(sub) -> None:
         p.add_argument("--all-columns", action="store_true", help="every column of the view")
         p.add_argument("--as-of", type=date_arg, metavar="DATE",
                        help="read as of this day: days past due, ageing, collection status (default: today, UTC)")
-        p.add_argument("--as", dest="actor", required=view.actor_required,
-                       help=f"the staff user who reads; must be allowed to {view.permission.value}")
         output_options(p)
 
     p = add_command(sub, "history", cmd_history, "a customer's events, from the event store, in order")

@@ -6,10 +6,9 @@ import json
 import os
 from uuid import uuid4
 
-from domain.roles import Permission
 from domain.support import Category
-from ledger.commands import add_command, add_group, business_time, staff_options, with_services
-from ledger.config import Settings
+from ledger.api_client import Api
+from ledger.commands import add_command, add_group, at_of, staff_options, with_api
 
 # Technical cases go to the vendor support of the partner's plan; which plan that is,
 # is configuration of the installation, not a choice made case by case.
@@ -25,50 +24,42 @@ def new_case_id() -> str:
     return f"CASE-{uuid4().hex[:8].upper()}"
 
 
-def _ledger(settings: Settings):
-    from eventstore.postgres import open_application
-
-    return open_application(settings)
-
-
-def _report(case_id: str, changed: bool, done: str) -> int:
-    print(f"case {case_id}: {done if changed else 'nothing changed (already so)'}")
+def _report(case_id: str, answer: dict, done: str) -> int:
+    print(f"case {case_id}: {done if answer['changed'] else 'nothing changed (already so)'}")
     return 0
 
 
-@with_services
-def cmd_case_open(settings: Settings, args) -> int:
+@with_api
+def cmd_case_open(api: Api, args) -> int:
     case_id = args.id or new_case_id()
-    opened = _ledger(settings).open_case(
-        case_id, args.customer, args.category, args.subject, args.about, at=business_time(args), actor=args.actor
-    )
-    return _report(case_id, opened, "opened")
+    answer = api.post("/cases", {
+        "case_id": case_id, "customer_id": args.customer, "category": args.category, "subject": args.subject,
+        "about": args.about, "at": at_of(args),
+    })
+    return _report(case_id, answer, "opened")
 
 
-def _text_command(method: str, text_arg: str, done: str):
-    """A command that hands the application a case id and one text: a note, resolution, reason."""
+def _text_command(path: str, field: str, text_arg: str, done: str):
+    """A command that hands the API a case id and one text: a note, resolution, reason."""
 
-    @with_services
-    def run(settings: Settings, args) -> int:
-        work = getattr(_ledger(settings), method)
-        changed = work(args.case, getattr(args, text_arg), at=business_time(args), actor=args.actor)
-        return _report(args.case, changed, done)
+    @with_api
+    def run(api: Api, args) -> int:
+        answer = api.post(f"/cases/{args.case}/{path}", {field: getattr(args, text_arg), "at": at_of(args)})
+        return _report(args.case, answer, done)
 
     return run
 
 
-cmd_case_note = _text_command("add_case_note", "text", "note added")
-cmd_case_resolve = _text_command("resolve_case", "resolution", "resolved")
-cmd_case_reopen = _text_command("reopen_case", "reason", "reopened")
+cmd_case_note = _text_command("notes", "note", "text", "note added")
+cmd_case_resolve = _text_command("resolution", "resolution", "resolution", "resolved")
+cmd_case_reopen = _text_command("reopening", "reason", "reason", "reopened")
 
 
-@with_services
-def cmd_case_escalate(settings: Settings, args) -> int:
-    plan = partner_support_plan()
-    escalated = _ledger(settings).escalate_case(
-        args.case, partner_support_plan=plan, vendor_ticket=args.vendor_ticket, at=business_time(args), actor=args.actor
-    )
-    return _report(args.case, escalated, f"escalated (support plan {plan})")
+@with_api
+def cmd_case_escalate(api: Api, args) -> int:
+    answer = api.post(f"/cases/{args.case}/escalation", {"vendor_ticket": args.vendor_ticket, "at": at_of(args)})
+    plan = api.get(f"/cases/{args.case}")["support_plan"] if answer["changed"] else None
+    return _report(args.case, answer, f"escalated (support plan {plan})")
 
 
 def case_view(case) -> dict:
@@ -102,11 +93,9 @@ def case_table(view: dict) -> str:
     return "\n".join(lines)
 
 
-@with_services
-def cmd_case_show(settings: Settings, args) -> int:
-    ledger = _ledger(settings)
-    ledger.authorize(args.actor, Permission.READ_SUPPORT_VIEW)
-    view = case_view(ledger.get_case(args.case))
+@with_api
+def cmd_case_show(api: Api, args) -> int:
+    view = api.get(f"/cases/{args.case}")
     print(json.dumps(view, indent=2) if args.format == "json" else case_table(view))
     return 0
 
@@ -141,4 +130,3 @@ def register(sub) -> None:
     p = add_command(case, "show", cmd_case_show, "show a case and its notes")
     p.add_argument("case")
     p.add_argument("--format", choices=["table", "json"], default="table")
-    p.add_argument("--as", dest="actor", required=True, help="the staff user who reads; must be allowed to read the support view")

@@ -6,13 +6,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import Body, Depends, Request
+from fastapi import Body, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from domain.roles import Permission
 from service.auth import Acting, acting, context, endpoint
 from service.routes import new_router
 from service.values import Changed, Command, DecimalString, Money, money
+from service.versions import tag
 
 router = new_router("accounts")
 
@@ -140,8 +141,10 @@ def open_account(body: OpenAccount, by: Acting = Depends(acting)) -> AccountChan
 
 @endpoint(router, "GET", "/customers/{customer_id}", needs=Permission.READ_BILLING_VIEWS, response_model=Account,
           summary="an account as the event store holds it now")
-def show_account(customer_id: str, request: Request) -> Account:
-    return account_out(context(request).ledger.get_account(customer_id))
+def show_account(customer_id: str, request: Request, response: Response) -> Account:
+    account = context(request).ledger.get_account(customer_id)
+    tag(response, account)  # send it back as If-Match to refuse a decision on a stale read
+    return account_out(account)
 
 
 @endpoint(router, "POST", "/customers/{customer_id}/subscriptions", needs=Permission.CHANGE_SUBSCRIPTIONS,

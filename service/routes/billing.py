@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from fastapi import Depends, Request
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from domain.errors import InvalidCommand, UnknownInvoice
 from domain.roles import Permission
@@ -87,6 +87,27 @@ def issue_invoice(customer_id: str, body: IssueInvoice, by: Acting = Depends(act
     start, end = month(body.period)
     number = by.ledger.issue_invoice(customer_id, start, end, **by.at(body.at))
     return InvoiceIssue(customer_id=customer_id, invoice_number=number, changed=number is not None)
+
+
+class InvoiceRun(Command):
+    period: str = Field(description="the month billed, YYYY-MM; a customer whose period is closed is left as it is",
+                        pattern=MONTH, examples=["2026-09"])
+
+
+class InvoiceRunResult(BaseModel):
+    period: str
+    invoices: list[InvoiceIssue] = Field(description="every account, with its new invoice or null (closed before)")
+
+
+@endpoint(router, "POST", "/invoices/runs", needs=Permission.ISSUE_INVOICES, response_model=InvoiceRunResult,
+          summary="close a billing period for every account (safe to retry: a closed period changes nothing)")
+def issue_invoices(body: InvoiceRun, by: Acting = Depends(acting)) -> InvoiceRunResult:
+    start, end = month(body.period)
+    issued = []
+    for customer_id in by.ledger.index.customer_ids():
+        number = by.ledger.issue_invoice(customer_id, start, end, **by.at(body.at))
+        issued.append(InvoiceIssue(customer_id=customer_id, invoice_number=number, changed=number is not None))
+    return InvoiceRunResult(period=body.period, invoices=issued)
 
 
 @endpoint(router, "GET", "/customers/{customer_id}/invoices/{invoice_number}", needs=Permission.READ_BILLING_VIEWS,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from domain.roles import Permission
@@ -10,6 +10,7 @@ from domain.support import Category
 from service.auth import Acting, acting, context, endpoint
 from service.routes import new_router
 from service.values import Changed, Command
+from service.versions import tag
 
 router = new_router("cases")
 WORK = Permission.WORK_SUPPORT_CASES
@@ -104,7 +105,9 @@ def escalate_case(case_id: str, body: Escalation, by: Acting = Depends(acting)) 
 
 @endpoint(router, "GET", "/cases/{case_id}", needs=Permission.READ_SUPPORT_VIEW, response_model=Case,
           summary="a case and its notes, as the event store holds it now")
-def show_case(case_id: str, request: Request) -> Case:
+def show_case(case_id: str, request: Request, response: Response) -> Case:
     from ledger.commands.support import case_view
 
-    return Case(**case_view(context(request).ledger.get_case(case_id)))
+    case = context(request).ledger.get_case(case_id)
+    tag(response, case)
+    return Case(**case_view(case))

@@ -58,7 +58,7 @@ def _letters(request: Request, ids=(), reasons=()):
     if unknown:
         raise ServiceError(400, "malformed_request", f"{', '.join(unknown)}: not dead-letter reasons; they are "
                            f"{', '.join(sorted(REASONS))}", field="reason")
-    return select(read_dead_letters(settings.bootstrap_servers, settings.dlq_topic), set(ids), set(reasons))
+    return select(read_dead_letters(settings, settings.dlq_topic), set(ids), set(reasons))
 
 
 @endpoint(router, "GET", "/dead-letters", needs=HANDLE, response_model=DeadLetterPage,

@@ -50,6 +50,22 @@ def sign_out(request: Request, who: Principal = Depends(current_principal)) -> C
     return Changed(changed=revoke(request, who.token_id, who.id))
 
 
+class CurrentSession(BaseModel):
+    user: str = Field(description="who the token acts as")
+    token_id: str
+    kind: str = Field(description="session, personal or service")
+    expires_at: UtcTime
+    must_change_password: bool
+
+
+@endpoint(router, "GET", "/sessions/current", needs=SIGNED_IN_ONE_TIME, response_model=CurrentSession,
+          summary="who the token of this request acts as, and until when (`ledger whoami`, `ledger login --token-stdin`)")
+def current_session(request: Request, who: Principal = Depends(current_principal)) -> CurrentSession:
+    row = context(request).credentials.token_by_secret(request.headers["authorization"].partition(" ")[2].strip())
+    return CurrentSession(user=who.id, token_id=who.token_id, kind=who.kind.value, expires_at=row.expires_at,
+                          must_change_password=who.must_change_password)
+
+
 def check_password(request: Request, user: str, password: str, refusal: str) -> None:
     """A password check, throttled per user and per address (service/throttle.py)."""
     ctx = context(request)

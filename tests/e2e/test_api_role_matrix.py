@@ -98,6 +98,8 @@ def calls(invoice: str, today: date, written_off: str = "INV-2") -> list[Call]:
         Call("GET", "/v1/views/invoices", P.READ_BILLING_VIEWS, "/v1/views/invoices", params={"customer_id": "CUST-1"}),
         Call("GET", "/v1/views/collections", P.READ_BILLING_VIEWS, "/v1/views/collections", params={"limit": 1}),
         Call("GET", "/v1/views/support/{customer_id}", P.READ_SUPPORT_VIEW, "/v1/views/support/CUST-1"),
+        Call("GET", "/v1/sessions/current", SIGNED_IN, "/v1/sessions/current"),
+        Call("POST", "/v1/invoices/runs", P.ISSUE_INVOICES, "/v1/invoices/runs", {"period": "2026-09"}),
         Call("POST", "/v1/usage", P.PUBLISH_USAGE, "/v1/usage", {"events": [usage]}),
         # last: it ends the session the walk uses
         Call("DELETE", "/v1/sessions/current", SIGNED_IN, "/v1/sessions/current"),

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
-from tests.cli_helpers import ledger
+from tests.factories import ADMIN
+from tests.cli_helpers import ledger, staff  # noqa: F401 - fixture
+
+
+NEW_PASSWORD = "a long passphrase of root's own"
 
 
 def run_ok(env, *args) -> str:
@@ -13,10 +18,17 @@ def run_ok(env, *args) -> str:
     return result.stdout
 
 
-def test_billing_staff_invoice_collect_suspend_and_reinstate_from_the_command_line(cli_env):
-    run_ok(cli_env, "staff", "bootstrap", "root@partner.example", "--as", "operator")
-    run_ok(cli_env, "staff", "grant", "bea@partner.example", "billing-admin", "--as", "root@partner.example")
-    bea = ["--as", "bea@partner.example"]
+def test_billing_staff_invoice_collect_suspend_and_reinstate_from_the_command_line(cli_env, staff):
+    bootstrapped = run_ok(cli_env, "staff", "bootstrap", "root@partner.example")
+    one_time = re.search(r"one-time password (\S+)", bootstrapped).group(1)
+    # The first sign-in: the one-time password, then one's own (one line each on stdin).
+    signed_in = ledger(staff.base, "login", "--user", "root@partner.example", stdin=f"{one_time}\n{NEW_PASSWORD}\n")
+    assert signed_in.returncode == 0, signed_in.stderr
+    assert "signed in to http://127.0.0.1:" in signed_in.stdout and "as root@partner.example" in signed_in.stdout
+    assert one_time not in signed_in.stdout + signed_in.stderr
+    run_ok(staff.base, "staff", "grant", "bea@partner.example", "billing-admin")
+    cli_env = staff.env("bea@partner.example")
+    bea = []
     run_ok(cli_env, "account", "open", "ACME", "--name", "Acme", "--currency", "EUR", "--terms", "14",
            "--tax-rate", "20", *bea, "--at", "2026-09-01")
     run_ok(cli_env, "subscription", "add-seats", "ACME", "ACME-365", "--product", "Microsoft 365 E3", "--seats", "10",
@@ -31,20 +43,22 @@ def test_billing_staff_invoice_collect_suspend_and_reinstate_from_the_command_li
     assert "ACME: ReminderSent, SubscriptionsSuspended" in collected
 
     shown = json.loads(run_ok(cli_env, "account", "show", "ACME", "--format", "json", *bea))
-    assert shown["balance"] == "100.00 EUR"  # 125.00 + 25.00 tax - 50.00
-    assert [s["subscription"] for s in shown["suspensions"]] == ["ACME-365"]
+    assert shown["balance"] == {"amount": 10000, "currency": "EUR"}  # 125.00 + 25.00 tax - 50.00
+    assert [s["subscription_id"] for s in shown["subscriptions"] if s["suspended"]] == ["ACME-365"]
+    assert "balance: 100.00 EUR" in run_ok(cli_env, "account", "show", "ACME")
 
     run_ok(cli_env, "payment", "receive", "ACME", "PAY-2", "--amount", "100", "--currency", "EUR", *bea,
            "--at", "2026-10-26")
     shown = json.loads(run_ok(cli_env, "account", "show", "ACME", "--format", "json", *bea))
-    assert (shown["balance"], shown["suspensions"]) == ("0.00 EUR", [])
+    assert shown["balance"] == {"amount": 0, "currency": "EUR"}
+    assert not any(s["suspended"] for s in shown["subscriptions"])
     assert "nothing changed" in run_ok(cli_env, "payment", "receive", "ACME", "PAY-2", "--amount", "100",
                                        "--currency", "EUR", *bea, "--at", "2026-10-26")
 
 
-def test_an_amount_with_more_decimals_than_the_currency_is_refused_not_rounded(cli_env):
-    run_ok(cli_env, "staff", "bootstrap", "root@partner.example", "--as", "operator")
-    root = ["--as", "root@partner.example"]
+def test_an_amount_with_more_decimals_than_the_currency_is_refused_not_rounded(app, staff):
+    cli_env = staff.env(ADMIN)
+    root = []
     run_ok(cli_env, "account", "open", "ACME", "--name", "Acme", "--currency", "JPY", *root)
     result = ledger(cli_env, "payment", "receive", "ACME", "PAY-1", "--amount", "10.5", "--currency", "JPY", *root)
     assert result.returncode == 2

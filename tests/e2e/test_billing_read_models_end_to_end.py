@@ -13,8 +13,8 @@ from ledger.processes import drain
 from projections.registry import all_projections
 from readside.replay import replay
 from tests.billing_life import CUSTOMER, HELPDESK, SALES, after_suspension, open_acme, until_suspended, whole_life
-from tests.cli_helpers import ledger
-from tests.factories import usage_record
+from tests.cli_helpers import ledger, staff  # noqa: F401 - fixture
+from tests.factories import ADMIN, usage_record
 from tests.kafka_helpers import publish
 from tests.read_side_helpers import execute
 
@@ -34,14 +34,15 @@ def query(cli_env, *args) -> list[dict]:
     return json.loads(done.stdout)
 
 
-def test_a_customers_life_through_the_broker_reads_back_through_ledger_query(settings, app, cli_env):
+def test_a_customers_life_through_the_broker_reads_back_through_ledger_query(settings, app, staff):
+    cli_env = staff.env(ADMIN)  # signed in as the global admin; operator commands need no token
     live_life(settings, app)
 
-    (balance,) = query(cli_env, "balances", CUSTOMER, "--as-of", "2026-12-10", "--as", SALES, "--all-columns")
-    assert (balance["invoiced"], balance["credited"], balance["paid"], balance["balance"], balance["overdue"]) == (
-        36480, 2000, 22480, 12000, 0)
+    (balance,) = query(staff.env(SALES), "balances", CUSTOMER, "--as-of", "2026-12-10", "--all-columns")
+    assert [balance[c] for c in ("invoiced", "credited", "paid", "balance", "overdue")] == [
+        {"amount": cents, "currency": "EUR"} for cents in (36480, 2000, 22480, 12000, 0)]
     (later,) = query(cli_env, "balances", CUSTOMER, "--as-of", "2027-01-20")
-    assert (later["overdue"], later["days_past_due"]) == (12000, 36)
+    assert (later["overdue"]["amount"], later["days_past_due"]) == (12000, 36)
 
     invoices = {i["invoice_number"]: i for i in query(cli_env, "invoices", CUSTOMER, "--all-columns")}
     assert {n: i["status"] for n, i in invoices.items()} == {
@@ -61,7 +62,7 @@ def test_a_customers_life_through_the_broker_reads_back_through_ledger_query(set
     # 36 days past due with no reminder sent: the next run sends only the latest step due
     assert (status["next_action"], status["next_action_on"]) == ("reminder 3 for invoice INV-000003", "2026-12-29")
 
-    (view,) = query(cli_env, "support", CUSTOMER, "--as", HELPDESK, "--as-of", "2026-12-10")
+    (view,) = query(staff.env(HELPDESK), "support", CUSTOMER, "--as-of", "2026-12-10")
     (case,) = view["open_cases"]
     assert (case["escalated_to"], case["support_plan"], case["vendor_ticket"]) == (
         "vendor-commercial-support", "Partner Success Advanced", "MS-4711")
@@ -73,10 +74,10 @@ def test_a_customers_life_through_the_broker_reads_back_through_ledger_query(set
     assert sentences.index(reinstated) < sentences.index(suspended), "newest first"
     assert "Credit note CN-1 of 20.00 EUR on INV-000002: seats billed twice" in sentences
 
-    shown = ledger(cli_env, "query", "support", CUSTOMER, "--as", HELPDESK)
+    shown = ledger(staff.env(HELPDESK), "query", "support", CUSTOMER)
     assert shown.returncode == 0, shown.stderr
     lines = shown.stdout.splitlines()
-    assert lines[0] == f"customer_id: {CUSTOMER}" and "balance: 120.00" in lines
+    assert lines[0] == f"customer_id: {CUSTOMER}" and "balance: 120.00 EUR" in lines
     assert {"open_invoices:", "last_payments:", "open_cases:", "timeline:"} <= set(lines)
 
 

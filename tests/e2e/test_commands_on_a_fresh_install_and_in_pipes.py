@@ -8,10 +8,12 @@ import subprocess
 import sys
 
 from ledger.cli import EXIT_PIPE_CLOSED
-from tests.cli_helpers import ledger
+from tests.cli_helpers import ledger, staff  # noqa: F401 - fixture
+from tests.factories import ADMIN
 
 
-def test_dlq_list_before_any_ingest_ran_prints_an_empty_list(settings, cli_env):
+def test_dlq_list_before_any_ingest_ran_prints_an_empty_list(app, settings, staff):
+    cli_env = staff.env(ADMIN)  # signed in as the global admin; operator commands need no token
     for fmt, empty in (("json", lambda out: json.loads(out) == []), ("csv", lambda out: out.strip() == "id,reason,source,dead_lettered_at,key,detail")):
         listed = ledger(cli_env, "dlq", "list", "--format", fmt)
 

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from readside.queries import cell, render
-from tests.cli_helpers import ledger
+from tests.cli_helpers import ledger, staff  # noqa: F401 - fixture
 from tests.factories import ADMIN
 
 FORMULA = '=HYPERLINK("https://evil.example/pay","Pay here")'
@@ -38,11 +38,10 @@ def test_a_csv_export_neutralises_formulas_and_keeps_negative_amounts():
     (row,) = csv.DictReader(io.StringIO(render(rows, ["customer_name", "balance", "note"], "csv")))
     assert row == {"customer_name": "'" + FORMULA, "balance": "-1250", "note": "\\x1b[2J\\x07 refund\\u202egpj.exe"}
 
-def test_history_and_account_show_never_print_free_text_raw_and_json_keeps_it_exact(cli_env):
-
-    at = ["--as", ADMIN, "--at", datetime(2026, 10, 1, tzinfo=timezone.utc).isoformat()]
-    for args in (["staff", "bootstrap", ADMIN, "--as", "operator"],
-                 ["account", "open", "ACME", "--name", FORMULA, "--currency", "EUR", *at],
+def test_history_and_account_show_never_print_free_text_raw_and_json_keeps_it_exact(app, staff):
+    cli_env = staff.env(ADMIN)
+    at = ["--at", datetime(2026, 10, 1, tzinfo=timezone.utc).isoformat()]
+    for args in (["account", "open", "ACME", "--name", FORMULA, "--currency", "EUR", *at],
                  ["payment", "receive", "ACME", "PAY-1", "--amount", "5", "--currency", "EUR",
                   "--reference", ESCAPES, *at]):
         done = ledger(cli_env, *args)
@@ -58,22 +57,21 @@ def test_history_and_account_show_never_print_free_text_raw_and_json_keeps_it_ex
 
     as_json = ledger(cli_env, "history", "ACME", "--format", "json")
     events = json.loads(as_json.stdout)  # still JSON, with the text exactly as stored
-    assert any(ESCAPES in e["details"] for e in events)
+    assert any(e["record"].get("reference") == ESCAPES for e in events)
     assert not any(c in as_json.stdout for c in UNSAFE_ON_A_TERMINAL)
 
-    shown = ledger(cli_env, "account", "show", "ACME", "--as", ADMIN)
+    shown = ledger(cli_env, "account", "show", "ACME")
     assert shown.returncode == 0, shown.stderr
     assert FORMULA in shown.stdout and not any(c in shown.stdout for c in UNSAFE_ON_A_TERMINAL)
 
-def test_the_balances_export_of_a_customer_named_like_a_formula_is_not_a_formula(cli_env, tmp_path):
-    at = ["--as", ADMIN, "--at", "2026-10-01"]
-    for args in (["staff", "bootstrap", ADMIN, "--as", "operator"],
-                 ["account", "open", "ACME", "--name", FORMULA, "--currency", "EUR", *at],
-                 ["relay", "--until-idle"], ["project", "--until-idle"]):
+def test_the_balances_export_of_a_customer_named_like_a_formula_is_not_a_formula(app, staff, cli_env):
+    done = ledger(staff.env(ADMIN), "account", "open", "ACME", "--name", FORMULA, "--currency", "EUR", "--at", "2026-10-01")
+    assert done.returncode == 0, done.stderr
+    for args in (["relay", "--until-idle"], ["project", "--until-idle"]):
         done = ledger(cli_env, *args)
         assert done.returncode == 0, done.stderr
 
-    exported = ledger(cli_env, "query", "balances", "--format", "csv", "--all-columns")
+    exported = ledger(staff.env(ADMIN), "query", "balances", "--format", "csv", "--all-columns")
     assert exported.returncode == 0, exported.stderr
     (row,) = csv.DictReader(io.StringIO(exported.stdout))
     assert row["customer_name"] == "'" + FORMULA

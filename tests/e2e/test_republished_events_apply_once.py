@@ -19,15 +19,16 @@ from readside.event_log import max_notification_id, read_log, to_ledger_events
 from readside.replay import replay
 from readside.verify import verify
 from tests.billing_life import whole_life
-from tests.cli_helpers import ledger
-from tests.factories import open_customer, usage_record
+from tests.cli_helpers import ledger, staff  # noqa: F401 - fixture
+from tests.factories import ADMIN, open_customer, usage_record
 from tests.kafka_helpers import publish
 from tests.read_side_helpers import live_balances, record_usage, relay_and_project
 
 # --- the reproduction, through the command line ------------------------------------
 
 
-def test_a_store_republished_with_relay_from_start_is_projected_once(settings, app, cli_env):
+def test_a_store_republished_with_relay_from_start_is_projected_once(settings, app, staff):
+    cli_env = staff.env(ADMIN)  # signed in as the global admin; operator commands need no token
     open_customer(app, "CUST-1", unit_price="0.5")
     publish(settings, [usage_record(f"u-{n}", quantity="2") for n in range(10)])
 

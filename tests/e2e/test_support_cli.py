@@ -9,14 +9,13 @@ from decimal import Decimal
 
 from domain.roles import Role
 from tests.factories import ADMIN
-from tests.cli_helpers import ledger
+from tests.cli_helpers import ledger, staff  # noqa: F401 - fixture
 
 AT = datetime(2026, 10, 5, 9, 0, tzinfo=timezone.utc)
 ROOT = ADMIN  # the global admin (the `app` fixture may have bootstrapped it already)
 
 
 def staff_and_a_customer(app) -> None:
-    app.bootstrap_admin(ROOT, at=AT, actor="operator")
     app.grant_role("hana@partner.example", Role.HELPDESK_AGENT, at=AT, actor=ROOT)
     app.grant_role("sam@partner.example", Role.SALES_AGENT, at=AT, actor=ROOT)
     app.open_account("CONTOSO", "Contoso Ltd", "EUR", 30, Decimal("20"), at=AT, actor=ROOT)
@@ -27,16 +26,14 @@ def error_lines(result) -> list[str]:
     return [line for line in result.stderr.splitlines() if line.startswith("error:")]
 
 
-def test_a_helpdesk_agent_works_a_case_from_the_command_line(cli_env):
-    env = {**cli_env, "LEDGER_PARTNER_SUPPORT_PLAN": "Premier Support"}
-    root = ["--as", "root@partner.example"]
-    for args in (["staff", "bootstrap", "root@partner.example", "--as", "operator"],
-                 ["staff", "grant", "hana@partner.example", "helpdesk-agent", *root],
-                 ["staff", "grant", "sam@partner.example", "sales-agent", *root],
-                 ["account", "open", "CONTOSO", "--name", "Contoso Ltd", "--currency", "EUR", *root]):
-        done = ledger(env, *args)
+def test_a_helpdesk_agent_works_a_case_from_the_command_line(app, staff, monkeypatch):
+    monkeypatch.setenv("LEDGER_PARTNER_SUPPORT_PLAN", "Premier Support")  # the server's configuration
+    for args in (["staff", "grant", "hana@partner.example", "helpdesk-agent"],
+                 ["staff", "grant", "sam@partner.example", "sales-agent"],
+                 ["account", "open", "CONTOSO", "--name", "Contoso Ltd", "--currency", "EUR"]):
+        done = ledger(staff.env(ROOT), *args)
         assert done.returncode == 0, done.stderr
-    agent = ["--as", "hana@partner.example"]
+    env, agent = staff.env("hana@partner.example"), []
 
     opened = ledger(env, "case", "open", "CONTOSO", "--category", "technical", "--subject", "VM will not start",
                     *agent, "--at", "2026-10-05T09:00")
@@ -49,7 +46,7 @@ def test_a_helpdesk_agent_works_a_case_from_the_command_line(cli_env):
         done = ledger(env, "case", *args, *agent)
         assert done.returncode == 0, done.stderr
 
-    refused = ledger(env, "case", "reopen", case_id, "--reason", "Down again", "--as", "sam@partner.example")
+    refused = ledger(staff.env("sam@partner.example"), "case", "reopen", case_id, "--reason", "Down again")
     assert refused.returncode == 2
     (line,) = error_lines(refused)
     assert "'sam@partner.example' may not open, note, escalate and resolve support cases" in line
@@ -58,7 +55,7 @@ def test_a_helpdesk_agent_works_a_case_from_the_command_line(cli_env):
     assert after_resolution.returncode == 2
     assert f"support case {case_id!r} is resolved" in error_lines(after_resolution)[0]
 
-    not_shown = ledger(env, "case", "show", case_id, "--as", "sam@partner.example")
+    not_shown = ledger(staff.env("sam@partner.example"), "case", "show", case_id)
     assert not_shown.returncode == 2 and not_shown.stdout == ""
     assert "'sam@partner.example' may not read the support view" in error_lines(not_shown)[0]
     shown = ledger(env, "case", "show", case_id, "--format", "json", *agent)
@@ -74,29 +71,29 @@ def test_a_helpdesk_agent_works_a_case_from_the_command_line(cli_env):
     assert view["opened_at"] == "2026-10-05T09:00:00+00:00"
 
 
-def test_opening_a_case_again_with_its_id_changes_nothing(app, cli_env):
+def test_opening_a_case_again_with_its_id_changes_nothing(app, staff):
     staff_and_a_customer(app)
-    args = ["case", "open", "CONTOSO", "--category", "billing", "--subject", "Charged twice",
-            "--id", "CASE-RETRY", "--as", "hana@partner.example"]
+    cli_env = staff.env("hana@partner.example")
+    args = ["case", "open", "CONTOSO", "--category", "billing", "--subject", "Charged twice", "--id", "CASE-RETRY"]
     assert ledger(cli_env, *args).stdout == "case CASE-RETRY: opened\n"
     again = ledger(cli_env, *args)
     assert (again.returncode, again.stdout) == (0, "case CASE-RETRY: nothing changed (already so)\n")
 
-    shown = ledger(cli_env, "case", "show", "CASE-RETRY", "--as", "hana@partner.example")
+    shown = ledger(cli_env, "case", "show", "CASE-RETRY")
     assert shown.returncode == 0, shown.stderr
     assert "vendor" not in shown.stdout and "status" in shown.stdout and "open" in shown.stdout
 
 
-def test_without_a_configured_plan_a_case_is_escalated_under_the_default_plan(app, cli_env):
+def test_without_a_configured_plan_a_case_is_escalated_under_the_default_plan(app, staff, monkeypatch):
     staff_and_a_customer(app)
     app.open_case("CASE-1", "CONTOSO", "billing", "Charged twice", [], at=AT, actor=ROOT)
-    env = {name: value for name, value in cli_env.items() if name != "LEDGER_PARTNER_SUPPORT_PLAN"}
-    escalated = ledger(env, "case", "escalate", "CASE-1", "--as", "hana@partner.example")
+    monkeypatch.delenv("LEDGER_PARTNER_SUPPORT_PLAN", raising=False)  # the server's configuration
+    escalated = ledger(staff.env("hana@partner.example"), "case", "escalate", "CASE-1")
     assert escalated.stdout == "case CASE-1: escalated (support plan Partner Success Advanced)\n", escalated.stderr
     assert app.get_case("CASE-1").escalation == ("vendor-commercial-support", "Partner Success Advanced", None)
 
 
-def test_an_unknown_case_is_refused_in_one_line(app, cli_env):
-    result = ledger(cli_env, "case", "show", "CASE-404", "--as", ROOT)
+def test_an_unknown_case_is_refused_in_one_line(app, staff):
+    result = ledger(staff.env(ROOT), "case", "show", "CASE-404")
     assert result.returncode == 2
     assert error_lines(result) == ["error: there is no support case 'CASE-404'"]

@@ -13,7 +13,7 @@ from projections.balances import BALANCES_VIEW
 from readside.history import balance_as_of
 from readside.queries import ViewQuery, read_view
 from tests.billing_life import BILLING, CUSTOMER, invoice_september, on, open_acme
-from tests.cli_helpers import ledger
+from tests.cli_helpers import ledger, staff  # noqa: F401 - fixture
 from tests.factories import ADMIN, open_customer
 from tests.read_side_helpers import record_usage, relay_and_project
 
@@ -54,12 +54,14 @@ def test_the_balance_as_of_a_day_has_every_column_of_the_live_view_read_as_of_th
     assert [live_row(settings, ON_DEFAULT, d)["overdue"] > 0 for d in DAYS] == [False, False, False, True, True]
 
 
-def test_ledger_balance_as_of_shows_the_overdue_of_a_named_policy(settings, app, cli_env):
+def test_ledger_balance_as_of_shows_the_overdue_of_a_named_policy(settings, app, staff):
+    cli_env = staff.env(ADMIN)  # signed in as the global admin; operator commands need no token
     two_customers_with_an_open_invoice(app)
 
     shown = ledger(cli_env, "balance", CUSTOMER, "--as-of", "2026-10-21", "--format", "json")
 
     assert shown.returncode == 0, shown.stderr
     (row,) = json.loads(shown.stdout)
-    assert (row["overdue"], row["days_past_due"], Decimal(row["balance"])) == (12000, 6, Decimal(12000))
+    eur = {"amount": 12000, "currency": "EUR"}
+    assert (row["overdue"], row["days_past_due"], row["balance"]) == (eur, 6, eur)
     assert list(row) == BALANCES_VIEW.shown_columns

@@ -18,6 +18,7 @@ from projections.registry import names
 from projections.support import SUPPORT_VIEW
 from readside.queries import ViewQuery, read_view
 from readside.replay import replay
+from tests.cli_helpers import ledger, staff  # noqa: F401 - fixture
 from tests.billing_life import (
     BILLING,
     CUSTOMER,
@@ -244,19 +245,17 @@ def test_an_analyst_reads_every_billing_view_as_of_a_day_of_their_choosing(setti
         execute(settings, f'DROP ROLE IF EXISTS "{analyst}"')
 
 
-def test_the_support_view_is_read_only_by_staff_allowed_to(settings, app, cli_env):
-    from tests.cli_helpers import ledger
-
+def test_the_support_view_is_read_only_by_staff_allowed_to(settings, app, staff):
     open_acme(app)
     project(settings)
 
-    refused = ledger(cli_env, "query", "support", CUSTOMER, "--as", SALES)
+    refused = ledger(staff.env(SALES), "query", "support", CUSTOMER)
     assert refused.returncode == 2
     assert f"error: '{SALES}' may not read the support view (holds sales-agent)" in refused.stderr
-    anonymous = ledger(cli_env, "query", "support", CUSTOMER)
-    assert anonymous.returncode == 2 and "--as" in anonymous.stderr
-    stranger = ledger(cli_env, "query", "balances", CUSTOMER, "--as", "nobody@example.com")
+    anonymous = ledger(staff.base, "query", "support", CUSTOMER)
+    assert anonymous.returncode == 2 and "not signed in: run `ledger login`" in anonymous.stderr
+    stranger = ledger(staff.env("nobody@example.com"), "query", "balances", CUSTOMER)
     assert stranger.returncode == 2 and "may not read balances, invoices and collection status" in stranger.stderr
-    allowed = ledger(cli_env, "query", "support", CUSTOMER, "--as", BILLING, "--format", "json")
+    allowed = ledger(staff.env(BILLING), "query", "support", CUSTOMER, "--format", "json")
     assert allowed.returncode == 0, allowed.stderr
     assert json.loads(allowed.stdout)[0]["collection_status"] == "current"

@@ -11,7 +11,7 @@ import pytest
 from consumers.dead_letters import REASONS, read_dead_letters
 from consumers.ingest import check_usage
 from ledger.processes import ingest_process
-from tests.cli_helpers import ledger
+from tests.cli_helpers import ledger, staff  # noqa: F401 - fixture
 from tests.factories import ADMIN, OPENED_AT, open_customer, usage_report
 from tests.kafka_helpers import ingest_all, ingest_until_idle, publish_raw
 from tests.usage_messages import one_of_each_reason, usage
@@ -68,7 +68,8 @@ def test_a_quantity_that_is_not_a_finite_non_negative_number_is_refused(quantity
     assert refused.value.reason == reason
 
 
-def test_redriven_dead_letters_are_recorded_once_after_their_cause_is_fixed(settings, app, cli_env):
+def test_redriven_dead_letters_are_recorded_once_after_their_cause_is_fixed(settings, app, staff):
+    cli_env = staff.env(ADMIN)  # signed in as the global admin; operator commands need no token
     open_customer(app, "CUST-1")
     publish_raw(settings, [
         (b"CUST-NEW", usage("u-early-1", customer_id="CUST-NEW", subscription_id="CUST-NEW-vm")),
@@ -104,7 +105,8 @@ def test_redriven_dead_letters_are_recorded_once_after_their_cause_is_fixed(sett
     }
 
 
-def test_redrive_refuses_without_a_choice_and_names_an_unknown_position(settings, cli_env):
+def test_redrive_refuses_without_a_choice_and_names_an_unknown_position(app, settings, staff):
+    cli_env = staff.env(ADMIN)  # signed in as the global admin; operator commands need no token
     from consumers import kafka_clients
 
     kafka_clients.ensure_topics(settings)

@@ -9,12 +9,13 @@ from decimal import Decimal
 import psycopg
 
 from eventstore.postgres import CUSTOMER_INDEX
-from tests.cli_helpers import ledger
+from tests.cli_helpers import ledger, staff  # noqa: F401 - fixture
 from tests.factories import ADMIN, open_customer
 from tests.read_side_helpers import record_usage
 
 
-def test_history_lists_the_account_and_usage_events_of_one_customer_in_order(settings, app, cli_env):
+def test_history_lists_the_account_and_usage_events_of_one_customer_in_order(settings, app, staff):
+    cli_env = staff.env(ADMIN)  # signed in as the global admin; operator commands need no token
     open_customer(app, "CUST-1", unit_price="0.5")
     open_customer(app, "CUST-2")
     record_usage(app, "CUST-1", 3, quantity="4", day=2)
@@ -27,8 +28,9 @@ def test_history_lists_the_account_and_usage_events_of_one_customer_in_order(set
     assert [r["event"] for r in rows] == ["AccountOpened", "MeteredSubscriptionAdded"] + ["UsageRecorded"] * 3
     assert [r["notification_id"] for r in rows] == sorted(r["notification_id"] for r in rows)
     assert rows[0]["actor"] == "alice@reseller.example" and rows[2]["actor"] == "system:ingest"
-    assert [Decimal(r["amount"]) for r in rows[2:]] == [Decimal(2)] * 3
-    assert "quantity=4" in rows[2]["details"]
+    assert Decimal(rows[2]["record"]["quantity"]) == 4  # the record an object, a decimal as a string
+    assert "Decimal(" not in shown.stdout and "datetime." not in shown.stdout  # no Python reprs: JSON throughout
+    assert [r["record"]["amount"] for r in rows[2:]] == ["2"] * 3  # usage at its exact price, as the event has it
     assert ledger(cli_env, "history", "NOBODY").returncode == 2
 
 
@@ -46,7 +48,8 @@ def test_the_history_is_found_through_the_customer_index(settings, app):
     assert CUSTOMER_INDEX in plan
 
 
-def test_a_balance_as_of_a_moment_folds_only_what_had_happened_by_then(settings, app, cli_env):
+def test_a_balance_as_of_a_moment_folds_only_what_had_happened_by_then(settings, app, staff):
+    cli_env = staff.env(ADMIN)  # signed in as the global admin; operator commands need no token
     open_customer(app, "CUST-1", unit_price="0.5")  # opened on 1 September
     record_usage(app, "CUST-1", 4, day=3)  # observed on 4 September
     record_usage(app, "CUST-1", 6, first=10, day=20)  # observed on 21 September

@@ -15,7 +15,7 @@ from consumers.projector import connect_read_models, set_up_read_side
 from projections.balances import BALANCES_VIEW
 from projections.registry import all_projections
 from readside.queries import ViewQuery, read_view
-from tests.cli_helpers import ledger
+from tests.cli_helpers import ledger, staff  # noqa: F401 - fixture
 from tests.factories import ADMIN
 from tests.read_side_helpers import record_usage, relay_and_project
 
@@ -30,7 +30,8 @@ def open_customers(app, at: datetime) -> None:
     app.close_account("CUST-3", at=at, actor=ADMIN)
 
 
-def test_a_view_is_filtered_paged_and_printed_in_each_format(settings, app, cli_env):
+def test_a_view_is_filtered_paged_and_printed_in_each_format(settings, app, staff):
+    cli_env = staff.env(ADMIN)  # signed in as the global admin; operator commands need no token
     open_customers(app, datetime(2026, 9, 1, tzinfo=timezone.utc))
     relay_and_project(settings, app)
 
