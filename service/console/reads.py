@@ -1,0 +1,88 @@
+"""What the console's pages read: the same views as the API (service/routes/views.read), as
+of the staff member's day, plus the two reads a person needs that a view filter does not
+give: a search by part of a name, and the timeline with the kind of each event."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from psycopg.sql import SQL, Identifier
+
+from ledger.queries import ViewQuery
+from projections.balances import BALANCES_VIEW
+from projections.collections import COLLECTIONS_VIEW
+from projections.invoices import INVOICES_VIEW
+from projections.support import SUPPORT_VIEW
+from service.auth import context
+from service.routes.views import read
+
+SEARCH_LIMIT = 50
+# The invoices view's ageing buckets, as a person reads them.
+BUCKETS = {"not_due": "current", "0-30": "1–30 days", "31-60": "31–60 days", "61-90": "61–90 days", ">90": "over 90 days"}
+
+
+def one(request, view, customer_id: str, today: date) -> dict | None:
+    rows = read(request, ViewQuery(view, key=customer_id, as_of=today))
+    return rows[0] if rows else None
+
+
+def support(request, customer_id: str, today: date) -> dict | None:
+    return one(request, SUPPORT_VIEW, customer_id, today)
+
+
+def collection(request, customer_id: str, today: date) -> dict | None:
+    return one(request, COLLECTIONS_VIEW, customer_id, today)
+
+
+def invoices(request, customer_id: str, today: date) -> list[dict]:
+    return read(request, ViewQuery(INVOICES_VIEW, key=customer_id, as_of=today))
+
+
+def search(request, text: str, today: date) -> list[dict]:
+    """Customers whose id is the text, or whose name contains it (case ignored)."""
+    ctx = context(request)
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    query = SQL("SELECT customer_id, customer_name, currency, balance, overdue, days_past_due FROM {} "
+                "WHERE customer_id = %s OR customer_name ILIKE %s ORDER BY customer_id LIMIT %s").format(
+        Identifier(ctx.settings.views_schema, BALANCES_VIEW.name))
+    with ctx.views_pool.connection() as conn, conn.transaction():
+        conn.execute("SELECT set_config('ledger.as_of', %s, true)", (today.isoformat(),))
+        try:
+            return conn.execute(query, (text, pattern, SEARCH_LIMIT)).fetchall()
+        except Exception:  # noqa: BLE001 - nothing projected yet: no view, no customer
+            return []
+
+
+def timeline(request, customer_id: str, limit: int = 200) -> list[dict]:
+    """The support view's timeline with each event's kind (to say whose act it was)."""
+    ctx = context(request)
+    query = SQL("SELECT occurred_at, event_type, sentence, actor FROM {} WHERE customer_id = %s "
+                "ORDER BY notification_id DESC LIMIT %s").format(Identifier(ctx.settings.read_schema, "customer_timeline"))
+    with ctx.views_pool.connection() as conn:
+        return conn.execute(query, (customer_id, limit)).fetchall()
+
+
+@dataclass(frozen=True)
+class Bar:
+    bucket: str
+    label: str
+    amount: int
+    customers: tuple[str, ...]
+
+
+def ageing(request, today: date) -> dict[str, list[Bar]]:
+    """Per currency, what open invoices hold in each ageing bucket, and the customers behind it."""
+    rows = read(request, ViewQuery(INVOICES_VIEW, filters=[(INVOICES_VIEW.filters[0], "open")], as_of=today))
+    amounts: dict[tuple[str, str], int] = defaultdict(int)
+    customers: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for row in rows:
+        key = (row["currency"], row["ageing_bucket"])
+        amounts[key] += row["amount_open"]
+        customers[key].add(row["customer_id"])
+    return {
+        currency: [Bar(bucket, label, amounts[(currency, bucket)], tuple(sorted(customers[(currency, bucket)])))
+                   for bucket, label in BUCKETS.items()]
+        for currency in sorted({c for c, _ in amounts})
+    }
