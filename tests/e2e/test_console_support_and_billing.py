@@ -7,54 +7,17 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
-import pytest
 
-from domain.roles import Role
-from tests.api_helpers import PASSWORD, serving
-from tests.billing_life import BILLING, CUSTOMER, HELPDESK, SALES, open_acme, until_suspended, usage_reports
+from tests.billing_life import BILLING, CUSTOMER, HELPDESK, SALES
 from tests.conftest import wait_for
-from tests.factories import ADMIN, OPENED_AT
+from tests.e2e.console_helpers import TODAY, open_customer, sign_in
+from tests.factories import ADMIN
 from tests.read_side_helpers import relay_and_project
 
-TODAY = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)  # six days after the suspension of 14 November
 DOCS_IMAGE = Path(__file__).parents[2] / "docs" / "images" / "console-support-view.png"
-
-
-@pytest.fixture
-def console(settings, app):
-    """ACME suspended on 14 November (tests/billing_life.py), projected; the console served
-    with its clock on 20 November; a user of each role with PASSWORD."""
-    open_acme(app)
-    app.record_usage(usage_reports(), actor="system:ingest")
-    until_suspended(app)
-    relay_and_project(settings, app)
-    with serving(settings) as served:
-        served.ctx.clock = lambda: TODAY
-        served.add_staff(ADMIN, None)
-        for user in (BILLING, HELPDESK, SALES):
-            served.add_staff(user, None)
-        yield served
-
-
-def sign_in(page, url: str, user: str) -> None:
-    page.goto(url + "/")
-    assert page.url.endswith("/sign-in"), "a page of the console asks to sign in first"
-    page.get_by_label("User").fill(user)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_label("Customer").wait_for()
-
-
-def open_customer(page, name_part: str) -> None:
-    page.get_by_label("Customer").fill(name_part)
-    page.get_by_role("button", name="Find").click()
-    page.get_by_role("link", name=CUSTOMER, exact=True).click()
-    page.locator("#status").wait_for()
-
 
 def test_a_helpdesk_agent_explains_a_suspension_and_escalates_then_a_payment_reinstates(console, settings, app, pages):
     agent = pages()
