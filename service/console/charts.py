@@ -30,3 +30,34 @@ def ageing_svg(currency: str, bars) -> str:
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def balance_svg(points: list[tuple], currency: str, width: int = 640, height: int = 160) -> str:
+    """A customer's balance after each event that moved it, as steps; credit below the line."""
+    if not points:
+        return ""
+    pad = 8
+    first, last = points[0][0].timestamp(), points[-1][0].timestamp()
+    span = (last - first) or 1
+    values = [b for _, b in points] + [0]
+    low, high = min(values), max(values)
+    scale = (high - low) or 1
+
+    def x(t) -> float:
+        return round(pad + (width - 2 * pad) * (t.timestamp() - first) / span, 1)
+
+    def y(balance: int) -> float:
+        return round(pad + (height - 2 * pad) * (high - balance) / scale, 1)
+
+    at0, balance0 = points[0]
+    path = [f"M{x(at0)},{y(balance0)}"] + [f"H{x(at)} V{y(balance)}" for at, balance in points[1:]]
+    path.append(f"H{width - pad}")
+    dots = "".join(
+        f'<circle cx="{x(at)}" cy="{y(b)}" r="3" data-balance="{b}"><title>{at:%Y-%m-%d}: '
+        f'{escape(format_minor_units(b, currency))}</title></circle>'
+        for at, b in points
+    )
+    return (f'<svg class="chart balance" role="img" aria-label="Balance over time in {currency}" '
+            f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">'
+            f'<line x1="{pad}" x2="{width - pad}" y1="{y(0)}" y2="{y(0)}" class="zero"/>'
+            f'<path d="{" ".join(path)}" class="steps"/>{dots}</svg>')

@@ -86,3 +86,24 @@ def ageing(request, today: date) -> dict[str, list[Bar]]:
                    for bucket, label in BUCKETS.items()]
         for currency in sorted({c for c, _ in amounts})
     }
+
+
+def balance_over_time(request, customer_id: str) -> list[tuple]:
+    """(business time, balance after it) for each event that moved the balance, from the event
+    store (the history's source), folded with the balances projection's own change rule."""
+    from psycopg.rows import tuple_row
+
+    from ledger.event_log import COLUMNS, events_table, to_ledger_events
+    from projections.balances import MONEY_EVENTS, change_for
+
+    ctx = context(request)
+    statement = SQL("SELECT " + COLUMNS + " FROM {} WHERE customer_id = %s ORDER BY notification_id").format(
+        events_table(ctx.settings.store_schema))
+    with ctx.views_pool.connection() as conn, conn.cursor(binary=True, row_factory=tuple_row) as cursor:
+        rows = cursor.execute(statement, (customer_id,)).fetchall()
+    points, total = [], None
+    for event_type, record in to_ledger_events(rows, ctx.ledger.mapper, MONEY_EVENTS.__contains__):
+        change = change_for(event_type, record)
+        total = change if total is None else total.then(change)
+        points.append((record["occurred_at"], total.outstanding - total.credit_balance))
+    return points

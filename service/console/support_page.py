@@ -14,7 +14,7 @@ from domain.errors import UnknownCustomer
 from domain.roles import Permission
 from service.auth import context
 from service.console import explanations as say
-from service.console import preview, reads
+from service.console import charts, preview, reads
 from service.console.session import Refused, Staff
 from service.console.web import page, today_of
 
@@ -75,6 +75,7 @@ def customer_page(request: Request, staff: Staff, customer_id: str, status_code:
     invoices = reads.invoices(request, customer_id, today)
     values["invoices"] = invoices
     values["open_invoices"] = [i for i in invoices if i["amount_open"]]
+    values["balance_chart"] = charts.balance_svg(reads.balance_over_time(request, customer_id), account.currency)
     if staff.may(Permission.READ_SUPPORT_VIEW):
         support = reads.support(request, customer_id, today)
         collection = reads.collection(request, customer_id, today)

@@ -110,3 +110,14 @@ def test_the_ageing_chart_shows_the_invoices_views_numbers(console, pages):
     assert sum(shown.values()) > 0
     admin.locator('svg.chart a[data-bucket="31-60"]').click()
     assert admin.locator("#customers").get_by_role("link", name=CUSTOMER).count() == 1
+
+
+def test_a_customers_balance_over_time_ends_at_the_support_views_balance(console, pages):
+    agent = pages()
+    sign_in(agent, console.url, HELPDESK)
+    agent.goto(f"{console.url}/customers/{CUSTOMER}")
+    balances = [int(dot.get_attribute("data-balance")) for dot in agent.locator("svg.balance circle").all()]
+    with console.sign_in(ADMIN) as api:
+        support = api.get(f"/v1/views/support/{CUSTOMER}", params={"as_of": TODAY.date().isoformat()}).json()
+    assert balances[0] == 12480, "INV-000001 issued: 124.80 EUR"
+    assert balances[-1] == support["balance"]["amount"] == 19480
