@@ -14,10 +14,11 @@ HERE = Path(__file__).parent
 
 
 def install(app: FastAPI) -> None:
-    from service.console import actions, pages, session, web
+    from service.console import actions, pages, session, staff_page, web
 
     session.create_tables(app.state.context)
     web.install(app)
     app.include_router(pages.router)
     app.include_router(actions.router)
+    app.include_router(staff_page.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")

@@ -34,7 +34,7 @@ class Typed(Exception):
     """What was typed cannot be a command (an amount that is not one, say)."""
 
 
-async def _form(request: Request, staff: session.Staff | None) -> dict[str, Any]:
+async def form_of(request: Request, staff: session.Staff | None) -> dict[str, Any]:
     form = await request.form()
     session.check_csrf(request, form, staff)
     return {k: (v if len(form.getlist(k)) == 1 else form.getlist(k)) for k, v in form.items()}
@@ -61,7 +61,7 @@ async def on_customer(request: Request, customer_id: str, handler: Callable, cal
                       confirmation: Callable[[dict], str], explain: Callable[[dict, LedgerError, Any], str] | None = None):
     """One form about one customer: checked, run, confirmed or refused with what was typed."""
     staff = session.staff_of(request)
-    form = await _form(request, staff)
+    form = await form_of(request, staff)
     staff.require(needs(handler))
     account = context(request).ledger.get_account(customer_id)
     try:
@@ -211,7 +211,7 @@ async def work_on_case(request: Request, customer_id: str, case_id: str, work: s
 @router.post("/collections/runs")
 async def run_collections(request: Request):
     staff = session.staff_of(request)
-    await _form(request, staff)
+    await form_of(request, staff)
     staff.require(needs(collections.run_collections))
     day = today_of(request)
     done_ = context(request).ledger.collect(at=start_of(day), actor=staff.user)
@@ -220,7 +220,7 @@ async def run_collections(request: Request):
 
 @router.post("/sign-in")
 async def sign_in(request: Request):
-    form = await _form(request, None)
+    form = await form_of(request, None)
     user = str(form.get("user", ""))[:128]
     try:
         secret = session.sign_in(request, user, str(form.get("password", ""))[:1024])
@@ -239,7 +239,7 @@ async def sign_in(request: Request):
 @router.post("/sign-out")
 async def sign_out(request: Request):
     staff = session.staff_of(request)
-    await _form(request, staff)
+    await form_of(request, staff)
     session.sign_out(request, staff)
     response = RedirectResponse("/sign-in?why=signed+out", status_code=303)
     response.delete_cookie(session.COOKIE, path="/")
@@ -251,7 +251,7 @@ async def time_zone(request: Request):
     from zoneinfo import available_timezones
 
     staff = session.staff_of(request)
-    form = await _form(request, staff)
+    form = await form_of(request, staff)
     zone = str(form.get("time_zone", ""))
     if zone not in available_timezones():
         return done(request, "/", f"{zone!r} is not a time zone (e.g. Europe/Berlin)")
