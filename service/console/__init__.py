@@ -16,7 +16,8 @@ HERE = Path(__file__).parent
 def install(app: FastAPI) -> None:
     from service.console import actions, pages, session, staff_page, web
 
-    session.create_tables(app.state.context)
+    if app.state.context is not None:  # None: the app only for its OpenAPI document (service/docs.py)
+        session.create_tables(app.state.context)
     web.install(app)
     app.include_router(pages.router)
     app.include_router(actions.router)

@@ -91,7 +91,9 @@ class Staff:
 
 
 def create_tables(ctx) -> None:
-    with ctx.credentials.pool.connection() as conn:
+    from ledger.store import setup_lock
+
+    with setup_lock(ctx.settings.database_url), ctx.credentials.pool.connection() as conn:  # workers start at once
         conn.execute(TABLES)
 
 
