@@ -238,7 +238,7 @@ async def sign_in(request: Request):
 
 @router.post("/sign-out")
 async def sign_out(request: Request):
-    staff = session.staff_of(request)
+    staff = session.staff_of(request, one_time_password=True)
     await form_of(request, staff)
     session.sign_out(request, staff)
     response = RedirectResponse("/sign-in?why=signed+out", status_code=303)

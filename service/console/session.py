@@ -54,6 +54,10 @@ class SignedOut(Exception):
         self.why = why
 
 
+class MustChoosePassword(Exception):
+    """Signed in with a one-time password: nothing but choosing one's own until then."""
+
+
 class CsrfRefused(Exception):
     pass
 
@@ -73,6 +77,7 @@ class Staff:
     csrf: str
     time_zone: str
     ledger: object
+    must_change_password: bool = False
 
     def may(self, permission: Permission) -> bool:
         """What the page shows: the same role check as the server's refusal."""
@@ -119,8 +124,9 @@ def set_cookie(request: Request, response: Response, name: str, value: str, max_
                         secure=request.url.scheme == "https")
 
 
-def staff_of(request: Request) -> Staff:
-    """The signed-in staff member of this browser, or SignedOut."""
+def staff_of(request: Request, one_time_password: bool = False) -> Staff:
+    """The signed-in staff member of this browser, or SignedOut; after a one-time password,
+    MustChoosePassword unless the page is the one that chooses it."""
     ctx = context(request)
     secret = request.cookies.get(COOKIE)
     if not secret:
@@ -144,9 +150,10 @@ def staff_of(request: Request) -> Staff:
                          (now, row.token_id))
         zone = conn.execute(f"SELECT time_zone FROM {SCHEMA}.console_preferences WHERE user_id = %s",
                             (row.principal,)).fetchone()
-    if row.must_change_password:
-        raise SignedOut("your password was set by someone else: choose your own with `ledger login` first")
-    return Staff(row.principal, row.token_id, csrf_of(secret), zone["time_zone"] if zone else "UTC", ctx.ledger)
+    if row.must_change_password and not one_time_password:
+        raise MustChoosePassword()
+    return Staff(row.principal, row.token_id, csrf_of(secret), zone["time_zone"] if zone else "UTC", ctx.ledger,
+                 row.must_change_password)
 
 
 def check_csrf(request: Request, form, staff: Staff | None) -> None:

@@ -24,7 +24,7 @@ SIGN_IN_NAMES = ("sign-in", "console sign-in")  # the names service/routes/sessi
 
 
 def _principal(staff: session.Staff) -> Principal:
-    return Principal(staff.user, TokenKind.SESSION, staff.token_id)
+    return Principal(staff.user, TokenKind.SESSION, staff.token_id, staff.must_change_password)
 
 
 def sign_ins(request: Request) -> list:
@@ -87,3 +87,25 @@ async def revoke_token(request: Request, token_id: str):
     except (ServiceError, LedgerError) as error:
         return done(request, "/staff", f"Refused: {getattr(error, 'detail', error)}")
     return done(request, "/staff", f"Token {token_id} revoked." if changed else f"Token {token_id} was revoked before.")
+
+
+@router.get("/password", response_class=HTMLResponse)
+def password_form(request: Request, error: str = "") -> HTMLResponse:
+    staff = session.staff_of(request, one_time_password=True)
+    return page(request, "password.html", staff, error=error)
+
+
+@router.post("/password")
+async def choose_password(request: Request):
+    """One's own password (after a one-time one, the only thing allowed): the API's own
+    change, which keeps this session and ends the others."""
+    staff = session.staff_of(request, one_time_password=True)
+    form = await form_of(request, staff)
+    try:
+        body = staff_routes.NewPassword(password=str(form.get("password", "")),
+                                        current_password=str(form.get("current_password", "")))
+        staff_routes.set_password(staff.user, body, request, _principal(staff))
+    except (ServiceError, LedgerError, ValueError) as error:
+        detail = getattr(error, "detail", None) or str(error).splitlines()[0]
+        return page(request, "password.html", staff, 422, error=detail)
+    return done(request, "/", "Your new password is set; your other sessions were ended.")

@@ -17,7 +17,7 @@ from domain.money import format_minor_units
 from domain.roles import Permission
 from service.auth import context
 from service.console import HERE, explanations
-from service.console.session import COOKIE, CsrfRefused, Refused, SignedOut, Staff, set_cookie, staff_of
+from service.console.session import COOKIE, CsrfRefused, MustChoosePassword, Refused, SignedOut, Staff, set_cookie, staff_of
 
 templates = Jinja2Templates(directory=HERE / "templates")
 FLASH = "ledger_console_flash"
@@ -70,6 +70,10 @@ def install(app: FastAPI) -> None:
         response = RedirectResponse("/sign-in" + (f"?why={quote(error.why)}" if error.why else ""), status_code=303)
         response.delete_cookie(COOKIE, path="/")
         return response
+
+    @app.exception_handler(MustChoosePassword)
+    async def _one_time(request: Request, error: MustChoosePassword):
+        return RedirectResponse("/password", status_code=303)
 
     @app.exception_handler(CsrfRefused)
     async def _csrf(request: Request, error: CsrfRefused):

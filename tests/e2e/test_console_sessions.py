@@ -93,3 +93,24 @@ def test_an_api_token_in_the_cookie_is_not_a_console_session(console):
         token = api.headers["authorization"].split(" ", 1)[1]
     answer = httpx.get(console.url + "/", cookies={"ledger_console": token}, follow_redirects=False)
     assert answer.status_code == 303
+
+
+def test_after_a_one_time_password_the_console_asks_for_ones_own_before_anything_else(console):
+    from domain.roles import Role
+    from service.access import set_password
+    from tests.factories import ADMIN
+
+    console.ctx.ledger.grant_role("new@reseller.example", Role.HELPDESK_AGENT, at=NOW, actor=ADMIN)
+    set_password(console.ctx.credentials, console.ctx.access, "new@reseller.example", "one-time-3q0Vx9", one_time=True,
+                 at=NOW, actor=BILLING)
+    browser, answer = signed_in(console.url, "new@reseller.example", "one-time-3q0Vx9")
+    assert answer.status_code == 303
+    assert browser.get("/").headers["location"] == "/password", "nothing else before choosing a password"
+    form = browser.get("/password")
+    refused = browser.post("/password", data={"csrf": csrf_in(form.text), "current_password": "one-time-3q0Vx9",
+                                              "password": "short"})
+    assert refused.status_code == 422 and "a password has 12 to 256 characters" in refused.text
+    chosen = browser.post("/password", data={"csrf": csrf_in(form.text), "current_password": "one-time-3q0Vx9",
+                                             "password": "a long passphrase of mine"})
+    assert chosen.status_code == 303 and chosen.headers["location"] == "/"
+    assert browser.get("/").status_code == 200, "the same session goes on, with the user's own password"
