@@ -46,8 +46,10 @@ def balance_svg(points: list[tuple], currency: str, width: int = 640, height: in
     def x(t) -> float:
         return round(pad + (width - 2 * pad) * (t.timestamp() - first) / span, 1)
 
+    top, bottom = 18, 20  # room for the labels
+
     def y(balance: int) -> float:
-        return round(pad + (height - 2 * pad) * (high - balance) / scale, 1)
+        return round(top + (height - top - bottom) * (high - balance) / scale, 1)
 
     at0, balance0 = points[0]
     path = [f"M{x(at0)},{y(balance0)}"] + [f"H{x(at)} V{y(balance)}" for at, balance in points[1:]]
@@ -59,5 +61,9 @@ def balance_svg(points: list[tuple], currency: str, width: int = 640, height: in
     )
     return (f'<svg class="chart balance" role="img" aria-label="Balance over time in {currency}" '
             f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">'
+            f'<text x="{pad}" y="12">{escape(format_minor_units(high, currency))}</text>'
+            f'<text x="{pad}" y="{height - 4}">{points[0][0]:%Y-%m-%d}</text>'
+            f'<text x="{width - pad}" y="{height - 4}" text-anchor="end">{points[-1][0]:%Y-%m-%d}: '
+            f'{escape(format_minor_units(points[-1][1], currency))}</text>'
             f'<line x1="{pad}" x2="{width - pad}" y1="{y(0)}" y2="{y(0)}" class="zero"/>'
             f'<path d="{" ".join(path)}" class="steps"/>{dots}</svg>')

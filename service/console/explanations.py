@@ -92,8 +92,10 @@ class Suspension:
 
 
 def suspension(s: Suspension, invoices: dict[str, Invoice], reversals: Iterable[Reversal], currency: str,
-               today: date) -> str:
-    """Why these subscriptions are suspended, how it ends, and what the vendor does meanwhile."""
+               today: date, to_pay: Sequence[Invoice] | None = None) -> str:
+    """Why these subscriptions are suspended, how it ends, and what the vendor does meanwhile.
+    `to_pay`: what keeps them suspended now (the overdue invoices they owe), when it is more
+    than the invoices the suspension was for."""
     what = _and(s.subscription_ids)
     deadline = f"the vendor de-provisions on {day(s.deprovision_deadline, today)}"
     if not s.by_policy:
@@ -114,7 +116,11 @@ def suspension(s: Suspension, invoices: dict[str, Invoice], reversals: Iterable[
         f"; payment {r.payment_id} had paid it, but was reversed on {day(r.reversed_on, today)} ({r.reason})"
         for r in charge_backs
     )
-    owed = "it is" if len(open_) <= 1 else "they are"
+    if to_pay and {i.number for i in to_pay} - {i.number for i in open_}:
+        owed = (f"{_and([i.number for i in to_pay])} ({money(sum(i.amount_open for i in to_pay), currency)}) "
+                f"{'is' if len(to_pay) == 1 else 'are'}")
+    else:
+        owed = "it is" if len(open_) <= 1 else "they are"
     return (f"{what} suspended since {day(s.since, today)} because {because}{reopened}; "
             f"reinstated as soon as {owed} paid; {deadline}")
 

@@ -37,7 +37,21 @@ def facts(support: dict, invoices: list[dict]) -> tuple[dict[str, say.Invoice], 
     return by_number, reversals
 
 
-def suspensions(support: dict, invoices: dict[str, say.Invoice], reversals: list[say.Reversal], today: date) -> list[str]:
+def keeping_suspended(ledger, account, subscription_ids: list[str], today: date) -> list[str]:
+    """The invoices that keep these subscriptions suspended: what the domain's reinstatement
+    (domain/collections.py, owes_overdue) counts: overdue by the account's policy, or written
+    off, and billing one of them (any invoice, for an account-wide suspension)."""
+    policy = ledger.policy_book().policy(account.policy_name)
+    scopes = {account.suspensions[s].scope for s in subscription_ids if s in account.suspensions}
+    return sorted(
+        i.number for i in account.invoices.values()
+        if (i.written_off or (i.open_amount and policy.is_overdue(i.due_date, today)))
+        and ("account" in scopes or set(subscription_ids) & set(i.subscription_ids))
+    )
+
+
+def suspensions(ledger, account, support: dict, invoices: dict[str, say.Invoice], reversals: list[say.Reversal],
+                today: date) -> list[str]:
     """One sentence per suspension (subscriptions suspended together, for the same reason)."""
     grouped: dict[tuple, list[str]] = {}
     for s in support["suspended_subscriptions"]:
@@ -45,7 +59,8 @@ def suspensions(support: dict, invoices: dict[str, say.Invoice], reversals: list
         grouped.setdefault(key, []).append(s["subscription_id"])
     return [
         say.suspension(say.Suspension(tuple(ids), _date(since), reason, by_policy, numbers, _date(deadline)),
-                       invoices, reversals, support["currency"], today)
+                       invoices, reversals, support["currency"], today,
+                       [invoices[n] for n in keeping_suspended(ledger, account, ids, today) if n in invoices])
         for (since, reason, by_policy, numbers, deadline), ids in grouped.items()
     ]
 
@@ -84,7 +99,7 @@ def customer_page(request: Request, staff: Staff, customer_id: str, status_code:
             values.update(
                 support=support, collection=collection,
                 balance_sentence=say.balance(support["balance"], support["currency"]),
-                suspension_sentences=suspensions(support, by_number, reversals, today),
+                suspension_sentences=suspensions(ctx.ledger, account, support, by_number, reversals, today),
                 hold=hold_sentence(request, staff, collection, today),
                 timeline=[{**t, "by": say.acted_by(t["event_type"], t["sentence"], t["actor"])}
                           for t in reads.timeline(request, customer_id)],

@@ -26,7 +26,8 @@ def test_a_helpdesk_agent_explains_a_suspension_and_escalates_then_a_payment_rei
 
     why = agent.locator("#status .why").first.inner_text()
     assert re.search(r"ACME-365 and ACME-vm suspended since 14 November because INV-000001 \(74\.80 EUR\) is 36 days "
-                     r"past due; reinstated as soon as it is paid; the vendor de-provisions on \d+ \w+", why), why
+                     r"past due; reinstated as soon as INV-000001 and INV-000002 \(194\.80 EUR\) are paid; the vendor "
+                     r"de-provisions on 13 January 2027", why), why
     assert "suspended" == agent.locator(".collection-status").inner_text()
     assert agent.get_by_role("button", name="Record payment").count() == 0, "a helpdesk agent records no payment"
 

@@ -94,3 +94,13 @@ def test_a_refusal_in_money_shows_money():
 def test_times_are_shown_in_the_staff_members_zone():
     assert say.moment("2026-03-17T09:00:00+00:00", "Europe/Berlin") == "2026-03-17 10:00 CET"
     assert say.moment("2026-03-17T09:00:00+00:00", "UTC") == "2026-03-17 09:00 UTC"
+
+
+def test_a_suspension_names_every_overdue_invoice_that_must_be_paid_to_end_it():
+    later = say.Invoice("INV-000002", 12000, days_past_due=5)
+    sentence = say.suspension(suspended(), {"INV-000001": INV1, "INV-000002": later}, [], "EUR", TODAY,
+                              to_pay=[INV1, later])
+    assert sentence == (
+        "SUB-365 suspended since 17 March because INV-000001 (284.00 EUR) is 30 days past due; "
+        "reinstated as soon as INV-000001 and INV-000002 (404.00 EUR) are paid; the vendor de-provisions on 16 May"
+    )
