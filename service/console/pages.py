@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from domain.roles import Permission
 from service.auth import context
@@ -29,6 +29,8 @@ def sign_in_form(request: Request, why: str = "", user: str = "") -> HTMLRespons
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, customer: str = "") -> HTMLResponse:
     staff = signed_in(request)
+    if not staff.may(Permission.READ_BILLING_VIEWS) and staff.may(Permission.MANAGE_USERS):
+        return RedirectResponse("/staff", status_code=303)  # a user management admin's page
     staff.require(Permission.READ_BILLING_VIEWS)
     found = reads.search(request, customer.strip(), today_of(request)) if customer.strip() else []
     return page(request, "search.html", staff, customer=customer, found=found)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from tests.api_helpers import PASSWORD
 from tests.billing_life import HELPDESK
 from tests.e2e.console_helpers import sign_in
 from tests.factories import ADMIN
@@ -45,3 +46,19 @@ def test_a_helpdesk_agent_sees_no_staff_page_and_is_refused_it(console, pages):
     answer = agent.goto(f"{console.url}/staff")
     assert answer.status == 403
     assert "may not grant and revoke roles" in agent.content()
+
+
+def test_a_user_management_admin_lands_on_staff_and_roles_and_sees_no_customers(console, pages):
+    from domain.roles import Role
+    from tests.e2e.console_helpers import TODAY
+
+    console.ctx.ledger.grant_role("uma@reseller.example", Role.USER_MANAGEMENT_ADMIN, at=TODAY, actor=ADMIN)
+    console.add_staff("uma@reseller.example", None)
+    uma = pages()
+    uma.goto(console.url + "/")
+    uma.get_by_label("User").fill("uma@reseller.example")
+    uma.get_by_label("Password").fill(PASSWORD)
+    uma.get_by_role("button", name="Sign in").click()
+    uma.get_by_role("heading", name="Staff and roles").wait_for()
+    assert uma.get_by_role("link", name="Customers").count() == 0
+    assert uma.goto(f"{console.url}/customers/ACME").status == 403
