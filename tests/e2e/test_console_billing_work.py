@@ -80,3 +80,37 @@ def test_an_invoice_prints_as_a_document_without_the_consoles_controls(console, 
     assert f"Invoice {late_customer}" in document and "Customer CUST-H (CUST-H)" in document
     assert re.search(r"Total\s+2\.40 EUR", document), document
     assert "due 31 October" in document
+
+
+def test_a_reversed_payment_is_told_as_the_reason_of_the_suspension(console, settings, app, pages):
+    clerk = pages()
+    sign_in(clerk, console.url, BILLING)
+    clerk.goto(f"{console.url}/customers/ACME")
+    clerk.locator("#payments tr", has_text="PAY-1").get_by_label("Reason").fill("charged back by the bank")
+    clerk.get_by_role("button", name="Reverse").click()
+    assert clerk.locator(".flash").inner_text() == "Payment PAY-1 reversed."
+    relay_and_project(settings, app)
+    clerk.reload()
+    assert "reversed on 20 November: charged back by the bank" in clerk.locator("#payments").inner_text()
+    why = clerk.locator("#status .why").first.inner_text()
+    assert "because INV-000001 (124.80 EUR) is 36 days past due; payment PAY-1 had paid it, but was reversed on " \
+           "20 November (charged back by the bank); reinstated as soon as" in why, why
+
+
+def test_suspending_and_reinstating_by_hand_are_the_clerks_acts(console, settings, app, pages):
+    clerk = pages()
+    sign_in(clerk, console.url, BILLING)
+    clerk.goto(f"{console.url}/customers/ACME")
+    clerk.get_by_label("Reinstatement reason").fill("paid by phone, clears tomorrow")
+    clerk.get_by_role("button", name="Reinstate all").click()
+    assert clerk.locator(".flash").inner_text() == "Reinstated."
+    relay_and_project(settings, app)
+    clerk.reload()
+    newest = clerk.locator("#timeline li").first.inner_text()
+    assert "Reinstated: ACME-365, ACME-vm: paid by phone, clears tomorrow" in newest
+    assert newest.endswith(f"by {BILLING}")
+
+    clerk.get_by_label("Suspension reason").fill("")
+    clerk.get_by_label("Suspension reason").fill("   ")
+    clerk.get_by_role("button", name="Suspend all").click()
+    assert clerk.locator("p.error").inner_text() == "a suspension by hand needs a reason"

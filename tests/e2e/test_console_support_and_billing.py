@@ -122,3 +122,32 @@ def test_a_customers_balance_over_time_ends_at_the_support_views_balance(console
         support = api.get(f"/v1/views/support/{CUSTOMER}", params={"as_of": TODAY.date().isoformat()}).json()
     assert balances[0] == 12480, "INV-000001 issued: 124.80 EUR"
     assert balances[-1] == support["balance"]["amount"] == 19480
+
+
+def test_a_case_gets_notes_is_resolved_and_reopened(console, settings, app, pages):
+    agent = pages()
+    sign_in(agent, console.url, HELPDESK)
+    agent.goto(f"{console.url}/customers/{CUSTOMER}")
+    agent.get_by_text("Open a case").click()
+    agent.get_by_label("Category").select_option("technical")
+    agent.get_by_label("Subject").fill("VMs do not start")
+    agent.get_by_role("button", name="Open the case").click()
+    relay_and_project(settings, app)
+    agent.reload()
+    case = agent.locator("article.case").first
+    case_id = case.get_attribute("data-case")
+    case.get_by_label("Note").fill("customer sent the error message")
+    case.get_by_role("button", name="Add note").click()
+    assert agent.locator(".flash").inner_text() == f"{case_id}: Note added."
+    relay_and_project(settings, app)
+    agent.reload()
+    assert "1 note, last: “customer sent the error message”" in agent.locator("article.case").first.inner_text()
+    agent.locator("article.case").first.get_by_label("Resolution").fill("suspension explained")
+    agent.locator("article.case").first.get_by_role("button", name="Resolve").click()
+    relay_and_project(settings, app)
+    agent.reload()
+    assert agent.locator("article.case").count() == 0
+    agent.get_by_label("Resolved case").fill(case_id)
+    agent.locator("#reopen").get_by_label("Reason").fill("still failing")
+    agent.get_by_role("button", name="Reopen").click()
+    assert agent.locator(".flash").inner_text() == f"{case_id}: Case reopened."
