@@ -23,7 +23,7 @@ def ageing_svg(currency: str, bars) -> str:
         href = f"/ageing?currency={quote(currency)}&amp;bucket={quote(bar.bucket)}"
         parts.append(
             f'<a href="{href}" data-bucket="{escape(bar.bucket)}" data-amount="{bar.amount}">'
-            f'<title>{escape(bar.label)}: {amount}, {len(bar.customers)} customers</title>'
+            f'<title>{escape(bar.label)}: {amount}, {bar.customers} customers</title>'
             f'<text x="0" y="{y + 19}">{escape(bar.label)}</text>'
             f'<rect x="{LABEL}" y="{y}" width="{max(length, 1)}" height="{BAR_HEIGHT}" class="bar-{n}"/>'
             f'<text x="{LABEL + max(length, 1) + 6}" y="{y + 19}">{amount}</text></a>'

@@ -71,4 +71,6 @@ def ageing(request: Request, bucket: str = "", currency: str = "") -> HTMLRespon
     by_currency = reads.ageing(request, today_of(request))
     charts_ = {c: charts.ageing_svg(c, bars) for c, bars in by_currency.items()}
     chosen = next((b for b in by_currency.get(currency, []) if b.bucket == bucket), None)
-    return page(request, "ageing.html", staff, by_currency=by_currency, charts=charts_, chosen=chosen, currency=currency)
+    behind = reads.customers_in_bucket(request, today_of(request), currency, bucket) if chosen else []
+    return page(request, "ageing.html", staff, by_currency=by_currency, charts=charts_, chosen=chosen, currency=currency,
+                behind=behind)
