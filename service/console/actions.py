@@ -154,27 +154,29 @@ async def release_hold(request: Request, customer_id: str):
         lambda f: "Hold released.")
 
 
-def _subscriptions(f: dict) -> list[str] | None:
-    chosen = f.get("subscription_ids")
-    return None if not chosen else [chosen] if isinstance(chosen, str) else chosen
+def listed(form: dict, name: str) -> list[str]:
+    """A field a form may give several times (checkboxes): always a list."""
+    value = form.get(name) or []
+    return [value] if isinstance(value, str) else value
+
+
+async def by_hand(request: Request, customer_id: str, handler: Callable, confirmation: str):
+    """Suspension or reinstatement by hand: all subscriptions, or those ticked, with a reason."""
+    return await on_customer(
+        request, customer_id, handler,
+        lambda f, by, c: handler(customer_id, collections.BySubscription(
+            subscription_ids=listed(f, "subscription_ids") or None, reason=f.get("reason", "")), by),
+        lambda f: confirmation)
 
 
 @router.post("/customers/{customer_id}/suspension")
 async def suspend(request: Request, customer_id: str):
-    return await on_customer(
-        request, customer_id, collections.suspend,
-        lambda f, by, c: collections.suspend(customer_id, collections.BySubscription(
-            subscription_ids=_subscriptions(f), reason=f.get("reason", "")), by),
-        lambda f: "Suspended.")
+    return await by_hand(request, customer_id, collections.suspend, "Suspended.")
 
 
 @router.post("/customers/{customer_id}/reinstatement")
 async def reinstate(request: Request, customer_id: str):
-    return await on_customer(
-        request, customer_id, collections.reinstate,
-        lambda f, by, c: collections.reinstate(customer_id, collections.BySubscription(
-            subscription_ids=_subscriptions(f), reason=f.get("reason", "")), by),
-        lambda f: "Reinstated.")
+    return await by_hand(request, customer_id, collections.reinstate, "Reinstated.")
 
 
 # --- support cases ------------------------------------------------------------------------
@@ -182,9 +184,8 @@ async def reinstate(request: Request, customer_id: str):
 @router.post("/customers/{customer_id}/cases")
 async def open_case(request: Request, customer_id: str):
     def call(f, by, currency):
-        about = f.get("about") or []
         cases.open_case(cases.OpenCase(case_id=_new_id("CASE"), customer_id=customer_id, category=f.get("category"),
-                                       subject=f.get("subject", ""), about=[about] if isinstance(about, str) else about), by)
+                                       subject=f.get("subject", ""), about=listed(f, "about")), by)
     return await on_customer(request, customer_id, cases.open_case, call, lambda f: "Case opened.")
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import psycopg
 from psycopg.sql import SQL, Identifier
 
 from ledger.queries import ViewQuery
@@ -46,12 +47,17 @@ def search(request, text: str, today: date) -> list[dict]:
     query = SQL("SELECT customer_id, customer_name, currency, balance, overdue, days_past_due FROM {} "
                 "WHERE customer_id = %s OR customer_name ILIKE %s ORDER BY customer_id LIMIT %s").format(
         Identifier(ctx.settings.views_schema, BALANCES_VIEW.name))
-    with ctx.views_pool.connection() as conn, conn.transaction():
-        conn.execute("SELECT set_config('ledger.as_of', %s, true)", (today.isoformat(),))
-        try:
-            return conn.execute(query, (text, pattern, SEARCH_LIMIT)).fetchall()
-        except Exception:  # noqa: BLE001 - nothing projected yet: no view, no customer
-            return []
+    return _as_of(ctx, today, query, (text, pattern, SEARCH_LIMIT))
+
+
+def _as_of(ctx, today: date, query, params: tuple) -> list[dict]:
+    """A query of the views as of the day (the views' `today()`); nothing projected yet: no rows."""
+    try:
+        with ctx.views_pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT set_config('ledger.as_of', %s, true)", (today.isoformat(),))
+            return conn.execute(query, params).fetchall()
+    except psycopg.errors.UndefinedTable:
+        return []
 
 
 def timeline(request, customer_id: str, limit: int = 200) -> list[dict]:
@@ -75,13 +81,7 @@ def _on_invoices_view(request, today: date, statement: str, params: tuple) -> li
     """A grouping over the invoices view as of the day: summed by PostgreSQL, so the chart
     costs the same whatever the number of customers."""
     ctx = context(request)
-    query = SQL(statement).format(Identifier(ctx.settings.views_schema, INVOICES_VIEW.name))
-    with ctx.views_pool.connection() as conn, conn.transaction():
-        conn.execute("SELECT set_config('ledger.as_of', %s, true)", (today.isoformat(),))
-        try:
-            return conn.execute(query, params).fetchall()
-        except Exception:  # noqa: BLE001 - nothing projected yet: no view, no invoice
-            return []
+    return _as_of(ctx, today, SQL(statement).format(Identifier(ctx.settings.views_schema, INVOICES_VIEW.name)), params)
 
 
 def ageing(request, today: date) -> dict[str, list[Bar]]:
