@@ -5,7 +5,6 @@ refusal shows the page again with the one-line error and what was typed."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -21,7 +20,7 @@ from service.auth import Acting, context
 from service.console import explanations as say
 from service.console import session
 from service.console.support_page import customer_page
-from service.console.web import done, needs, page, today_of
+from service.console.web import done, needs, new_id, page, today_of
 from service.console.preview import start_of
 from service.errors import ServiceError
 from service.routes import billing, cases, collections
@@ -76,14 +75,10 @@ async def on_customer(request: Request, customer_id: str, handler: Callable, cal
     return done(request, f"/customers/{customer_id}", confirmation(form))
 
 
-def _new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8].upper()}"
-
-
 @router.post("/customers/{customer_id}/payments")
 async def record_payment(request: Request, customer_id: str):
     def call(f, by, currency):
-        body = billing.ReceivePayment(payment_id=f.get("payment_id") or _new_id("PAY"), amount=_amount(f["amount"], currency),
+        body = billing.ReceivePayment(payment_id=f.get("payment_id") or new_id("PAY"), amount=_amount(f.get("amount", ""), currency),
                                       method=f.get("method") or "transfer", reference=f.get("reference", ""),
                                       invoice_number=f.get("invoice_number") or None)
         billing.receive_payment(request.path_params["customer_id"], body, by)
@@ -102,9 +97,20 @@ async def reverse_payment(request: Request, customer_id: str, payment_id: str):
 @router.post("/customers/{customer_id}/refunds")
 async def refund(request: Request, customer_id: str):
     def call(f, by, currency):
-        billing.refund(customer_id, billing.Refund(refund_id=_new_id("REF"), amount=_amount(f["amount"], currency),
-                                                   method=f.get("method") or "transfer", reference=f.get("reference", "")), by)
-    return await on_customer(request, customer_id, billing.refund, call, lambda f: f"Refund of {f['amount']} recorded.")
+        f["refund_id"] = f.get("refund_id") or new_id("REF")  # the form's own, else new
+        billing.refund(customer_id, billing.Refund(refund_id=f["refund_id"],
+                                                   amount=_amount(f.get("refund_amount", ""), currency)), by)
+    return await on_customer(request, customer_id, billing.refund, call,
+                             lambda f: f"Refund of {f['refund_amount']} recorded.", _refund_in_money)
+
+
+def _refund_in_money(form: dict, error: LedgerError, account) -> str | None:
+    if not isinstance(error, InvalidCommand):
+        return None
+    amount = _amount(form.get("refund_amount", ""), account.currency).amount  # it was an amount: the ledger refused it
+    if amount > account.credit_balance:
+        return say.refund_exceeds_credit(form["refund_id"], amount, account.credit_balance, account.currency)
+    return None
 
 
 def _credit_note_in_money(form: dict, error: LedgerError, account) -> str | None:
@@ -112,7 +118,7 @@ def _credit_note_in_money(form: dict, error: LedgerError, account) -> str | None
     if not isinstance(error, InvalidCommand) or invoice is None:
         return None
     try:
-        amount = _amount(form.get("amount", ""), account.currency).amount
+        amount = _amount(form.get("credit_amount", ""), account.currency).amount
     except Typed:
         return None
     if amount > invoice.open_amount:
@@ -124,12 +130,12 @@ def _credit_note_in_money(form: dict, error: LedgerError, account) -> str | None
 @router.post("/customers/{customer_id}/credit-notes")
 async def credit_note(request: Request, customer_id: str):
     def call(f, by, currency):
-        f.setdefault("credit_note_id", _new_id("CN"))
+        f["credit_note_id"] = f.get("credit_note_id") or new_id("CN")  # the form's own, else new
         billing.issue_credit_note(customer_id, billing.IssueCreditNote(
             credit_note_id=f["credit_note_id"], invoice_number=f.get("invoice_number", ""),
-            amount=_amount(f["amount"], currency), reason=f.get("reason", "")), by)
+            amount=_amount(f.get("credit_amount", ""), currency), reason=f.get("credit_reason", "")), by)
     return await on_customer(request, customer_id, billing.issue_credit_note, call,
-                             lambda f: f"Credit note of {f['amount']} issued on {f['invoice_number']}.",
+                             lambda f: f"Credit note of {f['credit_amount']} issued on {f['invoice_number']}.",
                              _credit_note_in_money)
 
 
@@ -137,13 +143,13 @@ async def credit_note(request: Request, customer_id: str):
 async def place_hold(request: Request, customer_id: str):
     def call(f, by, currency):
         try:
-            until = date.fromisoformat(f.get("until", ""))
+            until = date.fromisoformat(f.get("hold_until", ""))
         except ValueError:
-            raise Typed(f"until: {f.get('until')!r} is not a day (YYYY-MM-DD)") from None
-        collections.place_hold(customer_id, collections.PlaceHold(kind=f.get("kind"), until=until,
-                                                                  reason=f.get("reason", "")), by)
+            raise Typed(f"until: {f.get('hold_until')!r} is not a day (YYYY-MM-DD)") from None
+        collections.place_hold(customer_id, collections.PlaceHold(kind=f.get("hold_kind"), until=until,
+                                                                  reason=f.get("hold_reason", "")), by)
     return await on_customer(request, customer_id, collections.place_hold, call,
-                             lambda f: f"Collections on hold until {f['until']}.")
+                             lambda f: f"Collections on hold until {f['hold_until']}.")
 
 
 @router.post("/customers/{customer_id}/hold/release")
@@ -184,7 +190,7 @@ async def reinstate(request: Request, customer_id: str):
 @router.post("/customers/{customer_id}/cases")
 async def open_case(request: Request, customer_id: str):
     def call(f, by, currency):
-        cases.open_case(cases.OpenCase(case_id=_new_id("CASE"), customer_id=customer_id, category=f.get("category"),
+        cases.open_case(cases.OpenCase(case_id=f.get("case_id") or new_id("CASE"), customer_id=customer_id, category=f.get("category"),
                                        subject=f.get("subject", ""), about=listed(f, "about")), by)
     return await on_customer(request, customer_id, cases.open_case, call, lambda f: "Case opened.")
 

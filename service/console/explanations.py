@@ -178,3 +178,8 @@ def credit_note_exceeds_open(credit_note_id: str, amount: int, invoice_number: s
     """A refusal in money shows money."""
     return (f"credit note {credit_note_id}: {money(amount, currency)} is more than invoice {invoice_number} "
             f"still has open ({money(open_amount, currency)})")
+
+
+def refund_exceeds_credit(refund_id: str, amount: int, credit_balance: int, currency: str) -> str:
+    return (f"refund {refund_id}: {money(amount, currency)} is more than the credit balance "
+            f"({money(credit_balance, currency)})")

@@ -3,6 +3,7 @@ an invoice to print, the collections preview and the ageing chart."""
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 from fastapi import APIRouter, Request
@@ -51,8 +52,13 @@ def invoice(request: Request, customer_id: str, number: str) -> HTMLResponse:
     if not rows:
         return page(request, "message.html", staff, 404, message=f"no invoice {number} of {customer_id} is projected yet")
     return page(request, "invoice.html", staff, invoice=rows[0], account=account,
-                reseller=ctx.settings.__dict__.get("reseller_name", "Reseller"),
+                reseller=reseller(),
                 credit_notes=[(cn, amount) for cn, (n, amount) in account.credit_notes.items() if n == number])
+
+
+def reseller() -> str:
+    """Who sends the invoice: set as the partner's support plan is, in the environment."""
+    return os.environ.get("LEDGER_RESELLER_DETAILS") or "(set LEDGER_RESELLER_DETAILS: the reseller's name and address)"
 
 
 @router.get("/collections", response_class=HTMLResponse)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 from functools import cache
+import uuid
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -27,6 +28,12 @@ def today_of(request: Request) -> date:
     return context(request).clock().date()
 
 
+def new_id(prefix: str) -> str:
+    """An id for a command, made when its form is shown: posting the same form twice (a
+    double click, a retry after a timeout) is the same command, done once."""
+    return f"{prefix}-{uuid.uuid4().hex[:8].upper()}"
+
+
 def money(amount: int | None, currency: str | None) -> str:
     return "" if amount is None or not currency else format_minor_units(amount, currency)
 
@@ -35,7 +42,7 @@ def page(request: Request, template: str, staff: Staff | None, status_code: int 
     today = today_of(request)
     flash = unquote(request.cookies.get(FLASH) or "")
     response = templates.TemplateResponse(request, template, {
-        "staff": staff, "P": Permission, "money": money, "today": today, "flash": flash,
+        "staff": staff, "P": Permission, "money": money, "new_id": new_id, "today": today, "flash": flash,
         "day": lambda d: explanations.day(d, today) if d else "",
         "moment": lambda t: explanations.moment(t, staff.time_zone if staff else "UTC") if t else "",
         **values,

@@ -114,3 +114,34 @@ def test_suspending_and_reinstating_by_hand_are_the_clerks_acts(console, setting
     clerk.get_by_label("Suspension reason").fill("   ")
     clerk.get_by_role("button", name="Suspend all").click()
     assert clerk.locator("p.error").inner_text() == "a suspension by hand needs a reason"
+
+
+def test_a_refund_of_more_than_the_credit_balance_is_refused_in_one_line_keeping_what_was_typed(console, pages):
+    clerk = pages()
+    sign_in(clerk, console.url, BILLING)
+    clerk.goto(f"{console.url}/customers/ACME")
+    before = console.notifications()
+    clerk.get_by_label("Refund amount").fill("12.5x")
+    clerk.get_by_role("button", name="Refund").click()
+    assert clerk.locator("p.error").inner_text() == "'12.5x' is not an amount (write it as 74.80)"
+    assert clerk.get_by_label("Refund amount").input_value() == "12.5x"
+    assert clerk.get_by_label("Amount (EUR)").input_value() == "", "another form's field stays as it was"
+    clerk.get_by_label("Refund amount").fill("10.00")
+    clerk.get_by_role("button", name="Refund").click()
+    refusal = clerk.locator("p.error").inner_text()
+    assert re.fullmatch(r"refund REF-\w+: 10\.00 EUR is more than the credit balance \(0\.00 EUR\)", refusal), refusal
+    assert console.notifications() == before
+
+
+def test_a_payment_form_posted_twice_records_one_payment(console, app, pages):
+    clerk = pages()
+    sign_in(clerk, console.url, BILLING)
+    clerk.goto(f"{console.url}/customers/ACME")
+    form = clerk.locator("#payment-form")
+    fields = {name: form.locator(f"input[name={name}]").get_attribute("value") for name in ("csrf", "payment_id")}
+    for _ in range(2):  # a double click, or a retry after a timeout
+        answer = clerk.request.post(f"{console.url}/customers/ACME/payments", form={**fields, "amount": "10.00"},
+                                    max_redirects=0)
+        assert answer.status == 303
+    payments = app.get_account("ACME").payments
+    assert fields["payment_id"] in payments and len(payments) == 2, "PAY-1 and this one, once"

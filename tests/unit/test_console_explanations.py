@@ -104,3 +104,8 @@ def test_a_suspension_names_every_overdue_invoice_that_must_be_paid_to_end_it():
         "SUB-365 suspended since 17 March because INV-000001 (284.00 EUR) is 30 days past due; "
         "reinstated as soon as INV-000001 and INV-000002 (404.00 EUR) are paid; the vendor de-provisions on 16 May"
     )
+
+
+def test_a_refused_refund_shows_money():
+    assert say.refund_exceeds_credit("REF-1", 1000, 250, "EUR") == \
+        "refund REF-1: 10.00 EUR is more than the credit balance (2.50 EUR)"
