@@ -114,3 +114,15 @@ def test_after_a_one_time_password_the_console_asks_for_ones_own_before_anything
                                              "password": "a long passphrase of mine"})
     assert chosen.status_code == 303 and chosen.headers["location"] == "/"
     assert browser.get("/").status_code == 200, "the same session goes on, with the user's own password"
+
+
+def test_each_staff_member_chooses_the_time_zone_of_their_pages(console):
+    browser, _ = signed_in(console.url)
+    page = browser.get("/")
+    refused = browser.post("/preferences/time-zone", data={"csrf": csrf_in(page.text), "time_zone": "Mars/Olympus"})
+    assert refused.status_code == 303
+    assert "is not a time zone" in browser.get("/").text
+    browser.post("/preferences/time-zone", data={"csrf": csrf_in(page.text), "time_zone": "Europe/Berlin"})
+    assert 'name="time_zone" value="Europe/Berlin"' in browser.get("/").text
+    other, _ = signed_in(console.url, BILLING)
+    assert 'name="time_zone" value="Europe/Berlin"' in other.get("/").text, "the setting is the user's, not the browser's"
