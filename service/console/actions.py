@@ -13,8 +13,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
-from domain.errors import InvalidCommand, LedgerError
+from domain.errors import InvalidCommand, LedgerError, PermissionDenied, UnknownCustomer
 from domain.money import minor_units_exactly
 from service.auth import Acting, context
 from service.console import explanations as say
@@ -58,11 +59,21 @@ def _by(request: Request, staff: session.Staff) -> Acting:
 
 async def on_customer(request: Request, customer_id: str, handler: Callable, call: Callable[[dict, Acting, str], Any],
                       confirmation: Callable[[dict], str], explain: Callable[[dict, LedgerError, Any], str] | None = None):
-    """One form about one customer: checked, run, confirmed or refused with what was typed."""
-    staff = session.staff_of(request)
+    """One form about one customer: checked, run, confirmed or refused with what was typed.
+    Only reading the form is async: the ledger's work runs in the thread pool, as the API's
+    (sync) endpoints do, so that one slow command does not hold up every other page."""
+    staff = await run_in_threadpool(session.staff_of, request)
     form = await form_of(request, staff)
+    return await run_in_threadpool(_on_customer, request, staff, form, customer_id, handler, call, confirmation, explain)
+
+
+def _on_customer(request: Request, staff: session.Staff, form: dict, customer_id: str, handler: Callable,
+                 call: Callable, confirmation: Callable, explain: Callable | None):
     staff.require(needs(handler))
-    account = context(request).ledger.get_account(customer_id)
+    try:
+        account = context(request).ledger.get_account(customer_id)
+    except UnknownCustomer as unknown:
+        raise session.Refused(404, str(unknown)) from None
     try:
         call(form, _by(request, staff), account.currency)
     except Typed as error:
@@ -71,7 +82,7 @@ async def on_customer(request: Request, customer_id: str, handler: Callable, cal
         return customer_page(request, staff, customer_id, 422, _one_line(error), form)
     except LedgerError as error:
         message = (explain and explain(form, error, account)) or str(error)
-        return customer_page(request, staff, customer_id, 403 if "may not" in str(error) else 422, message, form)
+        return customer_page(request, staff, customer_id, 403 if isinstance(error, PermissionDenied) else 422, message, form)
     return done(request, f"/customers/{customer_id}", confirmation(form))
 
 
