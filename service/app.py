@@ -17,7 +17,7 @@ from domain.application import BillingLedger
 from domain.credentials import AccessLog
 from eventstore.postgres import open_access_log
 from ledger.config import Settings
-from service import errors
+from service import console, errors
 from service.credentials import CredentialStore
 from service.idempotency import IdempotencyStore
 from service.routes import accounts, billing, cases, collections, dead_letters, history, policies, sessions, staff, tokens, usage, views
@@ -125,6 +125,7 @@ def create_app(ctx: ServiceContext) -> FastAPI:
 
     for module in (sessions, tokens, staff, accounts, billing, collections, cases, policies, views, history, dead_letters, usage):
         app.include_router(module.router)
+    console.install(app)  # the staff console's pages at `/`, over the same endpoints and role checks
     generate = app.openapi
     app.openapi = lambda: errors.problems_only(generate())  # generated once, then kept by FastAPI
     return app

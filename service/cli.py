@@ -18,7 +18,8 @@ def cmd_serve(settings: Settings, args) -> int:
         return 0
     ctx = ServiceContext.open(settings)
     try:
-        say(f"ledger API on http://{args.host}:{args.port} (OpenAPI: /openapi.json, docs: /docs); Ctrl-C stops it")
+        say(f"ledger API on http://{args.host}:{args.port} (OpenAPI: /openapi.json, docs: /docs; "
+            "the staff console: /); Ctrl-C stops it")
         serve(create_app(ctx), args.host, args.port)
     finally:
         ctx.close()

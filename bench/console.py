@@ -1,0 +1,106 @@
+"""How long a console page takes to load, through `ledger serve`, one staff member at a time.
+
+    .venv/bin/python -m bench.console [--customers 1000] [--loads 100]
+
+Customers are opened with a VM's usage in January and invoiced on 1 February (due
+3 March), relayed and projected; the console's day is the real one, so every invoice is
+far past due. A billing admin signs in through the form, then each page is loaded
+`--loads` times in turn: the support view of a customer (different customers), the
+search by part of a name, and the ageing chart over all customers. Issue 13 asks for
+a page under 300 ms (with 100,000 customers projected; pass --customers to approach it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import threading
+import time
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import httpx
+
+from bench.api import free_port, serve
+from bench.common import ADMIN, bench_settings, open_customers, report, say
+from domain.usage import UsageReport
+from ledger.processes import projector_process, relay_process, run
+
+PASSWORD = "bench password, long enough"
+INVOICED_AT = datetime(2026, 2, 1, tzinfo=timezone.utc)
+
+
+def bill(ledger, customers: list[str]) -> None:
+    start = datetime(2026, 1, 10, tzinfo=timezone.utc)
+    reports = [UsageReport(f"bench-{c}", "bench", c, f"{c}-vm", "Virtual Machines", "vcpu-hours", Decimal(24), "h",
+                           start, start + timedelta(hours=24), start + timedelta(hours=25)) for c in customers]
+    ledger.record_usage(reports, actor="system:ingest")
+    for customer in customers:
+        ledger.issue_invoice(customer, date(2026, 1, 1), date(2026, 2, 1), at=INVOICED_AT, actor=ADMIN)
+
+
+def timed(client: httpx.Client, paths: list[str]) -> tuple[float, float, float]:
+    timings = []
+    for path in paths:
+        started = time.perf_counter()
+        answer = client.get(path)
+        timings.append((time.perf_counter() - started) * 1000)
+        assert answer.status_code == 200, (path, answer.status_code)
+    return statistics.median(timings), statistics.quantiles(timings, n=20)[18], max(timings)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=1000)
+    parser.add_argument("--loads", type=int, default=100)
+    args = parser.parse_args()
+
+    from service.access import set_password
+    from service.app import ServiceContext
+
+    with bench_settings() as settings:
+        ctx = ServiceContext.open(settings)
+        customers = open_customers(ctx.ledger, args.customers)
+        say(f"{args.customers} customers opened; billing them")
+        bill(ctx.ledger, customers)
+        set_password(ctx.credentials, ctx.access, ADMIN, PASSWORD, one_time=False, at=ctx.clock(), actor="bench")
+        processes = [relay_process(settings, ctx.ledger), projector_process(settings)]
+        try:
+            run(processes, threading.Event(), until_drained=True)
+        finally:
+            for process in processes:
+                process.close()
+        ctx.close()
+
+        port = free_port()
+        server = serve(settings, port, 1)
+        figures = {}
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as browser:
+                form = browser.get("/sign-in")
+                csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+                signed_in = browser.post("/sign-in", data={"csrf": csrf, "user": ADMIN, "password": PASSWORD})
+                assert signed_in.status_code == 303, signed_in.text
+                pages = {
+                    "support view": [f"/customers/{customers[n % len(customers)]}" for n in range(args.loads)],
+                    "search": [f"/?customer={n % 10}{n % 7}" for n in range(args.loads)],
+                    "ageing": ["/ageing"] * args.loads,
+                }
+                for name, paths in pages.items():
+                    say(f"{name}: {args.loads} loads")
+                    figures[name] = timed(browser, paths)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+    print(f"{'page':16}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}   ({args.customers} customers)")
+    for name, (p50, p95, most) in figures.items():
+        print(f"{name:16}{p50:10.1f}{p95:10.1f}{most:10.1f}")
+    report("console", figures["support view"][0], "ms p50 support view",
+           **{f"{k.replace(' ', '_')}_{m}": round(v, 1) for k, f in figures.items()
+              for m, v in zip(("p50_ms", "p95_ms", "max_ms"), f)})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""What a collections run would do, without doing it: the domain's own `collect` run on
+each account as the store holds it, and its pending events read instead of saved.
+
+No rule is written twice: a preview is exactly what `POST /v1/collections/runs` would emit
+on that day (unless another command changes an account in between).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+
+from domain.roles import Permission
+
+# An event of the run, as the preview names it.
+WORDS = {
+    "ReminderSent": "reminder",
+    "SubscriptionsSuspended": "suspension",
+    "DeprovisioningWarningSent": "de-provisioning warning",
+    "InvoiceWrittenOff": "write-off",
+    "CollectionsHoldReleased": "end of hold",
+}
+
+
+@dataclass(frozen=True)
+class Planned:
+    customer_id: str
+    event_type: str
+    invoice_numbers: tuple[str, ...]
+    subscription_ids: tuple[str, ...]
+
+    @property
+    def what(self) -> str:
+        return WORDS.get(self.event_type, self.event_type)
+
+
+def start_of(day: date) -> datetime:
+    return datetime.combine(day, time(), timezone.utc)
+
+
+def account_plan(ledger, customer_id: str, day: date, actor: str) -> list[Planned]:
+    """The events the run of `day` would emit for one account (never saved)."""
+    account = ledger.get_account(customer_id)
+    account.collect(ledger.policy_book().policy(account.policy_name), at=start_of(day), actor=actor)
+    return [_planned(customer_id, event) for event in account.collect_events()]
+
+
+def run_plan(ledger, day: date, actor: str) -> list[Planned]:
+    """Every account's plan for `day`; refused like the run itself to whom may not run it."""
+    ledger.authorize(actor, Permission.RUN_COLLECTIONS)
+    return [p for customer_id in ledger.index.customer_ids() for p in account_plan(ledger, customer_id, day, actor)]
+
+
+def _planned(customer_id: str, event) -> Planned:
+    numbers = getattr(event, "invoice_numbers", None) or [getattr(event, "invoice_number", None)]
+    return Planned(customer_id, type(event).__name__, tuple(n for n in numbers if n),
+                   tuple(getattr(event, "subscription_ids", ()) or ()))

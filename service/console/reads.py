@@ -1,0 +1,124 @@
+"""What the console's pages read: the same views as the API (service/routes/views.read), as
+of the staff member's day, plus the two reads a person needs that a view filter does not
+give: a search by part of a name, and the timeline with the kind of each event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import psycopg
+from psycopg.sql import SQL, Identifier
+
+from readside.queries import ViewQuery
+from projections.balances import BALANCES_VIEW
+from projections.collections import COLLECTIONS_VIEW
+from projections.invoices import INVOICES_VIEW
+from projections.support import SUPPORT_VIEW
+from service.auth import context
+from service.routes.views import read
+
+SEARCH_LIMIT = 50
+# The invoices view's ageing buckets, as a person reads them.
+BUCKETS = {"not_due": "current", "0-30": "1–30 days", "31-60": "31–60 days", "61-90": "61–90 days", ">90": "over 90 days"}
+
+
+def one(request, view, customer_id: str, today: date) -> dict | None:
+    rows = read(request, ViewQuery(view, key=customer_id, as_of=today))
+    return rows[0] if rows else None
+
+
+def support(request, customer_id: str, today: date) -> dict | None:
+    return one(request, SUPPORT_VIEW, customer_id, today)
+
+
+def collection(request, customer_id: str, today: date) -> dict | None:
+    return one(request, COLLECTIONS_VIEW, customer_id, today)
+
+
+def invoices(request, customer_id: str, today: date) -> list[dict]:
+    return read(request, ViewQuery(INVOICES_VIEW, key=customer_id, as_of=today))
+
+
+def search(request, text: str, today: date) -> list[dict]:
+    """Customers whose id is the text, or whose name contains it (case ignored)."""
+    ctx = context(request)
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    query = SQL("SELECT customer_id, customer_name, currency, balance, overdue, days_past_due FROM {} "
+                "WHERE customer_id = %s OR customer_name ILIKE %s ORDER BY customer_id LIMIT %s").format(
+        Identifier(ctx.settings.views_schema, BALANCES_VIEW.name))
+    return _as_of(ctx, today, query, (text, pattern, SEARCH_LIMIT))
+
+
+def _as_of(ctx, today: date, query, params: tuple) -> list[dict]:
+    """A query of the views as of the day (the views' `today()`); nothing projected yet: no rows."""
+    try:
+        with ctx.views_pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT set_config('ledger.as_of', %s, true)", (today.isoformat(),))
+            return conn.execute(query, params).fetchall()
+    except psycopg.errors.UndefinedTable:
+        return []
+
+
+def timeline(request, customer_id: str, limit: int = 200) -> list[dict]:
+    """The support view's timeline with each event's kind (to say whose act it was)."""
+    ctx = context(request)
+    query = SQL("SELECT occurred_at, event_type, sentence, actor FROM {} WHERE customer_id = %s "
+                "ORDER BY notification_id DESC LIMIT %s").format(Identifier(ctx.settings.read_schema, "customer_timeline"))
+    with ctx.views_pool.connection() as conn:
+        return conn.execute(query, (customer_id, limit)).fetchall()
+
+
+@dataclass(frozen=True)
+class Bar:
+    bucket: str
+    label: str
+    amount: int
+    customers: int
+
+
+def _on_invoices_view(request, today: date, statement: str, params: tuple) -> list[dict]:
+    """A grouping over the invoices view as of the day: summed by PostgreSQL, so the chart
+    costs the same whatever the number of customers."""
+    ctx = context(request)
+    return _as_of(ctx, today, SQL(statement).format(Identifier(ctx.settings.views_schema, INVOICES_VIEW.name)), params)
+
+
+def ageing(request, today: date) -> dict[str, list[Bar]]:
+    """Per currency, what open invoices hold in each ageing bucket, and how many customers."""
+    rows = _on_invoices_view(request, today, "SELECT currency, ageing_bucket, sum(amount_open)::bigint AS amount, "
+                             "count(DISTINCT customer_id) AS customers FROM {} WHERE status = 'open' GROUP BY 1, 2", ())
+    found = {(r["currency"], r["ageing_bucket"]): r for r in rows}
+    return {
+        currency: [Bar(bucket, label, found.get((currency, bucket), {}).get("amount", 0),
+                       found.get((currency, bucket), {}).get("customers", 0)) for bucket, label in BUCKETS.items()]
+        for currency in sorted({c for c, _ in found})
+    }
+
+
+def customers_in_bucket(request, today: date, currency: str, bucket: str) -> list[dict]:
+    """The customers behind a bar, most owed first."""
+    return _on_invoices_view(request, today, "SELECT customer_id, sum(amount_open)::bigint AS amount FROM {} "
+                             "WHERE status = 'open' AND currency = %s AND ageing_bucket = %s GROUP BY 1 "
+                             "ORDER BY 2 DESC, 1 LIMIT %s", (currency, bucket, SEARCH_LIMIT))
+
+
+def balance_over_time(request, customer_id: str) -> list[tuple]:
+    """(business time, balance after it) for each event that moved the balance, from the event
+    store (the history's source), folded with the balances projection's own change rule."""
+    from psycopg.rows import tuple_row
+
+    from readside.event_log import COLUMNS, events_table, to_ledger_events
+    from projections.balances import MONEY_EVENTS, change_for
+
+    ctx = context(request)
+    statement = SQL("SELECT " + COLUMNS + " FROM {} WHERE customer_id = %s ORDER BY notification_id").format(
+        events_table(ctx.settings.store_schema))
+    with ctx.views_pool.connection() as conn, conn.cursor(binary=True, row_factory=tuple_row) as cursor:
+        rows = cursor.execute(statement, (customer_id,)).fetchall()
+    points, total = [], None
+    for event_type, record in to_ledger_events(rows, ctx.ledger.mapper, MONEY_EVENTS.__contains__):
+        change = change_for(event_type, record)
+        total = change if total is None else total.then(change)
+        points.append((record["occurred_at"], total.outstanding - total.credit_balance))
+    return points
