@@ -1,4 +1,5 @@
-"""One customer's events from the event store: `ledger history` and `ledger balance --as-of`.
+"""One customer's events from the event store, and its balance as of a moment (the API's
+history and balance, `ledger history` and `ledger balance --as-of`).
 
 A customer's events are spread over many aggregates (the account, one usage line per usage,
 support cases...). They are found by the event store's index on its customer column, with
@@ -12,30 +13,22 @@ stores it (no cipher, no compression configured).
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
 
 import psycopg
 from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier
 
-from domain.money import MINOR_UNIT_EXPONENT
 from domain.policy import PolicyBook
 from eventstore.postgres import open_application
-from projections.balances import BALANCES_VIEW, BalancesProjection, usage_amount
+from projections.balances import BALANCES_VIEW, BalancesProjection
 from projections.base import LedgerEvent, Projection
 from projections.registry import all_projections
 from projections.views import create_helpers, view_statement
 from readside.event_log import COLUMNS, events_table, to_ledger_events
 from readside.settings import ReadSideSettings
 
-# occurred_at: the business time the command carried; recorded_at: when the database committed
-# the event (its transaction's time, which nobody passes; None for an event stored before the
-# store kept it: unknown, never invented).
-HISTORY_COLUMNS = ["notification_id", "occurred_at", "recorded_at", "event", "actor", "amount", "details"]
 # Events of no customer that a customer's rows read: the policy its overdue is counted by.
 SHARED_EVENTS = (PolicyBook.PolicyPublished,)
-COMMON_FIELDS = {"event_id", "notification_id", "aggregate_id", "aggregate_version", "customer_id", "occurred_at", "actor"}
 
 
 def customer_events(settings: ReadSideSettings, customer_id: str, shared: bool = False) -> list[LedgerEvent]:
@@ -55,59 +48,6 @@ def customer_events(settings: ReadSideSettings, customer_id: str, shared: bool =
         return to_ledger_events(rows, app.mapper)
     finally:
         app.close()
-
-
-def recorded_times(settings: ReadSideSettings, customer_id: str) -> dict[int, datetime | None]:
-    """When each of the customer's events was committed, by notification id."""
-    statement = SQL("SELECT notification_id, recorded_at FROM {} WHERE customer_id = %s").format(events_table(settings.store_schema))
-    with psycopg.connect(settings.database_url) as conn:
-        return dict(conn.execute(statement, (customer_id,)).fetchall())
-
-
-def customer_history(settings: ReadSideSettings, customer_id: str) -> list[dict]:
-    currency = None
-    rows = []
-    events = customer_events(settings, customer_id)
-    recorded = recorded_times(settings, customer_id)
-    for event_type, record in events:
-        currency = record.get("currency") or currency
-        rows.append(
-            {
-                "notification_id": record["notification_id"],
-                "occurred_at": record["occurred_at"],
-                "recorded_at": recorded.get(record["notification_id"]),
-                "event": event_type,
-                "actor": record["actor"],
-                "amount": amount_of(event_type, record, currency),
-                "details": details_of(record),
-            }
-        )
-    return rows
-
-
-def amount_of(event_type: str, record: dict[str, Any], currency: str | None) -> Decimal | None:
-    """The money an event moves, in the currency's units: usage at its exact price; the
-    integer minor units of invoices, payments and credits scaled to the currency."""
-    if event_type == "UsageRecorded":
-        return usage_amount(record)  # the amount the ledger rated, as the event carries it
-    if event_type == "UsageInvoiced":
-        return None  # billing a line moves no money: the invoice does
-    for name in ("total", "amount"):
-        value = record.get(name)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return Decimal(value).scaleb(-MINOR_UNIT_EXPONENT.get(currency or "", 2))
-        if isinstance(value, Decimal):
-            return value
-    return None
-
-
-def details_of(record: dict[str, Any]) -> str:
-    shown = []
-    for name, value in record.items():
-        if name in COMMON_FIELDS or name in ("total", "amount") or value in (None, "", [], {}):
-            continue
-        shown.append(f"{name}={value.isoformat() if isinstance(value, datetime) else value}")
-    return " ".join(shown)
 
 
 def fold_in_temp(conn: psycopg.Connection, projection: Projection, events: list[LedgerEvent]) -> None:

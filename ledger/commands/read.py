@@ -72,7 +72,8 @@ def _dest(option) -> str:
     return "filter_" + option.option.replace("-", "_")
 
 
-HISTORY_COLUMNS = ["notification_id", "occurred_at", "event", "actor", "amount", "details"]
+# occurred_at: the business time the command carried; recorded_at: when the database committed it
+HISTORY_COLUMNS = ["notification_id", "occurred_at", "recorded_at", "event", "actor", "amount", "details"]
 # What every event carries: in the JSON, not on the line (the id columns say where it is).
 IDENTITY_FIELDS = {"event_id", "aggregate_id", "aggregate_version"}
 

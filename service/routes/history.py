@@ -67,6 +67,7 @@ def with_money(value: Any, currency: str | None, name: str | None = None) -> Any
 class HistoryEvent(BaseModel):
     notification_id: int = Field(description="its place in the event store's log")
     occurred_at: UtcTime = Field(description="business time")
+    recorded_at: UtcTime | None = Field(description="when the database committed it (null: stored before the store kept it)")
     event: str = Field(description="the ledger event type (schemas/billing.ledger.<event>.v1.avsc)")
     actor: str
     record: dict[str, Any] = Field(description="the event's fields as the ledger topic carries them; amounts as money")
@@ -84,16 +85,18 @@ def history(customer_id: str, request: Request, limit: int = Query(100, ge=1, le
             starting_after: int = Query(0, ge=0, description="the notification id the previous page ended with")) -> HistoryPage:
     ctx = context(request)
     currency = ctx.ledger.get_account(customer_id).currency  # 404 for a customer without an account
-    statement = SQL("SELECT " + COLUMNS + " FROM {} WHERE customer_id = %s AND notification_id > %s "
+    statement = SQL("SELECT " + COLUMNS + ", recorded_at FROM {} WHERE customer_id = %s AND notification_id > %s "
                     "ORDER BY notification_id LIMIT %s").format(events_table(ctx.settings.store_schema))
     with ctx.views_pool.connection() as conn, conn.cursor(binary=True, row_factory=tuple_row) as cursor:
         rows = cursor.execute(statement, (customer_id, starting_after, limit + 1)).fetchall()
     # The cursor is the last row read, decoded or not (an event type the topic does not carry is skipped).
     page = paged(rows, limit, lambda row: str(row[0]))
-    events = to_ledger_events(page["data"], ctx.ledger.mapper)
+    recorded = {row[0]: row[-1] for row in page["data"]}
+    events = to_ledger_events([row[:-1] for row in page["data"]], ctx.ledger.mapper)
     page["data"] = [
-        HistoryEvent(notification_id=record["notification_id"], occurred_at=record["occurred_at"], event=event_type,
-                     actor=record["actor"], record=with_money({k: v for k, v in record.items() if k not in OWN}, currency))
+        HistoryEvent(notification_id=record["notification_id"], occurred_at=record["occurred_at"],
+                     recorded_at=recorded[record["notification_id"]], event=event_type, actor=record["actor"],
+                     record=with_money({k: v for k, v in record.items() if k not in OWN}, currency))
         for event_type, record in events
     ]
     return HistoryPage(**page)

@@ -32,7 +32,7 @@ def test_no_command_prints_the_database_password(settings, app, cli_env, tmp_pat
     home = tmp_path / "home"
     env = {**cli_env, "LEDGER_DATABASE_URL": url_with(settings, password), "LEDGER_HOME": str(home), "LEDGER_ROLE_PREFIX": prefix}
     commands = [
-        ["up"], ["status"], ["stats"], ["history", "CUST-1"], ["verify"], ["verify", "--store"], ["verify", "--store", "--head"],
+        ["up"], ["status"], ["stats"], ["verify"], ["verify", "--store"], ["verify", "--store", "--head"],
         ["db", "migrate"], ["db", "roles", "create"], ["db", "roles", "rotate"], ["db", "grant-analyst", analyst],
         ["query", "--help"], ["down"],
     ]

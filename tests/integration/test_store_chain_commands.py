@@ -10,8 +10,8 @@ import pytest
 
 from domain.errors import LedgerError
 from readside.replay import replay
-from tests.cli_helpers import ledger
-from tests.factories import open_customer
+from tests.cli_helpers import ledger, staff  # noqa: F401 - fixture
+from tests.factories import ADMIN, open_customer
 from tests.integration.test_append_only_chained_store import events, ids, rechain, with_maintenance
 from tests.read_side_helpers import live_balances, record_usage, relay_and_project
 
@@ -62,8 +62,8 @@ def test_a_projection_rebuilt_from_a_broken_chain_is_not_swapped_in(settings, ap
     assert live_balances(settings) == live
 
 
-def test_history_shows_the_business_time_and_the_time_the_store_recorded(settings, stored, cli_env):
-    shown = ledger(cli_env, "history", "CUST-1", "--format", "json")
+def test_history_shows_the_business_time_and_the_time_the_store_recorded(settings, stored, staff):
+    shown = ledger(staff.env(ADMIN), "history", "CUST-1", "--format", "json")
     assert shown.returncode == 0, shown.stderr
     rows = json.loads(shown.stdout)
     assert rows and all(r["recorded_at"] and r["occurred_at"] for r in rows)
