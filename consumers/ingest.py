@@ -173,12 +173,6 @@ class UsageIngest:
             raise DecodeError("unexpected_error", one_line(error)) from error
 
     def handle_batch(self, source: Source, records: list) -> IngestCounts:
-        # What another reader of the partition committed meanwhile (a run `--until-idle`
-        # beside the group) is left out; a race past this check ends as counted duplicates.
-        start = self.recorded_position(source)
-        records = records if start is None else [record for record in records if record.offset >= start]
-        if not records:
-            return IngestCounts()
         reports, accepted, refused = [], [], []
         now = self.clock()
         for record in records:
