@@ -50,17 +50,11 @@ GROWTH_TARGET = 0.10
 
 
 def environment(settings: Settings) -> dict[str, str]:
-    """What a `ledger` process needs to use this run's database, topics and group names."""
-    return {
-        **os.environ,
-        "LEDGER_DATABASE_URL": settings.database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
-        "LEDGER_USAGE_TOPIC": settings.usage_topic,
-        "LEDGER_LEDGER_TOPIC": settings.ledger_topic,
-        "LEDGER_GROUP_PREFIX": settings.group_prefix,
-        "LEDGER_TOPIC_PARTITIONS": str(settings.topic_partitions),
-        "LEDGER_HOME": str(settings.home),
-    }
+    """What a `ledger` process needs to use this run's database, topics and group names (the
+    tests' own mapping, and the benchmark's partition count)."""
+    from tests.conftest import environment_of
+
+    return {**environment_of(settings), "LEDGER_TOPIC_PARTITIONS": str(settings.topic_partitions)}
 
 
 def start(command: str, env: dict[str, str], logs: Path) -> subprocess.Popen:
