@@ -1,7 +1,14 @@
-"""A consumer-group member whose positions are kept in PostgreSQL with its writes.
+"""A consumer whose positions are kept in PostgreSQL with its writes.
 
 Kafka's committed offsets are only a convenience (for lag tools): on every partition
 assignment the member seeks to the position its own transactions recorded.
+
+Two ways to get partitions: a long-running process joins the consumer group (the
+group spreads the partitions over its members and moves them when one comes or goes); a
+run that stops once idle (`--until-idle`) takes every partition itself (`assign_all`):
+it needs no one to share with, and joining a group costs seconds. Such a run may read a
+partition a group member reads too; the handlers make that safe (each batch commits
+with its position, and what was committed before is skipped), see docs/operations.md.
 
 Positions are kept per topic *incarnation* (Kafka's topic id): a topic that is deleted
 and created again (a new cluster, the in-memory embedded broker restarted) starts at
@@ -72,21 +79,40 @@ class TrackedMember:
         recorded_position: PositionLookup,
         handle_batch: BatchHandler,
         max_records: int = 5000,
+        assign_all: bool = False,
+        poll_timeout_ms: int = 500,
     ):
+        """With `assign_all`, the consumer (built without a group id) reads every partition
+        of the topic from the recorded positions; otherwise it joins its group.
+        `poll_timeout_ms` bounds how long a poll that finds nothing takes (and so how long
+        stopping waits for it)."""
         self.consumer = consumer
         self.topic = topic
         self.recorded_position = recorded_position
         self.handle_batch = handle_batch
         self.max_records = max_records
+        self.poll_timeout_ms = poll_timeout_ms
         self.rewind_pending = False
-        consumer.subscribe([topic], listener=_SeekToRecordedPositions(self))
+        self.in_group = not assign_all
+        if assign_all:
+            self._assign_every_partition()
+        else:
+            consumer.subscribe([topic], listener=_SeekToRecordedPositions(self))
+
+    def _assign_every_partition(self) -> None:
+        partitions = self.consumer.partitions_for_topic(self.topic)  # waits for the topic's metadata
+        if not partitions:
+            raise RuntimeError(f"topic {self.topic} has no partitions (does it exist?)")
+        assigned = [TopicPartition(self.topic, partition) for partition in sorted(partitions)]
+        self.consumer.assign(assigned)
+        self.seek_to_recorded_positions(assigned)
 
     def source(self, tp: TopicPartition) -> Source:
         return Source(tp.topic, topic_id(self.consumer._client.cluster, tp.topic), tp.partition)
 
-    def poll_once(self, timeout_ms: int = 500) -> int:
+    def poll_once(self) -> int:
         """Fetch, handle each partition's batch in its own transaction; returns records handled."""
-        batches = self.consumer.poll(timeout_ms=timeout_ms, max_records=self.max_records)
+        batches = self.consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=self.max_records)
         if self.rewind_pending:
             self.rewind()  # what was just fetched may start anywhere: it is fetched again
             return 0
@@ -94,8 +120,9 @@ class TrackedMember:
         for tp, records in batches.items():
             self.handle_batch(self.source(tp), records)
             handled += len(records)
-            # The transaction above holds the truth; this only feeds lag monitoring.
-            self.consumer.commit_async({tp: OffsetAndMetadata(records[-1].offset + 1, "", -1)})
+            if self.in_group:
+                # The transaction above holds the truth; this only feeds lag monitoring.
+                self.consumer.commit_async({tp: OffsetAndMetadata(records[-1].offset + 1, "", -1)})
         return handled
 
     def seek_to_recorded_positions(self, partitions) -> None:

@@ -52,6 +52,9 @@ LOAD_OFFSET = """
 SELECT next_offset FROM projector_offsets
 WHERE consumer_group = %s AND topic = %s AND topic_id = %s AND partition = %s"""
 
+# One reader of a partition at a time per group, for the length of a batch's transaction.
+PARTITION_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
+
 DEFAULT_VIEWS_SCHEMA = "ledger_views"
 # Projector instances starting together would race on CREATE ... IF NOT EXISTS.
 _SET_UP_LOCK = 0x1ED9E5  # any constant; pg_advisory_xact_lock takes a bigint
@@ -101,9 +104,16 @@ class Projector:
     def handle_batch(self, source: Source, records: list) -> int:
         events: list[LedgerEvent] = []
         try:
-            refused: list[Refused] = []
-            events = self.decoder.decode(records, None if self.dead_letters is None else refused)
-            return self._commit(source, records, events, refused)
+            with self.conn.transaction(), self.conn.cursor() as cursor:
+                unread = self._not_yet_applied(cursor, source, records)
+                if not unread:
+                    return 0
+                refused: list[Refused] = []
+                events = self.decoder.decode(unread, None if self.dead_letters is None else refused)
+                applied = self._apply(cursor, source, unread, events, refused)
+            self.applied += applied
+            self.dead_lettered += len(refused)
+            return applied
         except Exception as error:
             culprit = "" if isinstance(error, psycopg.Error) else self._culprit(events)
             log.error(
@@ -113,19 +123,26 @@ class Projector:
             )
             raise
 
-    def _commit(self, source: Source, records: list, events: list[LedgerEvent], refused: list[Refused]) -> int:
+    def _not_yet_applied(self, cursor, source: Source, records: list) -> list:
+        """The records past the partition's recorded offset, read under a lock held to the
+        commit: another reader of the partition (a run `--until-idle` beside the group, a
+        member that lost it in a rebalance) commits before or after this batch, never
+        beside it, and what it committed is not applied again nor counted twice."""
+        cursor.execute(PARTITION_LOCK, (f"{self.group}:{source.key}",), prepare=True)
+        row = cursor.execute(LOAD_OFFSET, (self.group, source.topic, source.topic_id, source.partition),
+                             prepare=True).fetchone()
+        return records if row is None else [record for record in records if record.offset >= row[0]]
+
+    def _apply(self, cursor, source: Source, records: list, events: list[LedgerEvent], refused: list[Refused]) -> int:
         applied = 0
-        with self.conn.transaction(), self.conn.cursor() as cursor:
-            for projection in self.projections:
-                applied = max(applied, projection.apply(cursor, events))
-            cursor.execute(
-                SAVE_OFFSET,
-                (self.group, source.topic, source.topic_id, source.partition, records[-1].offset + 1, len(refused)),
-                prepare=True,
-            )
-            self._dead_letter(refused)  # before the commit: a crash may repeat a dead letter, never lose one
-        self.applied += applied
-        self.dead_lettered += len(refused)
+        for projection in self.projections:
+            applied = max(applied, projection.apply(cursor, events))
+        cursor.execute(
+            SAVE_OFFSET,
+            (self.group, source.topic, source.topic_id, source.partition, records[-1].offset + 1, len(refused)),
+            prepare=True,
+        )
+        self._dead_letter(refused)  # before the commit: a crash may repeat a dead letter, never lose one
         return applied
 
     def _culprit(self, events: list[LedgerEvent]) -> str:

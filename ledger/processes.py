@@ -116,16 +116,35 @@ class ProjectorProcess:
 INGEST_POLL_RECORDS = 20_000
 
 
-def ingest_process(settings: Settings, app: BillingLedger) -> IngestProcess:
+# How long the broker may hold a fetch that finds nothing new. The embedded broker answers
+# a fetch for which a message arrives only after about a quarter of this (kafka-python's
+# default, 500 ms, delayed each consumer stage by some 125 ms; 50 ms by about 10): what a
+# usage event waits at the ingest and again at the projector. An idle member fetches more
+# often in exchange, which costs next to nothing.
+LIVE_FETCH_WAIT_MS = 50
+# A run that stops once idle asks the broker to answer a fetch that finds nothing at once
+# (its last fetch is empty by definition), and polls briefly: stopping waits for the poll.
+UNTIL_IDLE_FETCH_WAIT_MS = 20
+UNTIL_IDLE_POLL_MS = 50
+
+
+def tracked_member(settings: Settings, group: str, topic: str, handler, until_idle: bool, **options) -> TrackedMember:
+    """A member of `group` on `topic`; a run that stops once idle takes every partition
+    itself instead (TrackedMember's assign_all), with a consumer without a group id, so that
+    it neither joins the group nor commits in its name."""
+    if not until_idle:
+        consumer = kafka_clients.consumer(settings, group, fetch_max_wait_ms=LIVE_FETCH_WAIT_MS)
+        return TrackedMember(consumer, topic, handler.recorded_position, handler.handle_batch, **options)
+    consumer = kafka_clients.consumer(settings, None, fetch_max_wait_ms=UNTIL_IDLE_FETCH_WAIT_MS)
+    return TrackedMember(consumer, topic, handler.recorded_position, handler.handle_batch,
+                         assign_all=True, poll_timeout_ms=UNTIL_IDLE_POLL_MS, **options)
+
+
+def ingest_process(settings: Settings, app: BillingLedger, until_idle: bool = False) -> IngestProcess:
     kafka_clients.ensure_topics(settings)
     ingest = UsageIngest(app, kafka_clients.dead_letter_producer(settings), settings.dlq_topic)
-    member = TrackedMember(
-        kafka_clients.consumer(settings, settings.group("ingest")),
-        settings.usage_topic,
-        ingest.recorded_position,
-        ingest.handle_batch,
-        max_records=INGEST_POLL_RECORDS,
-    )
+    member = tracked_member(settings, settings.group("ingest"), settings.usage_topic, ingest, until_idle,
+                            max_records=INGEST_POLL_RECORDS)
     return IngestProcess(ingest, member, settings.database_url)
 
 
@@ -135,10 +154,9 @@ def relay_process(settings: Settings, app: BillingLedger) -> RelayProcess:
     return RelayProcess(Relay(app, kafka_clients.producer(settings), settings.ledger_topic), new_events)
 
 
-def projector_process(settings: Settings) -> ProjectorProcess:
-    kafka_clients.ensure_topics(settings)
+def projector_process(settings: Settings, until_idle: bool = False) -> ProjectorProcess:
     dlq_topic = settings.ledger_dlq_topic
-    kafka_clients.ensure_topics(settings, dlq_topic)
+    kafka_clients.ensure_topics(settings, settings.usage_topic, settings.dlq_topic, settings.ledger_topic, dlq_topic)
     dead_letters = DeadLetterSender(kafka_clients.dead_letter_producer(settings), dlq_topic)
 
     def connect() -> psycopg.Connection:
@@ -147,12 +165,7 @@ def projector_process(settings: Settings) -> ProjectorProcess:
     projector = Projector(
         connect(), settings.group("projector"), views_schema=settings.views_schema, dead_letters=dead_letters
     )
-    member = TrackedMember(
-        kafka_clients.consumer(settings, settings.group("projector")),
-        settings.ledger_topic,
-        projector.recorded_position,
-        projector.handle_batch,
-    )
+    member = tracked_member(settings, settings.group("projector"), settings.ledger_topic, projector, until_idle)
     return ProjectorProcess(projector, member, connect)
 
 
@@ -169,10 +182,11 @@ class Runner(threading.Thread):
     WAKEABLE_PAUSE = 0.2
 
     def __init__(self, process, stop: threading.Event, outage_deadline: float = Settings.outage_deadline,
-                 backoff: Backoff = Backoff()):
+                 backoff: Backoff = Backoff(), wakeable_pause: float = WAKEABLE_PAUSE):
         super().__init__(name=type(process).__name__, daemon=True)
         self.process = process
         self.stop = stop
+        self.wakeable_pause = wakeable_pause  # a wait the stop cannot cut short
         self.outage_deadline = outage_deadline
         self.backoff = backoff
         self.error: BaseException | None = None
@@ -196,10 +210,13 @@ class Runner(threading.Thread):
         worked = self.process.step()
         now = self.last_step_at = time.monotonic()
         self.outage = None
-        if worked == 0 and self.process.idle():
+        # A step that did work may have left the process caught up: asking at once saves a
+        # run `--until-idle` the empty poll that would otherwise confirm it.
+        if self.process.idle():
             self.idle_since = self.idle_since or now
             self.checked_at = now
-            self.pause()
+            if worked == 0:
+                self.pause()
         else:
             self.idle_since = self.checked_at = None
 
@@ -227,7 +244,7 @@ class Runner(threading.Thread):
         if wait_for_work is None:
             self.stop.wait(self.IDLE_PAUSE)
         else:
-            wait_for_work(self.WAKEABLE_PAUSE)
+            wait_for_work(self.wakeable_pause)
 
 
 def pipeline_drained(runners: list[Runner]) -> bool:
@@ -290,17 +307,19 @@ def run(
     seconds. With `heartbeat`, a file tells a container health check whether every
     process is healthy (see Heartbeat).
     """
-    runners = [Runner(process, stop, outage_deadline) for process in processes]
+    # A run until drained stops soon after its last step: a long wait would only delay it.
+    pause = Runner.IDLE_PAUSE if until_drained else Runner.WAKEABLE_PAUSE
+    runners = [Runner(process, stop, outage_deadline, wakeable_pause=pause) for process in processes]
     beat = Heartbeat(heartbeat).beat if heartbeat is not None else None
     with BrokerWatch(", ".join(process.name for process in processes), outage_deadline).watching() as broker:
         for runner in runners:
             runner.start()
         try:
             while not stop.wait(0.05):
+                if beat is not None:  # first: a run drained at its first look still beats once
+                    beat(runners, broker)
                 if until_drained and pipeline_drained(runners):
                     break
-                if beat is not None:
-                    beat(runners, broker)
                 broker.check_deadline()
         finally:
             stop.set()
@@ -313,7 +332,10 @@ def run(
 
 def drain(settings: Settings, app: BillingLedger) -> list:
     """Ingest, relay and project everything there is, then stop; returns the processes."""
-    processes = [ingest_process(settings, app), relay_process(settings, app), projector_process(settings)]
+    processes = [
+        ingest_process(settings, app, until_idle=True), relay_process(settings, app),
+        projector_process(settings, until_idle=True),
+    ]
     try:
         run(processes, threading.Event(), until_drained=True, outage_deadline=settings.outage_deadline)
     finally:

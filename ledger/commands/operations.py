@@ -83,7 +83,7 @@ def cmd_ingest(settings: Settings, args) -> int:
 
     app = open_application(settings)
     try:
-        status = run_processes(settings, args, lambda s: [ingest_process(s, app)])
+        status = run_processes(settings, args, lambda s: [ingest_process(s, app, until_idle=args.until_idle)])
         if args.stats:
             print(stats_table(app.recorder.ingest_counts(), "table"))
     finally:
@@ -194,7 +194,7 @@ def cmd_relay(settings: Settings, args) -> int:
 def cmd_project(settings: Settings, args) -> int:
     from ledger.processes import projector_process
 
-    return run_processes(settings, args, lambda s: [projector_process(s)])
+    return run_processes(settings, args, lambda s: [projector_process(s, until_idle=args.until_idle)])
 
 
 @with_services
