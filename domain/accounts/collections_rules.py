@@ -117,16 +117,23 @@ def days_past_due(due_date: date, as_of: date) -> int:
     return (as_of - due_date).days
 
 
+def owed_overdue(
+    invoices: Iterable[InvoiceState], policy: CollectionsPolicy, as_of: date, subscription_id: str | None = None
+) -> list[InvoiceState]:
+    """What the subscription (None: the account) owes that is overdue on that day: what keeps
+    it suspended. A written-off invoice is still owed."""
+    return [
+        invoice for invoice in invoices
+        if (invoice.written_off or (invoice.open_amount and policy.is_overdue(invoice.due_date, as_of)))
+        and (subscription_id is None or subscription_id in invoice.subscription_ids)
+    ]
+
+
 def owes_overdue(
     invoices: Iterable[InvoiceState], policy: CollectionsPolicy, as_of: date, subscription_id: str | None = None
 ) -> bool:
-    """Whether anything the subscription (None: the account) owes is overdue on that day. A
-    written-off invoice is still owed."""
-    return any(
-        (invoice.written_off or (invoice.open_amount and policy.is_overdue(invoice.due_date, as_of)))
-        and (subscription_id is None or subscription_id in invoice.subscription_ids)
-        for invoice in invoices
-    )
+    """Whether anything the subscription (None: the account) owes is overdue on that day."""
+    return bool(owed_overdue(invoices, policy, as_of, subscription_id))
 
 
 def reminders_due(invoices: Iterable[InvoiceState], policy: CollectionsPolicy, as_of: date) -> list[tuple[InvoiceState, int]]:

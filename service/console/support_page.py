@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from domain.accounts.collections_rules import owed_overdue
 from domain.errors import UnknownCustomer
 from domain.roles import Permission
 from service.auth import context
@@ -39,15 +40,14 @@ def facts(support: dict, invoices: list[dict]) -> tuple[dict[str, say.Invoice], 
 
 def keeping_suspended(ledger, account, subscription_ids: list[str], today: date) -> list[str]:
     """The invoices that keep these subscriptions suspended: what the domain's reinstatement
-    (domain/collections.py, owes_overdue) counts: overdue by the account's policy, or written
-    off, and billing one of them (any invoice, for an account-wide suspension)."""
+    counts (domain/accounts/collections_rules.owed_overdue), for each subscription, or for the
+    account when a suspension is account-wide."""
     policy = ledger.policy_book().policy(account.policy_name)
     scopes = {account.suspensions[s].scope for s in subscription_ids if s in account.suspensions}
-    return sorted(
-        i.number for i in account.invoices.values()
-        if (i.written_off or (i.open_amount and policy.is_overdue(i.due_date, today)))
-        and ("account" in scopes or set(subscription_ids) & set(i.subscription_ids))
-    )
+    invoices = account.invoices.values()
+    owed = (owed_overdue(invoices, policy, today) if "account" in scopes
+            else [i for s in subscription_ids for i in owed_overdue(invoices, policy, today, s)])
+    return sorted({i.number for i in owed})
 
 
 def suspensions(ledger, account, support: dict, invoices: dict[str, say.Invoice], reversals: list[say.Reversal],
