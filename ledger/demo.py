@@ -217,7 +217,7 @@ def run_demo(settings: Settings, say) -> None:
     processes = drain(settings, app)
     counts = processes[0].ingest.counts
     say(f"ingest: {counts.consumed} consumed = {counts.recorded} recorded + {counts.duplicates} duplicates"
-        f" + {counts.dead_letters} dead letters")
+        f" + {counts.conflicting} conflicting + {counts.dead_letters} dead letters")
     run_billing(app, billing_timeline(customers))
     say("billing: August to October invoiced; payments, a bounced payment, a credit note, a promise to pay;"
         " collections run twice a month to 30 November")
