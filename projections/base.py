@@ -53,8 +53,7 @@ class View:
     amounts: dict[str, str] = field(default_factory=dict)  # amount column -> its currency column
     help: str = ""
     customer_column: str | None = None  # the column `[CUSTOMER]` matches when it is not the key
-    permission: Permission = Permission.READ_BILLING_VIEWS  # checked when `--as USER` names a reader
-    actor_required: bool = False  # `ledger query` refuses to read it without `--as USER`
+    permission: Permission = Permission.READ_BILLING_VIEWS  # what a reader must hold (the API checks it)
 
     @property
     def shown_columns(self) -> list[str]:

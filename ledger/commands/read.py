@@ -184,7 +184,7 @@ def register(sub) -> None:
 
     query = add_group(sub, "query", "read the views (what analysts read)", dest="view")
     for _projection, view in all_views():
-        p = add_command(query, view.query_name, query_command(view), (view.help or view.name).replace(" (needs --as USER)", ""))
+        p = add_command(query, view.query_name, query_command(view), view.help or view.name)
         p.add_argument("customer", nargs="?", help="only this customer's row")
         for option in view.filters:
             p.add_argument(

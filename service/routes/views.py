@@ -128,7 +128,7 @@ SupportRow = row_model(SUPPORT)
 
 
 @endpoint(router, "GET", "/views/support/{customer_id}", needs=SUPPORT.permission, response_model=SupportRow,
-          summary=SUPPORT.help.replace(" (needs --as USER)", ""))
+          summary=SUPPORT.help)
 def read_support(customer_id: str, request: Request, as_of: date | None = Query(None)) -> dict:
     rows = read(request, ViewQuery(SUPPORT, key=customer_id, as_of=as_of))
     if not rows:
