@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import Body, Depends, Request, Response
 from pydantic import BaseModel, Field
 
+from domain.bounds import MAX_DAYS
 from domain.roles import Permission
 from service.auth import Acting, acting, context, endpoint
 from service.routes import new_router
@@ -22,7 +23,7 @@ class OpenAccount(Command):
     customer_id: str = Field(description="the reseller's customer id; retrying with it changes nothing")
     name: str
     currency: str = Field(examples=["EUR"])
-    payment_terms_days: int = Field(30, ge=0, le=3650)
+    payment_terms_days: int = Field(30, ge=0, le=MAX_DAYS)
     tax_rate: DecimalString = Field("0", description="percent")
 
 
@@ -167,7 +168,7 @@ class ProfileChange(Command):
     """The terms to change; those not given stay as they are."""
 
     name: str | None = None
-    payment_terms_days: int | None = Field(None, ge=0, le=3650)
+    payment_terms_days: int | None = Field(None, ge=0, le=MAX_DAYS)
     tax_rate: DecimalString | None = Field(None, description="percent")
 
 

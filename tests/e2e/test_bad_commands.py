@@ -95,7 +95,7 @@ BAD_COMMANDS = [
     ("a month past the calendar", ["invoice", "issue", "ACME", "--period", "9999-12", *STAFF],
      "'9999-12' is not a month (YYYY-MM) the ledger can bill"),
     ("payment terms of 100,000 days", open_account("ACME-5", "--terms", "100000"),
-     "payment_terms_days: Input should be less than or equal to 3650"),
+     "payment_terms_days: Input should be less than or equal to 3660"),
     ("a policy's grace days past the bound", ["policy", "set", "lenient", "--grace-days", "99999", *STAFF],
      "grace days: 99999 is not a whole number"),
     ("a collections run as of a day to come", ["collect", "--as-of", "2999-01-01"],
