@@ -156,5 +156,12 @@ class TrackedMember:
                 return False
         return True
 
+    def has_read_to(self, ends: dict[int, int]) -> bool:
+        """True when the member has read each partition it has up to the offset `ends`
+        gives it (a producer's own account of what it wrote, which a fetch answered before
+        that write does not know of)."""
+        return all(self.consumer.position(tp) >= ends[tp.partition]
+                   for tp in self.consumer.assignment() if tp.partition in ends)
+
     def close(self) -> None:
         self.consumer.close(autocommit=False)

@@ -140,6 +140,9 @@ class Relay:
         # batches this large are encoded in the worker while the one before is sent
         self.pipeline_from = pipeline_from
         self.published = 0
+        # partition -> offset after the last message this relay published there: where a
+        # reader must have read to before it has seen all of it
+        self.published_ends: dict[int, int] = {}
         self._partition_of: dict[bytes, int] = {}
         self._partition_count = 0
         self._encoder: ProcessPoolExecutor | None = None
@@ -180,14 +183,17 @@ class Relay:
         for key, value, headers in messages:
             futures.append(send(self.topic, key=key, value=value, headers=headers, partition=partition(key)))
         self.producer.flush(timeout=SEND_TIMEOUT)  # KafkaTimeoutError: the broker is unreachable
+        ends = {}
         for notification, future in zip(batch.notifications, futures):
             try:
-                future.get(timeout=0)  # raises if Kafka refused any of them
+                sent = future.get(timeout=0)  # raises if Kafka refused any of them
             except Exception as error:
                 log.error("relay: stored event %d was not published to %s: %s: %s",
                           notification.id, self.topic, type(error).__name__, error)
                 raise
+            ends[sent.partition] = sent.offset + 1
         self.app.recorder.insert_tracking(Tracking(tracking_name, batch.notifications[-1].id))
+        self.published_ends.update(ends)
         self.published += len(messages)
         return len(messages)
 

@@ -91,13 +91,16 @@ class ProjectorProcess:
     projector: Projector
     member: TrackedMember
     connect: Callable[[], psycopg.Connection]
+    # In a drain, what the relay wrote to the ledger topic (partition -> end): a fetch's
+    # high watermark may predate the relay's last batch, the relay's own account cannot.
+    published_upstream: Callable[[], dict[int, int]] = dict
     name = "projector"
 
     def step(self) -> int:
         return self.member.poll_once()
 
     def idle(self) -> bool:
-        return self.member.caught_up()
+        return self.member.caught_up() and self.member.has_read_to(self.published_upstream())
 
     def reconnect(self) -> None:
         with contextlib.suppress(psycopg.Error):
@@ -247,6 +250,17 @@ class Runner(threading.Thread):
             wait_for_work(self.wakeable_pause)
 
 
+def follow_relays(processes: list) -> None:
+    """Each projector after a relay in the pipeline is idle only once it has read what that
+    relay published (see ProjectorProcess.published_upstream)."""
+    relay = None
+    for process in processes:
+        if isinstance(process, RelayProcess):
+            relay = process.relay
+        elif isinstance(process, ProjectorProcess) and relay is not None:
+            process.published_upstream = lambda relay=relay: dict(relay.published_ends)
+
+
 def pipeline_drained(runners: list[Runner]) -> bool:
     """True when each stage confirmed it was idle after the stage before it went idle.
 
@@ -309,6 +323,8 @@ def run(
     """
     # A run until drained stops soon after its last step: a long wait would only delay it.
     pause = Runner.IDLE_PAUSE if until_drained else Runner.WAKEABLE_PAUSE
+    if until_drained:
+        follow_relays(processes)
     runners = [Runner(process, stop, outage_deadline, wakeable_pause=pause) for process in processes]
     beat = Heartbeat(heartbeat).beat if heartbeat is not None else None
     with BrokerWatch(", ".join(process.name for process in processes), outage_deadline).watching() as broker:
