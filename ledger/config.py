@@ -44,6 +44,9 @@ class Settings:
     # broker before they exit (status 3): long enough for a restart or a failover, short
     # enough that a supervisor hears of an outage that lasts.
     outage_deadline: float = 300.0
+    # The partner's support plan with the vendor: technical support cases are escalated to
+    # its technical support. Configuration of the installation, not a choice made case by case.
+    partner_support_plan: str = "Partner Success Advanced"
     # The broker's security (consumers/kafka_clients.security_options gives it to every client):
     # PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL; SASL PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
     kafka_security_protocol: str = "PLAINTEXT"
@@ -83,6 +86,7 @@ class Settings:
             group_prefix=env.get("LEDGER_GROUP_PREFIX", defaults.group_prefix),
             role_prefix=env.get("LEDGER_ROLE_PREFIX", defaults.role_prefix),
             outage_deadline=float(env.get("LEDGER_OUTAGE_DEADLINE", defaults.outage_deadline)),
+            partner_support_plan=env.get("LEDGER_PARTNER_SUPPORT_PLAN") or defaults.partner_support_plan,
             **kafka_security(env),
         )
 

@@ -114,6 +114,7 @@ class Acting:
     ledger: Any
     actor: str
     clock: Callable[[], datetime]
+    settings: Any  # the installation's (e.g. its partner support plan)
 
     def at(self, given: datetime | None) -> dict[str, Any]:
         from service.values import business_time
@@ -126,4 +127,4 @@ def acting(request: Request, who: Principal = Depends(current_principal)) -> Act
 
     ctx = context(request)
     check_if_match(request, ctx.ledger)  # before anything changes: a stale decision is refused
-    return Acting(ctx.ledger, who.id, ctx.clock)
+    return Acting(ctx.ledger, who.id, ctx.clock, ctx.settings)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -38,6 +39,13 @@ class SignedIn:
 @pytest.fixture
 def staff(settings, cli_env, tmp_path) -> Iterator[SignedIn]:
     """The API on this test's services; `staff.env(user)` is a `ledger` environment signed in as user."""
+    with signed_in(settings, cli_env, tmp_path) as signed:
+        yield signed
+
+
+@contextmanager
+def signed_in(settings, cli_env, tmp_path) -> Iterator[SignedIn]:
+    """`staff`, for a test that serves the API with settings of its own."""
     from tests.api_helpers import serving
 
     with serving(settings) as api:

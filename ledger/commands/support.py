@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from uuid import uuid4
 
 from domain.support import Category
 from ledger.api_client import Api
 from ledger.commands import add_command, add_group, at_of, staff_options, with_api
-
-# Technical cases go to the vendor support of the partner's plan; which plan that is,
-# is configuration of the installation, not a choice made case by case.
-DEFAULT_SUPPORT_PLAN = "Partner Success Advanced"
-
-
-def partner_support_plan() -> str:
-    return os.environ.get("LEDGER_PARTNER_SUPPORT_PLAN") or DEFAULT_SUPPORT_PLAN
 
 
 def new_case_id() -> str:
@@ -60,25 +51,6 @@ def cmd_case_escalate(api: Api, args) -> int:
     answer = api.post(f"/cases/{args.case}/escalation", {"vendor_ticket": args.vendor_ticket, "at": at_of(args)})
     plan = api.get(f"/cases/{args.case}")["support_plan"] if answer["changed"] else None
     return _report(args.case, answer, f"escalated (support plan {plan})")
-
-
-def case_view(case) -> dict:
-    destination, plan, ticket = case.escalation or (None, None, None)
-    return {
-        "case_id": case.case_id,
-        "customer_id": case.customer_id,
-        "category": case.category.value,
-        "subject": case.subject,
-        "about": list(case.about),
-        "status": "resolved" if case.resolved else "open",
-        "escalated_to": destination,
-        "support_plan": plan,
-        "vendor_ticket": ticket,
-        "resolution": case.resolution,
-        "notes": [{"at": at.isoformat(), "by": actor, "note": note} for at, actor, note in case.notes],
-        "opened_at": case.created_on.isoformat(),
-        "last_changed_at": case.modified_on.isoformat(),
-    }
 
 
 def case_table(view: dict) -> str:

@@ -54,7 +54,7 @@ def _one_line(error: ValidationError) -> str:
 
 def _by(request: Request, staff: session.Staff) -> Acting:
     ctx = context(request)
-    return Acting(ctx.ledger, staff.user, ctx.clock)
+    return Acting(ctx.ledger, staff.user, ctx.clock, ctx.settings)
 
 
 async def on_customer(request: Request, customer_id: str, handler: Callable, call: Callable[[dict, Acting, str], Any],

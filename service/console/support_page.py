@@ -110,7 +110,5 @@ def customer_page(request: Request, staff: Staff, customer_id: str, status_code:
                                                        if n == i["invoice_number"]] for i in invoices},
             )
     if staff.may(Permission.WORK_SUPPORT_CASES):
-        from ledger.commands.support import partner_support_plan
-
-        values["support_plan"] = partner_support_plan()
+        values["support_plan"] = context(request).settings.partner_support_plan
     return page(request, "customer.html", staff, status_code, **values)

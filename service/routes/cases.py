@@ -66,6 +66,26 @@ class Case(BaseModel):
     last_changed_at: str
 
 
+def case_view(case) -> dict:
+    """A case as the API shows it."""
+    destination, plan, ticket = case.escalation or (None, None, None)
+    return {
+        "case_id": case.case_id,
+        "customer_id": case.customer_id,
+        "category": case.category.value,
+        "subject": case.subject,
+        "about": list(case.about),
+        "status": "resolved" if case.resolved else "open",
+        "escalated_to": destination,
+        "support_plan": plan,
+        "vendor_ticket": ticket,
+        "resolution": case.resolution,
+        "notes": [{"at": at.isoformat(), "by": actor, "note": note} for at, actor, note in case.notes],
+        "opened_at": case.created_on.isoformat(),
+        "last_changed_at": case.modified_on.isoformat(),
+    }
+
+
 @endpoint(router, "POST", "/cases", needs=WORK, response_model=CaseChange, summary="open a support case")
 def open_case(body: OpenCase, by: Acting = Depends(acting)) -> CaseChange:
     opened = by.ledger.open_case(body.case_id, body.customer_id, body.category.value, body.subject, body.about,
@@ -96,9 +116,7 @@ def reopen(case_id: str, body: Reopening, by: Acting = Depends(acting)) -> CaseC
 @endpoint(router, "POST", "/cases/{case_id}/escalation", needs=WORK, response_model=CaseChange,
           summary="hand a case to the vendor's support (the plan: LEDGER_PARTNER_SUPPORT_PLAN)")
 def escalate_case(case_id: str, body: Escalation, by: Acting = Depends(acting)) -> CaseChange:
-    from ledger.commands.support import partner_support_plan
-
-    escalated = by.ledger.escalate_case(case_id, partner_support_plan=partner_support_plan(),
+    escalated = by.ledger.escalate_case(case_id, partner_support_plan=by.settings.partner_support_plan,
                                         vendor_ticket=body.vendor_ticket, **by.at(body.at))
     return CaseChange(case_id=case_id, changed=escalated)
 
@@ -106,8 +124,6 @@ def escalate_case(case_id: str, body: Escalation, by: Acting = Depends(acting)) 
 @endpoint(router, "GET", "/cases/{case_id}", needs=Permission.READ_SUPPORT_VIEW, response_model=Case,
           summary="a case and its notes, as the event store holds it now")
 def show_case(case_id: str, request: Request, response: Response) -> Case:
-    from ledger.commands.support import case_view
-
     case = context(request).ledger.get_case(case_id)
     tag(response, case)
     return Case(**case_view(case))

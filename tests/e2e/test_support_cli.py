@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import Decimal
 
+import pytest
+
 from domain.roles import Role
 from tests.factories import ADMIN
-from tests.cli_helpers import ledger, staff  # noqa: F401 - fixture
+from tests.cli_helpers import ledger, signed_in, staff  # noqa: F401 - fixture
 
 AT = datetime(2026, 10, 5, 9, 0, tzinfo=timezone.utc)
 ROOT = ADMIN  # the global admin (the `app` fixture may have bootstrapped it already)
@@ -26,8 +29,15 @@ def error_lines(result) -> list[str]:
     return [line for line in result.stderr.splitlines() if line.startswith("error:")]
 
 
-def test_a_helpdesk_agent_works_a_case_from_the_command_line(app, staff, monkeypatch):
-    monkeypatch.setenv("LEDGER_PARTNER_SUPPORT_PLAN", "Premier Support")  # the server's configuration
+@pytest.fixture
+def premier_staff(settings, cli_env, tmp_path):
+    """The API of an installation whose support plan is Premier Support."""
+    with signed_in(replace(settings, partner_support_plan="Premier Support"), cli_env, tmp_path) as signed:
+        yield signed
+
+
+def test_a_helpdesk_agent_works_a_case_from_the_command_line(app, premier_staff):
+    staff = premier_staff
     for args in (["staff", "grant", "hana@partner.example", "helpdesk-agent"],
                  ["staff", "grant", "sam@partner.example", "sales-agent"],
                  ["account", "open", "CONTOSO", "--name", "Contoso Ltd", "--currency", "EUR"]):
@@ -84,10 +94,9 @@ def test_opening_a_case_again_with_its_id_changes_nothing(app, staff):
     assert "vendor" not in shown.stdout and "status" in shown.stdout and "open" in shown.stdout
 
 
-def test_without_a_configured_plan_a_case_is_escalated_under_the_default_plan(app, staff, monkeypatch):
+def test_without_a_configured_plan_a_case_is_escalated_under_the_default_plan(app, staff):
     staff_and_a_customer(app)
     app.open_case("CASE-1", "CONTOSO", "billing", "Charged twice", [], at=AT, actor=ROOT)
-    monkeypatch.delenv("LEDGER_PARTNER_SUPPORT_PLAN", raising=False)  # the server's configuration
     escalated = ledger(staff.env("hana@partner.example"), "case", "escalate", "CASE-1")
     assert escalated.stdout == "case CASE-1: escalated (support plan Partner Success Advanced)\n", escalated.stderr
     assert app.get_case("CASE-1").escalation == ("vendor-commercial-support", "Partner Success Advanced", None)
