@@ -216,7 +216,10 @@ class Runner(threading.Thread):
         # A step that did work may have left the process caught up: asking at once saves a
         # run `--until-idle` the empty poll that would otherwise confirm it.
         if self.process.idle():
-            self.idle_since = self.idle_since or now
+            # An idle streak starts after the last work: a step that did work and left the
+            # process caught up starts a new one (kept, a stage after it could confirm its
+            # idleness on a check made before this work, and a drain stop short of it).
+            self.idle_since = now if worked else (self.idle_since or now)
             self.checked_at = now
             if worked == 0:
                 self.pause()

@@ -180,7 +180,7 @@ def test_a_postgresql_crash_and_restart_is_ridden_out_and_every_usage_counted_on
     outage_began = time.monotonic()
     publish(outage_settings, 300, 300)  # usage keeps arriving: ingest meets the outage
     wait_for(lambda: all(running.health(c).startswith("unavailable: PostgreSQL") for c in ("ingest", "relay"))
-             or running.exited(), timeout=12, what="ingest and relay to report the outage in their heartbeat")
+             or running.exited(), timeout=30, what="ingest and relay to report the outage in their heartbeat")
     assert not running.exited()
     assert not any(compose_health_check(running.heartbeat(c)) for c in ("ingest", "relay"))
     time.sleep(max(0.0, 10 - (time.monotonic() - outage_began)))  # the outage itself
