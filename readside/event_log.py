@@ -19,6 +19,9 @@ from projections.base import LedgerEvent
 
 EVENTS_TABLE = "ledger_events"  # the recorder's table: the application is named "ledger"
 ACCESS_EVENTS_TABLE = "access_events"  # the service's sign-ins and tokens: its application is named "access"
+# The append-only, hash-chained logs of the store (eventstore/chain.py), in the order
+# `ledger verify --store` and `ledger db migrate` take them.
+APPEND_ONLY_LOGS = (EVENTS_TABLE, ACCESS_EVENTS_TABLE)
 COLUMNS = "notification_id, originator_id, originator_version, topic, state"
 
 
@@ -57,9 +60,14 @@ def to_ledger_events(rows: Iterable[tuple], mapper: Mapper, wanted: Callable[[st
     return events
 
 
-def max_notification_id(conn: psycopg.Connection, store_schema: str) -> int:
-    statement = SQL("SELECT coalesce(max(notification_id), 0) FROM {}").format(events_table(store_schema))
+def max_notification_id(conn: psycopg.Connection, store_schema: str, table: str = EVENTS_TABLE) -> int:
+    statement = SQL("SELECT coalesce(max(notification_id), 0) FROM {}").format(Identifier(store_schema, table))
     return conn.execute(statement).fetchone()[0]
+
+
+def log_exists(conn: psycopg.Connection, store_schema: str, table: str) -> bool:
+    """Whether the store holds this log yet (the access log appears once the service made it)."""
+    return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f'"{store_schema}"."{table}"',)).fetchone()[0]
 
 
 def read_log(conn: psycopg.Connection, store_schema: str, after: int, through: int, chunk: int) -> Iterator[list[tuple]]:

@@ -16,8 +16,8 @@ import psycopg
 from psycopg.sql import SQL
 
 from eventstore.chain import fill_chain, unchained
-from eventstore.postgres import open_application
-from readside.event_log import EVENTS_TABLE, events_table
+from eventstore.postgres import open_access_log, open_application
+from readside.event_log import APPEND_ONLY_LOGS, events_table, log_exists
 from readside.progress import Progress
 from readside.settings import ReadSideSettings
 
@@ -32,10 +32,15 @@ class Migration:
 
 def migrate(settings: ReadSideSettings, batch: int = BATCH, stream=None) -> Migration:
     open_application(settings).close()  # the store's DDL, as its owner
+    open_access_log(settings).close()  # the access log's: the one place that creates it
+    hashed = 0
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        progress = Progress("migrate: hash chain over the stored events", unchained(conn, settings.store_schema, EVENTS_TABLE), stream)
-        hashed = fill_chain(conn, settings.store_schema, EVENTS_TABLE, batch, progress.advance)
-        progress.finish()
+        for table in APPEND_ONLY_LOGS:
+            if not log_exists(conn, settings.store_schema, table):
+                continue
+            progress = Progress(f"migrate: hash chain over {table}", unchained(conn, settings.store_schema, table), stream)
+            hashed += fill_chain(conn, settings.store_schema, table, batch, progress.advance)
+            progress.finish()
         statement = SQL("SELECT count(*) FROM {} WHERE recorded_at IS NULL").format(events_table(settings.store_schema))
         unknown = conn.execute(statement).fetchone()[0]
     return Migration(hashed, unknown)

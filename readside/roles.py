@@ -30,12 +30,11 @@ from domain.errors import LedgerError
 from eventstore.chain import MAINTENANCE_LOG
 from eventstore.postgres import open_access_log, open_application
 from projections.registry import all_projections
-from readside.event_log import ACCESS_EVENTS_TABLE, EVENTS_TABLE
+from readside.event_log import APPEND_ONLY_LOGS, EVENTS_TABLE, log_exists
 
 _ROLES_LOCK = 0x1ED9E6  # the analyst's lock too: CREATE ROLE races with itself across sessions
 KINDS = ("owner", "app", "projector")
 # Logs the app may append to and read, never change: the ledger's events and the access events.
-APPEND_ONLY_LOGS = (EVENTS_TABLE, ACCESS_EVENTS_TABLE)
 # Where the service keeps passwords, tokens and idempotency keys (service/credentials.py).
 CREDENTIALS_SCHEMA = "ledger_auth"
 
@@ -168,7 +167,7 @@ def _grant(cursor, settings, prefix: str) -> None:
     cursor.execute(SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}, {}").format(store, app, projector))
     cursor.execute(SQL("REVOKE ALL ON ALL SEQUENCES IN SCHEMA {} FROM {}, {}").format(store, app, projector))
     for log in APPEND_ONLY_LOGS:  # the ledger's events, and the service's access events once it made them
-        if cursor.execute("SELECT to_regclass(%s)", (f'"{settings.store_schema}"."{log}"',)).fetchone()[0] is not None:
+        if log_exists(cursor, settings.store_schema, log):
             cursor.execute(SQL("GRANT SELECT, INSERT ON {} TO {}").format(Identifier(settings.store_schema, log), app))
     cursor.execute(SQL("GRANT SELECT ON {} TO {}").format(Identifier(settings.store_schema, EVENTS_TABLE), projector))
     cursor.execute(SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA {} TO {}").format(store, app))

@@ -23,7 +23,14 @@ from eventstore.chain import Break, ChainReport, Head, walk_chain
 from eventstore.postgres import open_application
 from projections.base import Projection
 from projections.registry import all_projections, projection_named
-from readside.event_log import EVENTS_TABLE, max_notification_id, read_log, to_ledger_events
+from readside.event_log import (
+    APPEND_ONLY_LOGS,
+    EVENTS_TABLE,
+    log_exists,
+    max_notification_id,
+    read_log,
+    to_ledger_events,
+)
 from readside.progress import Progress
 from readside.settings import ReadSideSettings
 
@@ -132,15 +139,25 @@ def _compare(projection: str, table: str, live: dict, recomputed: dict) -> Itera
 # --- the event store's hash chain (eventstore/chain.py) -----------------------------------
 
 
-def verify_store(settings: ReadSideSettings, held: Head | None = None, stream=None) -> ChainReport:
-    """Walk the store's hash chain from the first event, with a progress line; `held` is a
-    head an auditor kept (`ledger verify --store --head`) that must still be in the chain."""
+def verify_store(settings: ReadSideSettings, held: Head | None = None, stream=None) -> dict[str, ChainReport]:
+    """Walk the hash chain of each append-only log of the store (the ledger's events, then the
+    access log once the service made it) from its first event, with a progress line; `held`
+    is a head of the ledger's events an auditor kept (`ledger verify --store --head`) that
+    must still be in the chain. A log whose chain breaks ends the walk."""
+    reports: dict[str, ChainReport] = {}
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        progress = Progress("verify the event store's chain", max_notification_id(conn, settings.store_schema), stream)
-        report = walk_chain(conn, settings.store_schema, EVENTS_TABLE, held=held, progress=progress.advance)
-        progress.total = progress.done  # notification ids have gaps (rolled-back inserts)
-        progress.finish()
-        return report
+        for table in APPEND_ONLY_LOGS:
+            if not log_exists(conn, settings.store_schema, table):
+                continue
+            progress = Progress(f"verify the chain of {table}", max_notification_id(conn, settings.store_schema, table), stream)
+            report = walk_chain(conn, settings.store_schema, table, held=held if table == EVENTS_TABLE else None,
+                                progress=progress.advance)
+            progress.total = progress.done  # notification ids have gaps (rolled-back inserts)
+            progress.finish()
+            reports[table] = report
+            if report.broken is not None:
+                break
+    return reports
 
 
 def describe_break(broken: Break) -> str:

@@ -91,6 +91,7 @@ def _verify_store(settings: Settings, args) -> int:
     from pathlib import Path
 
     from eventstore.chain import Head
+    from readside.event_log import ACCESS_EVENTS_TABLE, EVENTS_TABLE
     from readside.verify import EXIT_DIFFERENT, describe_break, verify_store
 
     held = None
@@ -101,14 +102,18 @@ def _verify_store(settings: Settings, args) -> int:
             held = Head.parse(text)
         except ValueError as exc:
             raise LedgerError(f"--from-head: {exc}") from None
-    report = verify_store(settings, held)
-    if report.broken is not None:
-        say(f"verify --store: {describe_break(report.broken)}; {report.events:,} events before it hold")
-        return EXIT_DIFFERENT
+    reports = verify_store(settings, held)
+    for table, report in reports.items():
+        if report.broken is not None:
+            say(f"verify --store: {table}: {describe_break(report.broken)}; {report.events:,} events before it hold")
+            return EXIT_DIFFERENT
+    ledger_chain = reports[EVENTS_TABLE]
     if args.head:
-        print(report.head if report.head else "0:" + "0" * 64)  # alone on stdout: `> head.txt` keeps it
+        print(ledger_chain.head if ledger_chain.head else "0:" + "0" * 64)  # alone on stdout: `> head.txt` keeps it
     since = f", and held head {held} is in it" if held else ""
-    say(f"verify --store: the chain holds over the {report.events:,} stored events{since}")
+    say(f"verify --store: the chain holds over the {ledger_chain.events:,} stored events{since}")
+    if ACCESS_EVENTS_TABLE in reports:
+        say(f"verify --store: the access log's chain holds over its {reports[ACCESS_EVENTS_TABLE].events:,} events")
     return 0
 
 

@@ -34,6 +34,32 @@ def test_verify_store_passes_an_untouched_store_and_names_the_first_edited_event
     assert "Traceback" not in broken.stderr
 
 
+def test_verify_store_walks_the_access_log_too_and_names_an_edited_sign_in_event(settings, stored, cli_env):
+    from datetime import datetime, timedelta, timezone
+
+    from domain.credentials import TokenKind
+    from eventstore.postgres import open_access_log
+
+    at = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    access = open_access_log(settings)
+    try:
+        access.record_password_set(ADMIN, one_time=False, at=at, actor="system:staff-bootstrap")
+        access.issue_token("tok-1", ADMIN, TokenKind.PERSONAL, "laptop", at + timedelta(days=30), at=at, actor=ADMIN)
+        logged = len(access.recorder.select_notifications(1, 100))
+    finally:
+        access.close()
+    held = ledger(cli_env, "verify", "--store")
+    assert held.returncode == 0, held.stderr
+    assert f"the access log's chain holds over its {logged} events" in held.stderr
+
+    log = f"{settings.store_schema}.access_events"
+    with_maintenance(settings, f"UPDATE {log} SET state = state || '\\x20' WHERE notification_id = (SELECT max(notification_id) FROM {log})")
+    broken = ledger(cli_env, "verify", "--store")
+    assert broken.returncode == 1, broken.stderr
+    assert "access_events: event " in broken.stderr and "does not match the chain" in broken.stderr
+    assert "Traceback" not in broken.stderr
+
+
 def test_a_head_an_auditor_kept_proves_a_later_rewrite(settings, stored, cli_env, tmp_path):
     head = ledger(cli_env, "verify", "--store", "--head")
     assert head.returncode == 0, head.stderr
