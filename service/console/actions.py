@@ -47,12 +47,12 @@ def _amount(text: str, currency: str) -> Money:
         raise Typed(f"{text!r} is not an amount (write it as 74.80)") from None
 
 
-def _one_line(error: ValidationError) -> str:
+def one_line(error: ValidationError) -> str:
     first = error.errors()[0]
     return f"{'.'.join(str(p) for p in first['loc']) or 'form'}: {first['msg']}"
 
 
-def _by(request: Request, staff: session.Staff) -> Acting:
+def acting_as(request: Request, staff: session.Staff) -> Acting:
     ctx = context(request)
     return Acting(ctx.ledger, staff.user, ctx.clock)
 
@@ -75,11 +75,11 @@ def _on_customer(request: Request, staff: session.Staff, form: dict, customer_id
     except UnknownCustomer as unknown:
         raise session.Refused(404, str(unknown)) from None
     try:
-        call(form, _by(request, staff), account.currency)
+        call(form, acting_as(request, staff), account.currency)
     except Typed as error:
         return customer_page(request, staff, customer_id, 422, str(error), form)
     except ValidationError as error:
-        return customer_page(request, staff, customer_id, 422, _one_line(error), form)
+        return customer_page(request, staff, customer_id, 422, one_line(error), form)
     except LedgerError as error:
         message = (explain and explain(form, error, account)) or str(error)
         return customer_page(request, staff, customer_id, 403 if isinstance(error, PermissionDenied) else 422, message, form)

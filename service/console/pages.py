@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from domain.roles import Permission
+from projections.collections import COLLECTIONS_VIEW
 from service.auth import context
 from service.console import charts, preview, reads
 from service.console.session import SIGN_IN_COOKIE, new_sign_in_token, set_cookie
@@ -79,4 +80,15 @@ def ageing(request: Request, bucket: str = "", currency: str = "") -> HTMLRespon
     chosen = next((b for b in by_currency.get(currency, []) if b.bucket == bucket), None)
     behind = reads.customers_in_bucket(request, today_of(request), currency, bucket) if chosen else []
     return page(request, "ageing.html", staff, by_currency=by_currency, charts=charts_, chosen=chosen, currency=currency,
+                behind=behind)
+
+
+@router.get("/collection-statuses", response_class=HTMLResponse)
+def collection_statuses(request: Request, status: str = "") -> HTMLResponse:
+    staff = signed_in(request)
+    staff.require(COLLECTIONS_VIEW.permission)
+    bars = reads.collection_statuses(request, today_of(request))
+    chosen = next((b for b in bars if b.bucket == status), None)
+    behind = reads.customers_in_status(request, today_of(request), status) if chosen else []
+    return page(request, "collection_statuses.html", staff, bars=bars, chart=charts.statuses_svg(bars), chosen=chosen,
                 behind=behind)

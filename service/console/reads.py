@@ -12,7 +12,7 @@ from psycopg.sql import SQL, Identifier
 
 from readside.queries import ViewQuery
 from projections.balances import BALANCES_VIEW
-from projections.collections import COLLECTIONS_VIEW
+from projections.collections import COLLECTIONS_VIEW, STATUSES
 from projections.invoices import INVOICES_VIEW
 from projections.support import SUPPORT_VIEW
 from service.auth import context
@@ -122,3 +122,23 @@ def balance_over_time(request, customer_id: str) -> list[tuple]:
         total = change if total is None else total.then(change)
         points.append((record["occurred_at"], total.outstanding - total.credit_balance))
     return points
+
+
+def _on_collections_view(request, today: date, statement: str, params: tuple) -> list[dict]:
+    ctx = context(request)
+    return _as_of(ctx, today, SQL(statement).format(Identifier(ctx.settings.views_schema, COLLECTIONS_VIEW.name)), params)
+
+
+def collection_statuses(request, today: date) -> list[Bar]:
+    """How many customers are in each collection status as of the day, in the view's order of
+    statuses (a bar's amount is what they have overdue, per currency: not summed across them)."""
+    rows = _on_collections_view(request, today, "SELECT collection_status, count(*) AS customers FROM {} GROUP BY 1", ())
+    found = {r["collection_status"]: r["customers"] for r in rows}
+    return [Bar(status, status, found.get(status, 0), found.get(status, 0)) for status in STATUSES]
+
+
+def customers_in_status(request, today: date, status: str) -> list[dict]:
+    """The customers behind a status bar, longest past due first."""
+    return _on_collections_view(request, today, "SELECT customer_id, currency, days_past_due, overdue_amount, reason "
+                                "FROM {} WHERE collection_status = %s ORDER BY days_past_due DESC, customer_id "
+                                "LIMIT %s", (status, SEARCH_LIMIT))
