@@ -15,18 +15,25 @@ a page under 300 ms (with 100,000 customers projected; pass --customers to appro
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import statistics
 import threading
 import time
 from datetime import date, datetime, timedelta, timezone
+from collections.abc import Iterator
+from dataclasses import replace
 from decimal import Decimal
 
 import httpx
+import psycopg
+from psycopg.conninfo import make_conninfo
 
 from bench.api import free_port, serve
 from bench.common import ADMIN, bench_settings, open_customers, report, say
 from domain.usage import UsageReport
+from ledger import embedded
+from ledger.config import Settings
 from ledger.processes import projector_process, relay_process, run
 
 PASSWORD = "bench password, long enough"
@@ -40,6 +47,19 @@ def bill(ledger, customers: list[str]) -> None:
     ledger.record_usage(reports, actor="system:ingest")
     for customer in customers:
         ledger.issue_invoice(customer, date(2026, 1, 1), date(2026, 2, 1), at=INVOICED_AT, actor=ADMIN)
+
+
+@contextlib.contextmanager
+def kept_settings(name: str) -> Iterator[Settings]:
+    """The services' settings with a database and topics of this name, created if missing and
+    never dropped (bench/common.bench_settings drops its own)."""
+    with embedded.services(Settings.from_env(), announce=say) as services:
+        admin_url = make_conninfo(services.database_url, dbname="postgres")
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                conn.execute(f'CREATE DATABASE "{name}"')
+        yield replace(services, database_url=make_conninfo(services.database_url, dbname=name),
+                      usage_topic=f"usage.{name}", ledger_topic=f"ledger.{name}", group_prefix=f"group.{name}")
 
 
 def timed(client: httpx.Client, paths: list[str]) -> tuple[float, float, float]:
@@ -56,16 +76,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1000)
     parser.add_argument("--loads", type=int, default=100)
+    parser.add_argument("--keep", metavar="DATABASE",
+                        help="fill a database of this name once and keep it; a later run with the same name only "
+                             "measures (100,000 customers take an hour or more to fill on a shared machine)")
     args = parser.parse_args()
 
     from service.access import set_password
     from service.app import ServiceContext
 
-    with bench_settings() as settings:
+    with (kept_settings(args.keep) if args.keep else bench_settings()) as settings:
         ctx = ServiceContext.open(settings)
-        customers = open_customers(ctx.ledger, args.customers)
-        say(f"{args.customers} customers opened; billing them")
-        bill(ctx.ledger, customers)
+        customers = ctx.ledger.index.customer_ids()
+        if customers:
+            say(f"{len(customers)} customers kept in {args.keep}: measuring only")
+        else:
+            customers = open_customers(ctx.ledger, args.customers)
+            say(f"{args.customers} customers opened; billing them")
+            bill(ctx.ledger, customers)
         set_password(ctx.credentials, ctx.access, ADMIN, PASSWORD, one_time=False, at=ctx.clock(), actor="bench")
         processes = [relay_process(settings, ctx.ledger), projector_process(settings)]
         try:
@@ -99,7 +126,7 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
 
-    print(f"{'page':16}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}   ({args.customers} customers)")
+    print(f"{'page':16}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}   ({len(customers)} customers)")
     for name, (p50, p95, most) in figures.items():
         print(f"{name:16}{p50:10.1f}{p95:10.1f}{most:10.1f}")
     report("console", figures["support view"][0], "ms p50 support view",

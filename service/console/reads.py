@@ -10,6 +10,7 @@ from datetime import date
 import psycopg
 from psycopg.sql import SQL, Identifier
 
+from projections import load_sql
 from readside.queries import ViewQuery
 from projections.balances import BALANCES_VIEW
 from projections.collections import COLLECTIONS_VIEW, STATUSES
@@ -124,21 +125,32 @@ def balance_over_time(request, customer_id: str) -> list[tuple]:
     return points
 
 
-def _on_collections_view(request, today: date, statement: str, params: tuple) -> list[dict]:
-    ctx = context(request)
-    return _as_of(ctx, today, SQL(statement).format(Identifier(ctx.settings.views_schema, COLLECTIONS_VIEW.name)), params)
+
+def _statuses(ctx) -> SQL:
+    """Every customer's collection status and days past due, computed at once (collections.sql)."""
+    return SQL(load_sql("collections")["statuses"]).format(read=Identifier(ctx.settings.read_schema),
+                                                          views=Identifier(ctx.settings.views_schema))
 
 
 def collection_statuses(request, today: date) -> list[Bar]:
     """How many customers are in each collection status as of the day, in the view's order of
-    statuses (a bar's amount is what they have overdue, per currency: not summed across them)."""
-    rows = _on_collections_view(request, today, "SELECT collection_status, count(*) AS customers FROM {} GROUP BY 1", ())
+    statuses (a bar's length is its number of customers)."""
+    ctx = context(request)
+    rows = _as_of(ctx, today, SQL("SELECT collection_status, count(*) AS customers FROM ({}) s GROUP BY 1").format(
+        _statuses(ctx)), ())
     found = {r["collection_status"]: r["customers"] for r in rows}
     return [Bar(status, status, found.get(status, 0), found.get(status, 0)) for status in STATUSES]
 
 
 def customers_in_status(request, today: date, status: str) -> list[dict]:
-    """The customers behind a status bar, longest past due first."""
-    return _on_collections_view(request, today, "SELECT customer_id, currency, days_past_due, overdue_amount, reason "
-                                "FROM {} WHERE collection_status = %s ORDER BY days_past_due DESC, customer_id "
-                                "LIMIT %s", (status, SEARCH_LIMIT))
+    """The customers behind a status bar, longest past due first: chosen from all at once,
+    then only theirs read from the collections view (its reason in words)."""
+    ctx = context(request)
+    chosen = [r["customer_id"] for r in _as_of(ctx, today, SQL(
+        "SELECT customer_id FROM ({}) s WHERE collection_status = %s ORDER BY days_past_due DESC, customer_id "
+        "LIMIT %s").format(_statuses(ctx)), (status, SEARCH_LIMIT))]
+    rows = _as_of(ctx, today, SQL("SELECT customer_id, currency, days_past_due, overdue_amount, reason FROM {} "
+                                  "WHERE customer_id = ANY(%s)").format(
+        Identifier(ctx.settings.views_schema, COLLECTIONS_VIEW.name)), (chosen,))
+    by_id = {r["customer_id"]: r for r in rows}
+    return [by_id[c] for c in chosen if c in by_id]
