@@ -18,6 +18,7 @@ from service.console.support_page import customer_page
 from service.console.web import page, signed_in, today_of
 
 router = APIRouter(include_in_schema=False)
+PREVIEW_PAGE = 50  # accounts previewed per page: each is the domain's run on the account, loaded from the store
 
 
 @router.get("/sign-in", response_class=HTMLResponse)
@@ -63,12 +64,16 @@ def reseller() -> str:
 
 
 @router.get("/collections", response_class=HTMLResponse)
-def collections(request: Request, on: date | None = None) -> HTMLResponse:
+def collections(request: Request, on: date | None = None, after: str = "") -> HTMLResponse:
     staff = signed_in(request)
     staff.require(Permission.RUN_COLLECTIONS)
     day = on or today_of(request)
-    plan = preview.run_plan(context(request).ledger, day, staff.user)
-    return page(request, "collections.html", staff, plan=plan, on=day)
+    accounts = reads.collections_candidates(request, day, after, PREVIEW_PAGE + 1)
+    shown, more = accounts[:PREVIEW_PAGE], len(accounts) > PREVIEW_PAGE
+    plan = preview.run_plan(context(request).ledger, day, staff.user, shown)
+    return page(request, "collections.html", staff, plan=plan, on=day, after=after,
+                next_after=shown[-1] if more else None, first=shown[0] if shown else None,
+                last=shown[-1] if shown else None)
 
 
 @router.get("/ageing", response_class=HTMLResponse)

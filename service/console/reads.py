@@ -154,3 +154,20 @@ def customers_in_status(request, today: date, status: str) -> list[dict]:
         Identifier(ctx.settings.views_schema, COLLECTIONS_VIEW.name)), (chosen,))
     by_id = {r["customer_id"]: r for r in rows}
     return [by_id[c] for c in chosen if c in by_id]
+
+
+def collections_candidates(request, day: date, after: str, limit: int) -> list[str]:
+    """The projected accounts a collections run on `day` could act on, by customer id after
+    `after`: a run only acts on an account with an open invoice due by then (reminders,
+    suspension, write-off), a suspension (warning, reinstatement) or a hold (its end). A
+    superset: the domain's own run decides (service/console/preview.py). Walks the
+    customers in order and stops at `limit`: a page costs the same for 100 or 100,000."""
+    ctx = context(request)
+    read = Identifier(ctx.settings.read_schema)
+    statement = SQL(
+        "SELECT c.customer_id FROM {read}.customer_collections c WHERE c.customer_id > %s AND ("
+        "c.hold_kind IS NOT NULL "
+        "OR EXISTS (SELECT 1 FROM {read}.suspensions s WHERE s.customer_id = c.customer_id) "
+        "OR EXISTS (SELECT 1 FROM {read}.invoices i WHERE i.customer_id = c.customer_id AND i.amount_open > 0 "
+        "AND i.due_date <= %s)) ORDER BY c.customer_id LIMIT %s").format(read=read)
+    return [r["customer_id"] for r in _as_of(ctx, day, statement, (after, day, limit))]

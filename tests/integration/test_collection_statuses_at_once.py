@@ -42,8 +42,11 @@ def one_by_one(settings, as_of: date) -> dict[str, tuple[str, int]]:
             for r in read_view(settings, ViewQuery(COLLECTIONS_VIEW, as_of=as_of))}
 
 
-def test_the_statuses_of_all_customers_at_once_are_the_views_on_every_day(settings, app):
-    open_acme(app)  # current, overdue, in dunning, suspended on 14 November
+def a_life_through_every_status(settings, app) -> None:
+    """ACME current, overdue, in dunning, then suspended on 14 November; HELD on hold to
+    15 December; GONE written off on 1 December; DUNNED reminded; LENIENT within a long
+    grace; QUIET never invoiced. Projected."""
+    open_acme(app)
     app.record_usage(usage_reports(), actor="system:ingest")
     invoiced(app, "HELD")
     app.place_hold("HELD", "promise-to-pay", date(2026, 12, 15), "pays after budget review", at=on(10, 20), actor=BILLING)
@@ -58,6 +61,9 @@ def test_the_statuses_of_all_customers_at_once_are_the_views_on_every_day(settin
     until_suspended(app)  # its collections runs (to 14 November) remind DUNNED too
     project(settings)
 
+
+def test_the_statuses_of_all_customers_at_once_are_the_views_on_every_day(settings, app):
+    a_life_through_every_status(settings, app)
     seen = set()
     for day in DAYS:
         expected = one_by_one(settings, day)
