@@ -21,6 +21,7 @@ import statistics
 import threading
 import time
 from datetime import date, datetime, timedelta, timezone
+from datetime import time as time_of_day
 from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
@@ -62,6 +63,30 @@ def kept_settings(name: str) -> Iterator[Settings]:
                       usage_topic=f"usage.{name}", ledger_topic=f"ledger.{name}", group_prefix=f"group.{name}")
 
 
+CHUNK = 10_000  # customers opened, billed, relayed and projected together: a stopped fill is whole chunks
+
+
+def fill(ctx, settings: Settings, total: int, until: time_of_day | None) -> list[str]:
+    """Customers opened and billed, relayed and projected, chunk by chunk up to `total` (a kept
+    database goes on from where it is), and no new chunk once `until` has passed."""
+    customers = ctx.ledger.index.customer_ids()
+    while len(customers) < total:
+        if until is not None and datetime.now(timezone.utc).time() >= until:
+            say(f"{until:%H:%M} passed: measuring {len(customers)} customers")
+            break
+        chunk = open_customers(ctx.ledger, min(CHUNK, total - len(customers)), first=len(customers))
+        bill(ctx.ledger, chunk)
+        processes = [relay_process(settings, ctx.ledger), projector_process(settings)]
+        try:
+            run(processes, threading.Event(), until_drained=True)
+        finally:
+            for process in processes:
+                process.close()
+        customers += chunk
+        say(f"{datetime.now(timezone.utc):%H:%M} {len(customers)} customers opened, billed and projected")
+    return customers
+
+
 def timed(client: httpx.Client, paths: list[str]) -> tuple[float, float, float]:
     timings = []
     for path in paths:
@@ -79,6 +104,8 @@ def main() -> None:
     parser.add_argument("--keep", metavar="DATABASE",
                         help="fill a database of this name once and keep it; a later run with the same name only "
                              "measures (100,000 customers take an hour or more to fill on a shared machine)")
+    parser.add_argument("--fill-until", type=lambda t: datetime.strptime(t, "%H:%M").time(), metavar="HH:MM",
+                        help="start no new chunk of customers after this time (UTC): measure what is filled by then")
     args = parser.parse_args()
 
     from service.access import set_password
@@ -86,20 +113,8 @@ def main() -> None:
 
     with (kept_settings(args.keep) if args.keep else bench_settings()) as settings:
         ctx = ServiceContext.open(settings)
-        customers = ctx.ledger.index.customer_ids()
-        if customers:
-            say(f"{len(customers)} customers kept in {args.keep}: measuring only")
-        else:
-            customers = open_customers(ctx.ledger, args.customers)
-            say(f"{args.customers} customers opened; billing them")
-            bill(ctx.ledger, customers)
+        customers = fill(ctx, settings, args.customers, args.fill_until)
         set_password(ctx.credentials, ctx.access, ADMIN, PASSWORD, one_time=False, at=ctx.clock(), actor="bench")
-        processes = [relay_process(settings, ctx.ledger), projector_process(settings)]
-        try:
-            run(processes, threading.Event(), until_drained=True)
-        finally:
-            for process in processes:
-                process.close()
         ctx.close()
 
         port = free_port()
