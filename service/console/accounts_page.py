@@ -14,11 +14,10 @@ from decimal import Decimal, InvalidOperation
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 
 from domain.errors import LedgerError, PermissionDenied
 from service.console import session
-from service.console.actions import Typed, acting_as, form_of, one_line, on_customer
+from service.console.actions import Typed, acting_as, on_customer, one_line, posted
 from service.console.web import done, needs, page, signed_in
 from service.routes import accounts
 
@@ -75,9 +74,7 @@ def opening_of(form: dict) -> accounts.OpenAccount:
 
 @router.post("/accounts")
 async def open_account(request: Request):
-    staff = await run_in_threadpool(session.staff_of, request)
-    form = await form_of(request, staff)
-    return await run_in_threadpool(_open_account, request, staff, form)
+    return await posted(request, _open_account)
 
 
 def _open_account(request: Request, staff: session.Staff, form: dict):

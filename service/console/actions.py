@@ -57,14 +57,20 @@ def acting_as(request: Request, staff: session.Staff) -> Acting:
     return Acting(ctx.ledger, staff.user, ctx.clock)
 
 
-async def on_customer(request: Request, customer_id: str, handler: Callable, call: Callable[[dict, Acting, str], Any],
-                      confirmation: Callable[[dict], str], explain: Callable[[dict, LedgerError, Any], str] | None = None):
-    """One form about one customer: checked, run, confirmed or refused with what was typed.
-    Only reading the form is async: the ledger's work runs in the thread pool, as the API's
-    (sync) endpoints do, so that one slow command does not hold up every other page."""
+async def posted(request: Request, work: Callable[..., Any], *args: Any):
+    """A form posted by the signed-in staff member, its CSRF token checked, then
+    `work(request, staff, form, *args)`. Only reading the form is async: the ledger's work
+    runs in the thread pool, as the API's (sync) endpoints do, so that one slow command does
+    not hold up every other page."""
     staff = await run_in_threadpool(session.staff_of, request)
     form = await form_of(request, staff)
-    return await run_in_threadpool(_on_customer, request, staff, form, customer_id, handler, call, confirmation, explain)
+    return await run_in_threadpool(work, request, staff, form, *args)
+
+
+async def on_customer(request: Request, customer_id: str, handler: Callable, call: Callable[[dict, Acting, str], Any],
+                      confirmation: Callable[[dict], str], explain: Callable[[dict, LedgerError, Any], str] | None = None):
+    """One form about one customer: checked, run, confirmed or refused with what was typed."""
+    return await posted(request, _on_customer, customer_id, handler, call, confirmation, explain)
 
 
 def _on_customer(request: Request, staff: session.Staff, form: dict, customer_id: str, handler: Callable,

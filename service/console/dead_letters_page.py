@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from starlette.concurrency import run_in_threadpool
 
 from consumers.dead_letters import REASONS, read_dead_letters
 from service.auth import context
 from service.console import session
-from service.console.actions import form_of, listed
+from service.console.actions import listed, posted
 from service.console.web import done, needs, page, signed_in
 from service.errors import ServiceError
 from service.routes import dead_letters
@@ -41,9 +40,7 @@ def dead_letters_page(request: Request) -> HTMLResponse:
 
 @router.post("/dead-letters/redrive")
 async def redrive(request: Request):
-    staff = await run_in_threadpool(session.staff_of, request)
-    form = await form_of(request, staff)
-    return await run_in_threadpool(_redrive, request, staff, form)
+    return await posted(request, _redrive)
 
 
 def _redrive(request: Request, staff: session.Staff, form: dict):

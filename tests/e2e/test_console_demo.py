@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import queue
 import re
-import signal
 import subprocess
 import sys
 import threading
 
 from tests.conftest import wait_for
 from tests.e2e.console_helpers import sign_in
-from tests.e2e.test_api_serve_command import free_port
+from tests.e2e.test_api_serve_command import free_port, stop_with_ctrl_c
 
 ROLES = ["Global admin", "User management admin", "Helpdesk agent", "Billing admin", "Sales agent"]
 SIGN_IN_LINE = re.compile(r"^  (?P<role>.+?)\s+user (?P<user>\S+)\s+password (?P<password>\S+)$")
@@ -61,10 +60,5 @@ def test_ledger_demo_serve_prints_a_sign_in_per_role_and_the_helpdesk_agent_sees
         assert agent.locator("#timeline li").count() > 0
         assert agent.get_by_role("button", name="Record payment").count() == 0, "a helpdesk agent records no payment"
     finally:
-        demo.send_signal(signal.SIGINT)
-        try:
-            demo.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            demo.kill()
-            demo.wait()
+        stop_with_ctrl_c(demo, timeout=60)
     assert demo.returncode == 0, demo.stderr.read()
