@@ -271,16 +271,23 @@ def sign_ins_text(url: str, sign_ins: list[SignIn]) -> str:
 
 
 def serve_demo(settings: Settings, host: str, port: int) -> None:
-    """`ledger serve` on the demo's services, with a sign-in printed for each role, until Ctrl-C."""
+    """`ledger serve` on the demo's services, with a sign-in printed for each role, until Ctrl-C.
+    The port listens before the sign-ins are printed: whoever opens the address at once waits
+    for the server, never finds the port closed."""
+    import socket
+
+    import uvicorn
+
     from service.app import ServiceContext, create_app
-    from service.server import serve
+    from service.server import config
 
     ctx = ServiceContext.open(settings)
     try:
-        print(sign_ins_text(f"http://{host}:{port}", demo_sign_ins(ctx)), flush=True)
-        try:
-            serve(create_app(ctx), host, port)
-        except KeyboardInterrupt:  # uvicorn has shut down gracefully, then re-raises the Ctrl-C: a clean stop
-            pass
+        with socket.create_server((host, port), reuse_port=False, backlog=128) as listening:
+            print(sign_ins_text(f"http://{host}:{port}", demo_sign_ins(ctx)), flush=True)
+            try:
+                uvicorn.Server(config(create_app(ctx))).run(sockets=[listening])
+            except KeyboardInterrupt:  # uvicorn has shut down gracefully, then re-raises the Ctrl-C: a clean stop
+                pass
     finally:
         ctx.close()
