@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
 import psycopg
 from psycopg.sql import SQL, Identifier
@@ -126,10 +127,15 @@ def balance_over_time(request, customer_id: str) -> list[tuple]:
 
 
 
+@cache
+def _statuses_text() -> str:
+    return load_sql("collections")["statuses"]
+
+
 def _statuses(ctx) -> SQL:
     """Every customer's collection status and days past due, computed at once (collections.sql)."""
-    return SQL(load_sql("collections")["statuses"]).format(read=Identifier(ctx.settings.read_schema),
-                                                          views=Identifier(ctx.settings.views_schema))
+    return SQL(_statuses_text()).format(read=Identifier(ctx.settings.read_schema),
+                                        views=Identifier(ctx.settings.views_schema))
 
 
 def collection_statuses(request, today: date) -> list[Bar]:
