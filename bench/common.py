@@ -104,11 +104,11 @@ def report(name: str, value: float, unit: str, **figures) -> None:
     print(json.dumps({"name": name, "value": round(value, 1), "unit": unit, **figures}))
 
 
-def open_customers(app, count: int) -> list[str]:
+def open_customers(app, count: int, first: int = 0) -> list[str]:
     """Customers with one metered subscription each (the admin granted first, where roles exist)."""
     if hasattr(app, "bootstrap_admin"):
         app.bootstrap_admin(ADMIN, at=OPENED_AT, actor="bench")
-    customers = [f"BENCH-{n:05d}" for n in range(count)]
+    customers = [f"BENCH-{n:05d}" for n in range(first, first + count)]
     for customer in customers:
         app.open_account(customer, f"Customer {customer}", "EUR", 30, Decimal(20), at=OPENED_AT, actor=ADMIN)
         app.add_metered_subscription(

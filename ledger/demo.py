@@ -7,10 +7,12 @@ same usage again: the ledger counts it as duplicates and prints the same table.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
 from consumers import kafka_clients
+from domain.roles import Role
 from eventstore.postgres import open_application
 from ledger.config import Settings
 from ledger.processes import drain
@@ -223,3 +225,69 @@ def run_demo(settings: Settings, say) -> None:
         " collections run twice a month to 30 November")
     processes = drain(settings, app)
     say(f"relay published {processes[1].relay.published} ledger events; projections are complete")
+
+
+# `ledger demo --serve`: a staff user for each role, so that a new user can sign in to the
+# console as each of them. Their passwords are new on each run (printed once, never stored in
+# clear); setting one ends that user's earlier sessions.
+DEMO_STAFF = [
+    (Role.GLOBAL_ADMIN, "Global admin", "gina@demo.example"),
+    (Role.USER_MANAGEMENT_ADMIN, "User management admin", "uma@demo.example"),
+    (Role.HELPDESK_AGENT, "Helpdesk agent", "hal@demo.example"),
+    (Role.BILLING_ADMIN, "Billing admin", "bea@demo.example"),
+    (Role.SALES_AGENT, "Sales agent", "sam@demo.example"),
+]
+
+
+@dataclass(frozen=True)
+class SignIn:
+    role: str
+    user: str
+    password: str
+
+
+def demo_sign_ins(ctx) -> list[SignIn]:
+    """Each demo staff user granted their role (once) and given a new password of their own
+    (not a one-time one: the demo shows the console straight away)."""
+    from service.access import set_password
+    from service.credentials import new_password
+
+    at = ctx.clock()
+    sign_ins = []
+    for role, label, user in DEMO_STAFF:
+        ctx.ledger.grant_role(user, role, at=at, actor=ACTOR)
+        password = new_password()
+        set_password(ctx.credentials, ctx.access, user, password, one_time=False, at=at, actor=ACTOR)
+        sign_ins.append(SignIn(label, user, password))
+    return sign_ins
+
+
+def sign_ins_text(url: str, sign_ins: list[SignIn]) -> str:
+    width = max(len(s.role) for s in sign_ins)
+    user_width = max(len(s.user) for s in sign_ins)
+    lines = [f"the staff console: {url}/ (Ctrl-C stops it); sign in as"]
+    lines += [f"  {s.role:<{width}}  user {s.user:<{user_width}}  password {s.password}" for s in sign_ins]
+    return "\n".join(lines)
+
+
+def serve_demo(settings: Settings, host: str, port: int) -> None:
+    """`ledger serve` on the demo's services, with a sign-in printed for each role, until Ctrl-C.
+    The port listens before the sign-ins are printed: whoever opens the address at once waits
+    for the server, never finds the port closed."""
+    import socket
+
+    import uvicorn
+
+    from service.app import ServiceContext, create_app
+    from service.server import config
+
+    ctx = ServiceContext.open(settings)
+    try:
+        with socket.create_server((host, port), reuse_port=False, backlog=128) as listening:
+            print(sign_ins_text(f"http://{host}:{port}", demo_sign_ins(ctx)), flush=True)
+            try:
+                uvicorn.Server(config(create_app(ctx))).run(sockets=[listening])
+            except KeyboardInterrupt:  # uvicorn has shut down gracefully, then re-raises the Ctrl-C: a clean stop
+                pass
+    finally:
+        ctx.close()

@@ -23,6 +23,18 @@ CREATE OR REPLACE FUNCTION {views}.days_text(days integer) RETURNS text
     -- for sentences: '1 day', '33 days'
     RETURN days || CASE WHEN days = 1 THEN ' day' ELSE ' days' END;
 
+CREATE OR REPLACE FUNCTION {views}.collection_status(suspended boolean, written_off boolean, on_hold boolean,
+                                                     reminded boolean, overdue boolean) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    -- the first that holds, in this order: the one rule of the collection_status view and of
+    -- the statuses of all customers at once (collections.sql, `statuses`); a null is false
+    RETURN CASE WHEN suspended THEN 'suspended'
+                WHEN written_off THEN 'written-off'
+                WHEN on_hold THEN 'on-hold'
+                WHEN reminded THEN 'in-dunning'
+                WHEN overdue THEN 'overdue'
+                ELSE 'current' END;
+
 CREATE OR REPLACE FUNCTION {views}.ageing_bucket(due date) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
     RETURN CASE

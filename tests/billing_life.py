@@ -28,10 +28,14 @@ def on(month: int, day: int, year: int = 2026) -> datetime:
     return datetime(year, month, day, 9, tzinfo=timezone.utc)
 
 
-def open_acme(app) -> None:
+def grant_staff_roles(app) -> None:
     app.grant_role(BILLING, Role.BILLING_ADMIN, at=on(9, 1), actor=ADMIN)
     app.grant_role(HELPDESK, Role.HELPDESK_AGENT, at=on(9, 1), actor=ADMIN)
     app.grant_role(SALES, Role.SALES_AGENT, at=on(9, 1), actor=ADMIN)
+
+
+def open_acme(app) -> None:
+    grant_staff_roles(app)
     app.open_account(CUSTOMER, "Acme Corp", "EUR", 14, Decimal("20"), at=on(9, 1), actor=BILLING)
     app.add_seat_subscription(CUSTOMER, "ACME-365", "Microsoft 365 E3", 10, Decimal("10.00"), date(2026, 9, 1),
                               at=on(9, 1), actor=BILLING)

@@ -12,6 +12,7 @@ from ledger import embedded
 from ledger.api_client import Api
 from ledger.commands import add_command, add_group, output_options, say, with_api, with_services
 from ledger.config import Settings
+from service.server import DEFAULT_HOST, DEFAULT_PORT
 
 
 def cmd_up(settings: Settings, args) -> int:
@@ -43,7 +44,7 @@ DEMO_COLUMNS = ["customer_id", "currency", "invoiced", "credited", "written_off"
 @with_services
 def cmd_demo(settings: Settings, args) -> int:
     from ledger.commands.render import rows_out
-    from ledger.demo import DEMO_END, run_demo
+    from ledger.demo import DEMO_END, run_demo, serve_demo
     from projections.balances import BALANCES_VIEW
     from readside.queries import billing_summary
     from service.routes.views import row_out
@@ -53,7 +54,9 @@ def cmd_demo(settings: Settings, args) -> int:
     # today, so that every run prints the same table. Values as the API gives them.
     rows = [{**row_out(BALANCES_VIEW, r), "collection_status": r["collection_status"]}
             for r in billing_summary(settings, DEMO_END)]
-    print(rows_out(rows, DEMO_COLUMNS, args.format))
+    print(rows_out(rows, DEMO_COLUMNS, args.format), flush=True)
+    if args.serve:  # the console on the demo's data, on the same services, until Ctrl-C
+        serve_demo(settings, args.host, args.port)
     return 0
 
 
@@ -233,7 +236,13 @@ def register(sub) -> None:
     add_command(sub, "up", cmd_up, "start the embedded PostgreSQL and broker in the background, shared by later commands")
     add_command(sub, "down", cmd_down, "stop what `ledger up` started")
     add_command(sub, "status", cmd_status, "show which embedded services are running")
-    output_options(add_command(sub, "demo", cmd_demo, "run sample usage for a few dozen customers through the pipeline"))
+    p = add_command(sub, "demo", cmd_demo, "run sample usage for a few dozen customers through the pipeline")
+    output_options(p)
+    p.add_argument("--serve", action="store_true",
+                   help="then serve the API and staff console on the demo's data, with a sign-in for each role, "
+                        "until Ctrl-C")
+    p.add_argument("--host", default=DEFAULT_HOST, help=f"with --serve: address to listen on (default {DEFAULT_HOST})")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"with --serve: port (default {DEFAULT_PORT})")
 
     for name, func, text in [
         ("ingest", cmd_ingest, "consume billing.usage.v1 into the event store (dead letters to .dlq)"),

@@ -47,24 +47,30 @@ def _amount(text: str, currency: str) -> Money:
         raise Typed(f"{text!r} is not an amount (write it as 74.80)") from None
 
 
-def _one_line(error: ValidationError) -> str:
+def one_line(error: ValidationError) -> str:
     first = error.errors()[0]
     return f"{'.'.join(str(p) for p in first['loc']) or 'form'}: {first['msg']}"
 
 
-def _by(request: Request, staff: session.Staff) -> Acting:
+def acting_as(request: Request, staff: session.Staff) -> Acting:
     ctx = context(request)
     return Acting(ctx.ledger, staff.user, ctx.clock, ctx.settings)
 
 
-async def on_customer(request: Request, customer_id: str, handler: Callable, call: Callable[[dict, Acting, str], Any],
-                      confirmation: Callable[[dict], str], explain: Callable[[dict, LedgerError, Any], str] | None = None):
-    """One form about one customer: checked, run, confirmed or refused with what was typed.
-    Only reading the form is async: the ledger's work runs in the thread pool, as the API's
-    (sync) endpoints do, so that one slow command does not hold up every other page."""
+async def posted(request: Request, work: Callable[..., Any], *args: Any):
+    """A form posted by the signed-in staff member, its CSRF token checked, then
+    `work(request, staff, form, *args)`. Only reading the form is async: the ledger's work
+    runs in the thread pool, as the API's (sync) endpoints do, so that one slow command does
+    not hold up every other page."""
     staff = await run_in_threadpool(session.staff_of, request)
     form = await form_of(request, staff)
-    return await run_in_threadpool(_on_customer, request, staff, form, customer_id, handler, call, confirmation, explain)
+    return await run_in_threadpool(work, request, staff, form, *args)
+
+
+async def on_customer(request: Request, customer_id: str, handler: Callable, call: Callable[[dict, Acting, str], Any],
+                      confirmation: Callable[[dict], str], explain: Callable[[dict, LedgerError, Any], str] | None = None):
+    """One form about one customer: checked, run, confirmed or refused with what was typed."""
+    return await posted(request, _on_customer, customer_id, handler, call, confirmation, explain)
 
 
 def _on_customer(request: Request, staff: session.Staff, form: dict, customer_id: str, handler: Callable,
@@ -75,11 +81,11 @@ def _on_customer(request: Request, staff: session.Staff, form: dict, customer_id
     except UnknownCustomer as unknown:
         raise session.Refused(404, str(unknown)) from None
     try:
-        call(form, _by(request, staff), account.currency)
+        call(form, acting_as(request, staff), account.currency)
     except Typed as error:
         return customer_page(request, staff, customer_id, 422, str(error), form)
     except ValidationError as error:
-        return customer_page(request, staff, customer_id, 422, _one_line(error), form)
+        return customer_page(request, staff, customer_id, 422, one_line(error), form)
     except LedgerError as error:
         message = (explain and explain(form, error, account)) or str(error)
         return customer_page(request, staff, customer_id, 403 if isinstance(error, PermissionDenied) else 422, message, form)

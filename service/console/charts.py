@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
+from typing import Any
 from urllib.parse import quote
 
 from domain.money import format_minor_units
@@ -10,26 +12,45 @@ from domain.money import format_minor_units
 WIDTH, BAR_HEIGHT, GAP, LABEL = 640, 28, 10, 120
 
 
-def ageing_svg(currency: str, bars) -> str:
-    """One horizontal bar per ageing bucket, each a link to the customers behind it."""
+def bars_svg(label: str, bars, value: Callable[[Any], str], href: Callable[[Any], str], title: Callable[[Any], str]) -> str:
+    """One horizontal bar per group (`bars`: Bar of service/console/reads.py), each a link to
+    the customers behind it; `value` is the text beside the bar, `title` its tooltip."""
     largest = max((b.amount for b in bars), default=0) or 1
     height = len(bars) * (BAR_HEIGHT + GAP)
-    parts = [f'<svg class="chart" role="img" aria-label="Ageing of open invoices in {currency}" '
+    parts = [f'<svg class="chart" role="img" aria-label="{escape(label)}" '
              f'viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}">']
     for n, bar in enumerate(bars):
         y = n * (BAR_HEIGHT + GAP)
         length = round((WIDTH - LABEL - 160) * bar.amount / largest)
-        amount = format_minor_units(bar.amount, currency)
-        href = f"/ageing?currency={quote(currency)}&amp;bucket={quote(bar.bucket)}"
         parts.append(
-            f'<a href="{href}" data-bucket="{escape(bar.bucket)}" data-amount="{bar.amount}">'
-            f'<title>{escape(bar.label)}: {amount}, {bar.customers} customers</title>'
+            f'<a href="{escape(href(bar))}" data-bucket="{escape(bar.bucket)}" data-amount="{bar.amount}">'
+            f'<title>{escape(title(bar))}</title>'
             f'<text x="0" y="{y + 19}">{escape(bar.label)}</text>'
             f'<rect x="{LABEL}" y="{y}" width="{max(length, 1)}" height="{BAR_HEIGHT}" class="bar-{n}"/>'
-            f'<text x="{LABEL + max(length, 1) + 6}" y="{y + 19}">{amount}</text></a>'
+            f'<text x="{LABEL + max(length, 1) + 6}" y="{y + 19}">{escape(value(bar))}</text></a>'
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def ageing_svg(currency: str, bars) -> str:
+    """What open invoices hold per ageing bucket, each bar a link to the customers behind it."""
+    def amount(bar) -> str:
+        return format_minor_units(bar.amount, currency)
+
+    return bars_svg(f"Ageing of open invoices in {currency}", bars, amount,
+                    lambda bar: f"/ageing?currency={quote(currency)}&bucket={quote(bar.bucket)}",
+                    lambda bar: f"{bar.label}: {amount(bar)}, {bar.customers} customers")
+
+
+def statuses_svg(bars) -> str:
+    """How many customers are in each collection status, each bar a link to them."""
+    def customers(bar) -> str:
+        return f"{bar.customers} customer" + ("" if bar.customers == 1 else "s")
+
+    return bars_svg("Customers per collection status", bars, customers,
+                    lambda bar: f"/collection-statuses?status={quote(bar.bucket)}",
+                    lambda bar: f"{bar.label}: {customers(bar)}")
 
 
 def balance_svg(points: list[tuple], currency: str, width: int = 640, height: int = 160) -> str:

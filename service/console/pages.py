@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from domain.roles import Permission
+from projections.collections import COLLECTIONS_VIEW
 from service.auth import context
 from service.console import charts, preview, reads
 from service.console.session import SIGN_IN_COOKIE, new_sign_in_token, set_cookie
@@ -17,6 +18,7 @@ from service.console.support_page import customer_page
 from service.console.web import page, signed_in, today_of
 
 router = APIRouter(include_in_schema=False)
+PREVIEW_PAGE = 50  # accounts previewed per page: each is the domain's run on the account, loaded from the store
 
 
 @router.get("/sign-in", response_class=HTMLResponse)
@@ -62,12 +64,16 @@ def reseller() -> str:
 
 
 @router.get("/collections", response_class=HTMLResponse)
-def collections(request: Request, on: date | None = None) -> HTMLResponse:
+def collections(request: Request, on: date | None = None, after: str = "") -> HTMLResponse:
     staff = signed_in(request)
     staff.require(Permission.RUN_COLLECTIONS)
     day = on or today_of(request)
-    plan = preview.run_plan(context(request).ledger, day, staff.user)
-    return page(request, "collections.html", staff, plan=plan, on=day)
+    accounts = reads.collections_candidates(request, day, after, PREVIEW_PAGE + 1)
+    shown, more = accounts[:PREVIEW_PAGE], len(accounts) > PREVIEW_PAGE
+    plan = preview.run_plan(context(request).ledger, day, staff.user, shown)
+    return page(request, "collections.html", staff, plan=plan, on=day, after=after,
+                next_after=shown[-1] if more else None, first=shown[0] if shown else None,
+                last=shown[-1] if shown else None)
 
 
 @router.get("/ageing", response_class=HTMLResponse)
@@ -79,4 +85,15 @@ def ageing(request: Request, bucket: str = "", currency: str = "") -> HTMLRespon
     chosen = next((b for b in by_currency.get(currency, []) if b.bucket == bucket), None)
     behind = reads.customers_in_bucket(request, today_of(request), currency, bucket) if chosen else []
     return page(request, "ageing.html", staff, by_currency=by_currency, charts=charts_, chosen=chosen, currency=currency,
+                behind=behind)
+
+
+@router.get("/collection-statuses", response_class=HTMLResponse)
+def collection_statuses(request: Request, status: str = "") -> HTMLResponse:
+    staff = signed_in(request)
+    staff.require(COLLECTIONS_VIEW.permission)
+    bars = reads.collection_statuses(request, today_of(request))
+    chosen = next((b for b in bars if b.bucket == status), None)
+    behind = reads.customers_in_status(request, today_of(request), status) if chosen else []
+    return page(request, "collection_statuses.html", staff, bars=bars, chart=charts.statuses_svg(bars), chosen=chosen,
                 behind=behind)

@@ -2,7 +2,9 @@
 each account as the store holds it, and its pending events read instead of saved.
 
 No rule is written twice: a preview is exactly what `POST /v1/collections/runs` would emit
-on that day (unless another command changes an account in between).
+on that day for each account it shows (unless another command changes an account in
+between). Which accounts it shows, a page at a time, comes from the read models
+(service/console/reads.py, collections_candidates): those the run could act on at all.
 """
 
 from __future__ import annotations
@@ -45,10 +47,10 @@ def account_plan(ledger, customer_id: str, day: date, actor: str) -> list[Planne
     return [_planned(customer_id, event) for event in account.collect_events()]
 
 
-def run_plan(ledger, day: date, actor: str) -> list[Planned]:
-    """Every account's plan for `day`; refused like the run itself to whom may not run it."""
+def run_plan(ledger, day: date, actor: str, customer_ids: list[str]) -> list[Planned]:
+    """These accounts' plans for `day`; refused like the run itself to whom may not run it."""
     ledger.authorize(actor, Permission.RUN_COLLECTIONS)
-    return [p for customer_id in ledger.index.customer_ids() for p in account_plan(ledger, customer_id, day, actor)]
+    return [p for customer_id in customer_ids for p in account_plan(ledger, customer_id, day, actor)]
 
 
 def _planned(customer_id: str, event) -> Planned:

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
 import psycopg
 from psycopg.sql import SQL, Identifier
 
+from projections import load_sql
 from readside.queries import ViewQuery
 from projections.balances import BALANCES_VIEW
-from projections.collections import COLLECTIONS_VIEW
+from projections.collections import COLLECTIONS_VIEW, STATUSES
 from projections.invoices import INVOICES_VIEW
 from projections.support import SUPPORT_VIEW
 from service.auth import context
@@ -122,3 +124,56 @@ def balance_over_time(request, customer_id: str) -> list[tuple]:
         total = change if total is None else total.then(change)
         points.append((record["occurred_at"], total.outstanding - total.credit_balance))
     return points
+
+
+
+@cache
+def _statuses_text() -> str:
+    return load_sql("collections")["statuses"]
+
+
+def _statuses(ctx) -> SQL:
+    """Every customer's collection status and days past due, computed at once (collections.sql)."""
+    return SQL(_statuses_text()).format(read=Identifier(ctx.settings.read_schema),
+                                        views=Identifier(ctx.settings.views_schema))
+
+
+def collection_statuses(request, today: date) -> list[Bar]:
+    """How many customers are in each collection status as of the day, in the view's order of
+    statuses (a bar's length is its number of customers)."""
+    ctx = context(request)
+    rows = _as_of(ctx, today, SQL("SELECT collection_status, count(*) AS customers FROM ({}) s GROUP BY 1").format(
+        _statuses(ctx)), ())
+    found = {r["collection_status"]: r["customers"] for r in rows}
+    return [Bar(status, status, found.get(status, 0), found.get(status, 0)) for status in STATUSES]
+
+
+def customers_in_status(request, today: date, status: str) -> list[dict]:
+    """The customers behind a status bar, longest past due first: chosen from all at once,
+    then only theirs read from the collections view (its reason in words)."""
+    ctx = context(request)
+    chosen = [r["customer_id"] for r in _as_of(ctx, today, SQL(
+        "SELECT customer_id FROM ({}) s WHERE collection_status = %s ORDER BY days_past_due DESC, customer_id "
+        "LIMIT %s").format(_statuses(ctx)), (status, SEARCH_LIMIT))]
+    rows = _as_of(ctx, today, SQL("SELECT customer_id, currency, days_past_due, overdue_amount, reason FROM {} "
+                                  "WHERE customer_id = ANY(%s)").format(
+        Identifier(ctx.settings.views_schema, COLLECTIONS_VIEW.name)), (chosen,))
+    by_id = {r["customer_id"]: r for r in rows}
+    return [by_id[c] for c in chosen if c in by_id]
+
+
+def collections_candidates(request, day: date, after: str, limit: int) -> list[str]:
+    """The projected accounts a collections run on `day` could act on, by customer id after
+    `after`: a run only acts on an account with an open invoice due by then (reminders,
+    suspension, write-off), a suspension (warning, reinstatement) or a hold (its end). A
+    superset: the domain's own run decides (service/console/preview.py). Walks the
+    customers in order and stops at `limit`: a page costs the same for 100 or 100,000."""
+    ctx = context(request)
+    read = Identifier(ctx.settings.read_schema)
+    statement = SQL(
+        "SELECT c.customer_id FROM {read}.customer_collections c WHERE c.customer_id > %s AND ("
+        "c.hold_kind IS NOT NULL "
+        "OR EXISTS (SELECT 1 FROM {read}.suspensions s WHERE s.customer_id = c.customer_id) "
+        "OR EXISTS (SELECT 1 FROM {read}.invoices i WHERE i.customer_id = c.customer_id AND i.amount_open > 0 "
+        "AND i.due_date <= %s)) ORDER BY c.customer_id LIMIT %s").format(read=read)
+    return [r["customer_id"] for r in _as_of(ctx, day, statement, (after, day, limit))]

@@ -14,6 +14,7 @@ from domain.accounts.collections_rules import owed_overdue
 from domain.errors import UnknownCustomer
 from domain.roles import Permission
 from service.auth import context
+from service.routes.accounts import account_out
 from service.console import explanations as say
 from service.console import charts, preview, reads
 from service.console.session import Refused, Staff
@@ -90,6 +91,7 @@ def customer_page(request: Request, staff: Staff, customer_id: str, status_code:
     invoices = reads.invoices(request, customer_id, today)
     values["invoices"] = invoices
     values["open_invoices"] = [i for i in invoices if i["amount_open"]]
+    values["subscriptions"] = account_out(account).subscriptions
     values["balance_chart"] = charts.balance_svg(reads.balance_over_time(request, customer_id), account.currency)
     if staff.may(Permission.READ_SUPPORT_VIEW):
         support = reads.support(request, customer_id, today)

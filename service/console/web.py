@@ -62,9 +62,9 @@ def done(request: Request, to: str, message: str) -> RedirectResponse:
 @cache
 def needs(handler: Callable) -> Permission:
     """The permission the API declares for the endpoint `handler`: the console asks the same."""
-    from service.routes import accounts, billing, cases, collections, staff, tokens
+    from service.routes import accounts, billing, cases, collections, dead_letters, staff, tokens
 
-    for module in (accounts, billing, cases, collections, staff, tokens):
+    for module in (accounts, billing, cases, collections, dead_letters, staff, tokens):
         for route in module.router.routes:
             if getattr(route, "endpoint", None) is handler:
                 return Permission(route.openapi_extra["x-permission"])

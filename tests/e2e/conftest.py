@@ -5,6 +5,7 @@ $LEDGER_SCREENSHOTS or else under pytest's base temporary directory, and says wh
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.api_helpers import serving
-from tests.billing_life import BILLING, HELPDESK, SALES, open_acme, until_suspended, usage_reports
+from tests.billing_life import BILLING, HELPDESK, SALES, grant_staff_roles, open_acme, until_suspended, usage_reports
 from tests.e2e.console_helpers import TODAY
 from tests.factories import ADMIN
 from tests.read_side_helpers import relay_and_project
@@ -77,6 +78,17 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+@contextlib.contextmanager
+def served_console(settings):
+    """The console served with its clock on 20 November, a user of each role with PASSWORD."""
+    with serving(settings) as served:
+        served.ctx.clock = lambda: TODAY
+        served.add_staff(ADMIN, None)
+        for user in (BILLING, HELPDESK, SALES):
+            served.add_staff(user, None)
+        yield served
+
+
 @pytest.fixture
 def console(settings, app):
     """ACME suspended on 14 November (tests/billing_life.py), projected; the console served
@@ -85,9 +97,13 @@ def console(settings, app):
     app.record_usage(usage_reports(), actor="system:ingest")
     until_suspended(app)
     relay_and_project(settings, app)
-    with serving(settings) as served:
-        served.ctx.clock = lambda: TODAY
-        served.add_staff(ADMIN, None)
-        for user in (BILLING, HELPDESK, SALES):
-            served.add_staff(user, None)
+    with served_console(settings) as served:
+        yield served
+
+
+@pytest.fixture
+def new_console(settings, app):
+    """The console on a ledger with staff and no customer yet."""
+    grant_staff_roles(app)
+    with served_console(settings) as served:
         yield served

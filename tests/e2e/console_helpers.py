@@ -10,11 +10,11 @@ from tests.billing_life import CUSTOMER
 TODAY = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)  # six days after the suspension of 14 November
 
 
-def sign_in(page, url: str, user: str) -> None:
+def sign_in(page, url: str, user: str, password: str = PASSWORD) -> None:
     page.goto(url + "/")
     assert page.url.endswith("/sign-in"), "a page of the console asks to sign in first"
     page.get_by_label("User").fill(user)
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_label("Customer").wait_for()
 

@@ -15,6 +15,16 @@ from tests.conftest import wait_for
 from tests.factories import ADMIN
 
 
+def stop_with_ctrl_c(process: subprocess.Popen, timeout: float) -> None:
+    """Ctrl-C, as an operator stops it; killed only if it has not ended by the deadline."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -43,10 +53,5 @@ def test_ledger_serve_answers_on_localhost_and_the_bootstrapped_admin_signs_in(c
         signed_in = httpx.post(f"{url}/v1/sessions", json={"user": ADMIN, "password": password}, timeout=30)
         assert signed_in.status_code == 201 and signed_in.json()["must_change_password"] is True
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_with_ctrl_c(server, timeout=30)
     assert server.returncode in (0, -signal.SIGINT)
