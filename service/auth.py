@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from domain.credentials import TokenKind
 from domain.errors import PermissionDenied
@@ -40,8 +41,22 @@ def context(request: Request):
     return request.app.state.context
 
 
-def current_principal(request: Request) -> Principal:
-    """The principal of the request's bearer token; 401 when there is none that is valid."""
+def principal_of(request: Request) -> Principal:
+    """The principal of the request's bearer token; 401 when there is none that is valid.
+    Looked up once per request (the permission check does it first, in its thread)."""
+    known = getattr(request.state, "principal", None)
+    if known is None:
+        known = request.state.principal = _authenticate(request)
+    return known
+
+
+async def current_principal(request: Request) -> Principal:
+    # Usually known already: then no thread is taken from the pool to say so.
+    known = getattr(request.state, "principal", None)
+    return known if known is not None else await run_in_threadpool(principal_of, request)
+
+
+def _authenticate(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -57,14 +72,22 @@ def current_principal(request: Request) -> Principal:
     return Principal(row.principal, row.kind, row.token_id, row.must_change_password)
 
 
-def staff_principal(who: Principal = Depends(current_principal)) -> Principal:
+async def staff_principal(who: Principal = Depends(current_principal)) -> Principal:
     """Staff, whatever their roles; a one-time password allows only choosing a new one."""
+    return _staff(who)
+
+
+async def ready_staff(who: Principal = Depends(staff_principal)) -> Principal:
+    return _ready(who)
+
+
+def _staff(who: Principal) -> Principal:
     if who.kind is TokenKind.SERVICE:
         raise PermissionDenied(who.id, SIGNED_IN, ["a service token"])
     return who
 
 
-def ready_staff(who: Principal = Depends(staff_principal)) -> Principal:
+def _ready(who: Principal) -> Principal:
     if who.must_change_password:
         raise PermissionDenied(who.id, "act before choosing a new password (PUT /v1/staff/{user}/password)",
                                ["a one-time password"])
@@ -75,12 +98,14 @@ def ready_staff(who: Principal = Depends(staff_principal)) -> Principal:
 def allowed_to(permission: Permission) -> Callable[..., Principal]:
     """The dependency that refuses a principal whose roles do not allow `permission`."""
 
-    def check(request: Request, who: Principal = Depends(current_principal)) -> Principal:
+    def check(request: Request) -> Principal:
+        # One thread for who and whether they may: the token, then the kept staff directory.
+        who = principal_of(request)
         if who.kind is TokenKind.SERVICE:
             if permission not in SERVICE_PERMISSIONS:
                 raise PermissionDenied(who.id, permission.value, ["a service token"])
             return who
-        ready_staff(who)
+        _ready(who)
         context(request).ledger.authorize(who.id, permission)
         return who
 
@@ -121,9 +146,10 @@ class Acting:
         return {"at": business_time(given, self.clock()), "actor": self.actor}
 
 
-def acting(request: Request, who: Principal = Depends(current_principal)) -> Acting:
+async def acting(request: Request, who: Principal = Depends(current_principal)) -> Acting:
     from service.versions import check_if_match
 
     ctx = context(request)
-    check_if_match(request, ctx.ledger)  # before anything changes: a stale decision is refused
+    if "if-match" in request.headers:  # before anything changes: a stale decision is refused
+        await run_in_threadpool(check_if_match, request, ctx.ledger)
     return Acting(ctx.ledger, who.id, ctx.clock)
