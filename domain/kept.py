@@ -30,15 +30,15 @@ class Kept(Generic[A]):
         self.aggregate_id = aggregate_id
         self._load = load  # the stored aggregate, or a new one when none is stored yet
         self._index = index  # the application's, read when asked: it is set after construction
-        self._kept: A | None = None
+        self._kept: tuple[int | None, A] | None = None  # the stored version it was read at, and it
 
     def read(self) -> A:
         """The aggregate as stored now, to read and never to change."""
         stored = self._index().current_versions([self.aggregate_id]).get(self.aggregate_id)
         kept = self._kept
-        if kept is not None and kept.version == stored:
-            return kept
+        if kept is not None and kept[0] == stored:
+            return kept[1]
+        # None stored yet is kept too (a new, empty one): a ledger without policies reads the default.
         fresh = self._load()
-        if stored is not None:  # a new, unsaved one is not kept: it has no stored version to compare
-            self._kept = fresh
+        self._kept = (stored, fresh)
         return fresh

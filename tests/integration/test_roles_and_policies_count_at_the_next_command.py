@@ -44,6 +44,16 @@ def test_a_role_granted_elsewhere_allows_the_next_command(app, other_process):
     assert app.receive_payment("CUST-1", "P-1", 100, "EUR", "transfer", "", at=OPENED_AT, actor=CLERK)
 
 
+def test_the_first_policy_published_elsewhere_is_known_to_the_next_command(app, other_process):
+    open_customer(app)
+    with pytest.raises(InvalidCommand, match="no collections policy 'strict'"):  # no book stored: the default kept
+        app.assign_policy("CUST-1", "strict", at=OPENED_AT, actor=ADMIN)
+
+    other_process.publish_policy(CollectionsPolicy(name="strict", suspend_after_days=10), at=OPENED_AT, actor=ADMIN)
+
+    assert app.assign_policy("CUST-1", "strict", at=OPENED_AT, actor=ADMIN)
+
+
 def test_a_policy_published_elsewhere_is_known_to_the_next_command(app, other_process):
     open_customer(app)
     app.publish_policy(CollectionsPolicy(name="lenient", grace_days=10), at=OPENED_AT, actor=ADMIN)
