@@ -50,7 +50,9 @@ class ServiceContext:
     def open(cls, settings: Settings) -> ServiceContext:
         """On resolved settings (a database URL and a broker)."""
         return cls(settings, open_ledger(settings), open_access_log(settings), CredentialStore.open(settings.database_url),
-                   ConnectionPool(settings.database_url, min_size=1, max_size=4, open=True, kwargs={"row_factory": dict_row}),
+                   # autocommit: a read is one round trip (no BEGIN, no ROLLBACK when the connection returns)
+                   ConnectionPool(settings.database_url, min_size=1, max_size=4, open=True,
+                                  kwargs={"row_factory": dict_row, "autocommit": True}),
                    usage.UsageDoor(settings))
 
     def close(self) -> None:

@@ -3,9 +3,11 @@ If-None-Match that names it, until what they show changes."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from tests.api_helpers import admin, api  # noqa: F401 - fixtures
 from tests.factories import ADMIN, OPENED_AT, open_customer
-from tests.read_side_helpers import relay_and_project
+from tests.read_side_helpers import record_usage, relay_and_project
 
 
 def test_a_support_view_read_again_unchanged_is_not_modified_until_it_changes(api, admin):
@@ -44,3 +46,17 @@ def test_a_refusal_carries_no_etag_and_if_none_match_does_not_hide_it(api, admin
     assert missing.status_code == 404 and "ETag" not in missing.headers
     with api.client() as anonymous:
         assert anonymous.get("/v1/views/balances", headers={"If-None-Match": "*"}).status_code == 401
+
+
+def test_a_view_read_as_of_a_day_counts_from_that_day(api, admin):
+    open_customer(api.ctx.ledger, "ACME")
+    record_usage(api.ctx.ledger, "ACME", 1)
+    invoice = admin.post("/v1/customers/ACME/invoices", json={"period": "2026-09"}).json()["invoice_number"]
+    relay_and_project(api.ctx.settings, api.ctx.ledger)
+    due = date.fromisoformat(admin.get(f"/v1/customers/ACME/invoices/{invoice}").json()["due_date"])
+
+    def days_past_due(as_of: date) -> int:
+        answer = admin.get("/v1/views/balances", params={"customer_id": "ACME", "as_of": as_of.isoformat()})
+        return answer.json()["data"][0]["days_past_due"]
+
+    assert (days_past_due(due), days_past_due(due + timedelta(days=10))) == (0, 10)
