@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from fastapi import FastAPI
@@ -39,8 +39,12 @@ class ServiceContext:
     credentials: CredentialStore
     views_pool: ConnectionPool
     usage: usage.UsageDoor
-    throttle: SignInThrottle = field(default_factory=SignInThrottle)
     clock: Callable[[], datetime] = utc_now  # the server's clock: business time is bounded by it
+
+    @property
+    def throttle(self) -> SignInThrottle:
+        # In the database: every `ledger serve` process on it counts the same failures.
+        return SignInThrottle.on(self.credentials.pool, self.clock)
 
     @property
     def idempotency(self) -> IdempotencyStore:
