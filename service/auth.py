@@ -7,10 +7,11 @@ else (no field, header or parameter of a request can name another actor).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, wraps
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -119,11 +120,26 @@ def endpoint(router: APIRouter, method: str, path: str, *, needs: Permission | s
     OpenAPI document as `x-permission` (tests/test_api_openapi.py refuses an endpoint without)."""
     gates = {SIGNED_IN: [Depends(ready_staff)], SIGNED_IN_ONE_TIME: [Depends(staff_principal)], NOBODY: []}
     dependencies = [Depends(allowed_to(needs))] if isinstance(needs, Permission) else gates[needs]
-    return router.api_route(
+    declare = router.api_route(
         path, methods=[method], response_model=response_model, summary=summary, status_code=status_code,
         dependencies=dependencies, responses=ERROR_RESPONSES,
         openapi_extra={"x-permission": needs.value if isinstance(needs, Permission) else needs}, **options,
     )
+    return lambda function: declare(in_one_thread(function))
+
+
+def in_one_thread(function: Callable) -> Callable:
+    """A blocking endpoint, run in a thread of the pool and its answer checked against its
+    model on the event loop: FastAPI would take a second thread to check the answer of a
+    plain `def` endpoint (each thread taken is a wake-up to wait for on a busy machine)."""
+    if inspect.iscoroutinefunction(function):
+        return function
+
+    @wraps(function)  # FastAPI reads the signature, and its annotations' module, through it
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        return await run_in_threadpool(function, *args, **kwargs)
+
+    return run
 
 
 def now_of(request: Request) -> datetime:
