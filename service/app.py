@@ -123,6 +123,8 @@ def create_app(ctx: ServiceContext) -> FastAPI:
         version="1",
         description="The billing ledger's HTTP API: sign in (POST /v1/sessions), then send "
         "`Authorization: Bearer <token>`. Every endpoint names the permission it needs (`x-permission`).",
+        # No OpenTelemetry: otherwise FastAPI asks the environment for its providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.context = ctx
     errors.install(app)
