@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 
@@ -66,6 +67,24 @@ def hammer(clients: int, seconds: float, work) -> tuple[float, float, float]:
         raise failures[0]
     every = [t for per_client in timings for t in per_client]
     return len(every) / elapsed, statistics.median(every), p99(every)
+
+
+def cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far, its children's (uvicorn's workers) included (Linux /proc):
+    what a call costs the server, whatever else the machine is doing."""
+    pids = [pid] + [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    ticks = 0
+    for each in pids:
+        fields = Path(f"/proc/{each}/stat").read_text().rpartition(")")[2].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def server_cost(server: subprocess.Popen, clients: int, seconds: float, work) -> tuple[float, float, float, float]:
+    """`hammer`, and the server's CPU milliseconds per call."""
+    before = cpu_seconds(server.pid)
+    rate, p50, p99_ms = hammer(clients, seconds, work)
+    return rate, p50, p99_ms, (cpu_seconds(server.pid) - before) * 1000 / (rate * seconds)
 
 
 def free_port() -> int:
@@ -138,8 +157,8 @@ def main() -> None:
                 assert answer.status_code == 200, answer.text
 
             say(f"over HTTP: {args.clients} clients, {args.seconds} s each")
-            figures["http_payments"] = hammer(args.clients, args.seconds, pay_over_http)
-            figures["http_support_reads"] = hammer(args.clients, args.seconds, read_over_http)
+            figures["http_payments"] = server_cost(server, args.clients, args.seconds, pay_over_http)
+            figures["http_support_reads"] = server_cost(server, args.clients, args.seconds, read_over_http)
             for session in sessions:
                 session.close()
         finally:
@@ -159,14 +178,16 @@ def main() -> None:
         figures["in_process_support_reads"] = hammer(args.clients, args.seconds, read_in_process)
         ctx.close()
 
-    print(f"{'':28}{'per s':>10}{'p50 ms':>10}{'p99 ms':>10}")
-    for name, (rate, p50, p99_ms) in figures.items():
-        print(f"{name:28}{rate:10.0f}{p50:10.1f}{p99_ms:10.1f}")
+    print(f"{'':28}{'per s':>10}{'p50 ms':>10}{'p99 ms':>10}{'server CPU ms/call':>20}")
+    for name, (rate, p50, p99_ms, *cpu) in figures.items():
+        print(f"{name:28}{rate:10.0f}{p50:10.1f}{p99_ms:10.1f}" + (f"{cpu[0]:20.2f}" if cpu else ""))
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for what in ("payments", "support_reads"):
         ratio = figures[f"in_process_{what}"][0] / figures[f"http_{what}"][0]
         print(f"{what}: in-process / HTTP = {ratio:.1f}x")
     report("api", figures["http_payments"][0], "payments/s over HTTP",
-           **{f"{k}_{m}": round(v, 1) for k, f in figures.items() for m, v in zip(("per_s", "p50_ms", "p99_ms"), f)})
+           **{f"{k}_{m}": round(v, 2) for k, f in figures.items()
+              for m, v in zip(("per_s", "p50_ms", "p99_ms", "server_cpu_ms"), f)}, load_average=os.getloadavg()[0])
 
 
 if __name__ == "__main__":

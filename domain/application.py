@@ -24,6 +24,7 @@ from domain.accounts import CustomerAccount, account_id
 from domain.accounts.invoicing import draft_invoice
 from domain.bounds import check_id
 from domain.errors import LedgerError, UnknownCase, UnknownCustomer
+from domain.kept import Kept
 from domain.ledger_index import LedgerIndex
 from domain.numbering import INVOICE_SERIES, NumberSeries, is_in_series, series_id
 from domain.policy import POLICY_BOOK_ID, CollectionsPolicy, PolicyBook
@@ -69,6 +70,12 @@ class BillingLedger(Application):
     snapshotting_intervals = {CustomerAccount: 50}
     index: LedgerIndex  # set by whoever opens the application on a store
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # What every command reads and few change: kept while the store has no newer version.
+        self._directory = Kept(DIRECTORY_ID, self.staff_directory, lambda: self.index)
+        self._policies = Kept(POLICY_BOOK_ID, self.policy_book, lambda: self.index)
+
     def register_transcodings(self, transcoder) -> None:
         super().register_transcodings(transcoder)
         # Snapshots store aggregate state: its dates and immutable state objects.
@@ -81,6 +88,7 @@ class BillingLedger(Application):
     # --- staff and roles -------------------------------------------------------------------
 
     def staff_directory(self) -> StaffDirectory:
+        """The directory to change: a copy of its own (`authorize` reads the kept one)."""
         try:
             return self.repository.get(DIRECTORY_ID)
         except AggregateNotFoundError:
@@ -88,7 +96,7 @@ class BillingLedger(Application):
 
     def authorize(self, actor: str, permission: Permission) -> None:
         """Refuse, before anything changes, a command the actor's roles do not allow."""
-        self.staff_directory().check_allowed(actor, permission)
+        self._directory.read().check_allowed(actor, permission)
 
     def bootstrap_admin(self, user_id: str, *, at: datetime, actor: str) -> bool:
         directory = self.staff_directory()
@@ -111,13 +119,14 @@ class BillingLedger(Application):
     # --- the collections policy book ---------------------------------------------------------
 
     def policy_book(self) -> PolicyBook:
+        """The book to change: a copy of its own (`policy_for` reads the kept one)."""
         try:
             return self.repository.get(POLICY_BOOK_ID)
         except AggregateNotFoundError:
             return PolicyBook.create(at=BEGINNING, actor=SYSTEM)
 
     def policy_for(self, account: CustomerAccount) -> CollectionsPolicy:
-        return self.policy_book().policy(account.policy_name)
+        return self._policies.read().policy(account.policy_name)
 
     def publish_policy(self, policy: CollectionsPolicy, *, at: datetime, actor: str) -> bool:
         self.authorize(actor, Permission.CHANGE_COLLECTIONS_POLICY)
@@ -161,7 +170,7 @@ class BillingLedger(Application):
         return changed
 
     def assign_policy(self, customer_id: str, policy_name: str, *, at: datetime, actor: str) -> bool:
-        self.policy_book().policy(policy_name)  # refuses a policy that does not exist
+        self._policies.read().policy(policy_name)  # refuses a policy that does not exist
         self.authorize(actor, Permission.CHANGE_ACCOUNTS)
         account = self.get_account(customer_id)
         assigned = account.assign_policy(policy_name, at=at, actor=actor)

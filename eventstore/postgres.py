@@ -115,6 +115,11 @@ class LedgerRecorder(PostgresProcessRecorder):
         self.sql_create_statements.append(
             SQL("ALTER TABLE {}.{} ADD COLUMN IF NOT EXISTS conflicting bigint NOT NULL DEFAULT 0").format(*self.counts_table)
         )
+        # Asked on every command (domain/kept.py): composed once, not per call.
+        self._current_versions_statement = SQL(
+            "SELECT originator_id, max(originator_version) AS version FROM {}.{} "
+            "WHERE originator_id = ANY(%s) GROUP BY originator_id"
+        ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name)).as_bytes(None)
 
     def create_table(self) -> None:
         super().create_table()
@@ -218,12 +223,8 @@ class LedgerRecorder(PostgresProcessRecorder):
         """The latest stored version of each aggregate that has events."""
         if not ids:
             return {}
-        statement = SQL(
-            "SELECT originator_id, max(originator_version) AS version FROM {}.{} "
-            "WHERE originator_id = ANY(%s) GROUP BY originator_id"
-        ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, (list(ids),), prepare=True)
+            curs.execute(self._current_versions_statement, (list(ids),), prepare=True)
             return {row["originator_id"]: row["version"] for row in curs.fetchall()}
 
     def reset_tracking(self, application_name: str) -> None:

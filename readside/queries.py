@@ -6,6 +6,7 @@ what the CLI shows and what an analyst's SQL sees are the same rows.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -68,14 +69,17 @@ class ViewQuery:
 
     def rows(self, conn: psycopg.Connection, views_schema: str) -> list[dict]:
         query, params = self.statement(views_schema)
-        with conn.cursor(row_factory=dict_row) as cursor:
-            try:
-                if self.as_of is not None:  # for this transaction only
+        # The day holds for this transaction only (set_config's `true`): on an autocommit
+        # connection (the API's, a read in one round trip) one is made for it.
+        dated = self.as_of is not None and conn.autocommit
+        try:
+            with conn.transaction() if dated else contextlib.nullcontext(), conn.cursor(row_factory=dict_row) as cursor:
+                if self.as_of is not None:
                     cursor.execute("SELECT set_config('ledger.as_of', %s, true)", (self.as_of.isoformat(),))
                 return cursor.execute(query, params, prepare=True).fetchall()
-            except psycopg.errors.UndefinedTable:
-                conn.rollback()
-                return []  # nothing projected yet: no view
+        except psycopg.errors.UndefinedTable:
+            conn.rollback()
+            return []  # nothing projected yet: no view
 
 
 def read_view(settings: ReadSideSettings, query: ViewQuery) -> list[dict]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from fastapi import FastAPI
@@ -39,8 +39,12 @@ class ServiceContext:
     credentials: CredentialStore
     views_pool: ConnectionPool
     usage: usage.UsageDoor
-    throttle: SignInThrottle = field(default_factory=SignInThrottle)
     clock: Callable[[], datetime] = utc_now  # the server's clock: business time is bounded by it
+
+    @property
+    def throttle(self) -> SignInThrottle:
+        # In the database: every `ledger serve` process on it counts the same failures.
+        return SignInThrottle.on(self.credentials.pool, self.clock)
 
     @property
     def idempotency(self) -> IdempotencyStore:
@@ -50,7 +54,9 @@ class ServiceContext:
     def open(cls, settings: Settings) -> ServiceContext:
         """On resolved settings (a database URL and a broker)."""
         return cls(settings, open_ledger(settings), open_access_log(settings), CredentialStore.open(settings.database_url),
-                   ConnectionPool(settings.database_url, min_size=1, max_size=4, open=True, kwargs={"row_factory": dict_row}),
+                   # autocommit: a read is one round trip (no BEGIN, no ROLLBACK when the connection returns)
+                   ConnectionPool(settings.database_url, min_size=1, max_size=4, open=True,
+                                  kwargs={"row_factory": dict_row, "autocommit": True}),
                    usage.UsageDoor(settings))
 
     def close(self) -> None:
@@ -117,6 +123,8 @@ def create_app(ctx: ServiceContext) -> FastAPI:
         version="1",
         description="The billing ledger's HTTP API: sign in (POST /v1/sessions), then send "
         "`Authorization: Bearer <token>`. Every endpoint names the permission it needs (`x-permission`).",
+        # No OpenTelemetry: otherwise FastAPI asks the environment for its providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.context = ctx
     errors.install(app)

@@ -7,13 +7,15 @@ else (no field, header or parameter of a request can name another actor).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, wraps
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from domain.credentials import TokenKind
 from domain.errors import PermissionDenied
@@ -40,8 +42,22 @@ def context(request: Request):
     return request.app.state.context
 
 
-def current_principal(request: Request) -> Principal:
-    """The principal of the request's bearer token; 401 when there is none that is valid."""
+def principal_of(request: Request) -> Principal:
+    """The principal of the request's bearer token; 401 when there is none that is valid.
+    Looked up once per request (the permission check does it first, in its thread)."""
+    known = getattr(request.state, "principal", None)
+    if known is None:
+        known = request.state.principal = _authenticate(request)
+    return known
+
+
+async def current_principal(request: Request) -> Principal:
+    # Usually known already: then no thread is taken from the pool to say so.
+    known = getattr(request.state, "principal", None)
+    return known if known is not None else await run_in_threadpool(principal_of, request)
+
+
+def _authenticate(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -57,14 +73,22 @@ def current_principal(request: Request) -> Principal:
     return Principal(row.principal, row.kind, row.token_id, row.must_change_password)
 
 
-def staff_principal(who: Principal = Depends(current_principal)) -> Principal:
+async def staff_principal(who: Principal = Depends(current_principal)) -> Principal:
     """Staff, whatever their roles; a one-time password allows only choosing a new one."""
+    return _staff(who)
+
+
+async def ready_staff(who: Principal = Depends(staff_principal)) -> Principal:
+    return _ready(who)
+
+
+def _staff(who: Principal) -> Principal:
     if who.kind is TokenKind.SERVICE:
         raise PermissionDenied(who.id, SIGNED_IN, ["a service token"])
     return who
 
 
-def ready_staff(who: Principal = Depends(staff_principal)) -> Principal:
+def _ready(who: Principal) -> Principal:
     if who.must_change_password:
         raise PermissionDenied(who.id, "act before choosing a new password (PUT /v1/staff/{user}/password)",
                                ["a one-time password"])
@@ -75,12 +99,14 @@ def ready_staff(who: Principal = Depends(staff_principal)) -> Principal:
 def allowed_to(permission: Permission) -> Callable[..., Principal]:
     """The dependency that refuses a principal whose roles do not allow `permission`."""
 
-    def check(request: Request, who: Principal = Depends(current_principal)) -> Principal:
+    def check(request: Request) -> Principal:
+        # One thread for who and whether they may: the token, then the kept staff directory.
+        who = principal_of(request)
         if who.kind is TokenKind.SERVICE:
             if permission not in SERVICE_PERMISSIONS:
                 raise PermissionDenied(who.id, permission.value, ["a service token"])
             return who
-        ready_staff(who)
+        _ready(who)
         context(request).ledger.authorize(who.id, permission)
         return who
 
@@ -94,11 +120,31 @@ def endpoint(router: APIRouter, method: str, path: str, *, needs: Permission | s
     OpenAPI document as `x-permission` (tests/test_api_openapi.py refuses an endpoint without)."""
     gates = {SIGNED_IN: [Depends(ready_staff)], SIGNED_IN_ONE_TIME: [Depends(staff_principal)], NOBODY: []}
     dependencies = [Depends(allowed_to(needs))] if isinstance(needs, Permission) else gates[needs]
-    return router.api_route(
+    declare = router.api_route(
         path, methods=[method], response_model=response_model, summary=summary, status_code=status_code,
         dependencies=dependencies, responses=ERROR_RESPONSES,
         openapi_extra={"x-permission": needs.value if isinstance(needs, Permission) else needs}, **options,
     )
+
+    def register(function: Callable) -> Callable:
+        declare(in_one_thread(function))
+        return function  # as written: the console calls some endpoints' functions itself
+
+    return register
+
+
+def in_one_thread(function: Callable) -> Callable:
+    """A blocking endpoint, run in a thread of the pool and its answer checked against its
+    model on the event loop: FastAPI would take a second thread to check the answer of a
+    plain `def` endpoint (each thread taken is a wake-up to wait for on a busy machine)."""
+    if inspect.iscoroutinefunction(function):
+        return function
+
+    @wraps(function)  # FastAPI reads the signature, and its annotations' module, through it
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        return await run_in_threadpool(function, *args, **kwargs)
+
+    return run
 
 
 def now_of(request: Request) -> datetime:
@@ -122,9 +168,10 @@ class Acting:
         return {"at": business_time(given, self.clock()), "actor": self.actor}
 
 
-def acting(request: Request, who: Principal = Depends(current_principal)) -> Acting:
+async def acting(request: Request, who: Principal = Depends(current_principal)) -> Acting:
     from service.versions import check_if_match
 
     ctx = context(request)
-    check_if_match(request, ctx.ledger)  # before anything changes: a stale decision is refused
+    if "if-match" in request.headers:  # before anything changes: a stale decision is refused
+        await run_in_threadpool(check_if_match, request, ctx.ledger)
     return Acting(ctx.ledger, who.id, ctx.clock, ctx.settings)

@@ -31,4 +31,4 @@ def register(sub) -> None:
     p.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST}: this machine only)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
     p.add_argument("--workers", type=int, default=1,
-                   help="processes serving the port (default 1); sign-in throttling counts per process")
+                   help="processes serving the port (default 1); they share the sign-in throttle and tokens through the database")

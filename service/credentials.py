@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -55,6 +54,12 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.tokens (
     revoked_at timestamptz
 );
 CREATE INDEX IF NOT EXISTS tokens_by_creator ON {SCHEMA}.tokens (created_by, token_id);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.sign_in_failures (  -- service/throttle.py
+    key text NOT NULL,  -- `user:<id>` or `address:<ip>`
+    failed_at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sign_in_failures_by_key ON {SCHEMA}.sign_in_failures (key, failed_at);
+CREATE INDEX IF NOT EXISTS sign_in_failures_by_age ON {SCHEMA}.sign_in_failures (failed_at);
 CREATE TABLE IF NOT EXISTS {SCHEMA}.idempotency_keys (
     scope bytea NOT NULL,  -- SHA-256 of the credential the request came with
     key text NOT NULL,
@@ -122,19 +127,10 @@ class NewToken:
 _TOKEN_COLUMNS = "t.token_id, t.kind, t.principal, t.name, t.created_by, t.created_at, t.expires_at, t.revoked_at"
 
 
-# A token looked up is taken as read for this long without asking the database again (every
-# request names its token: one query less each). Its expiry is still checked on every request;
-# a revocation or a new password made by this process clears what was read at once, one made
-# by another `ledger serve` process takes effect within this time.
-TOKEN_CACHE_SECONDS = 2.0
-TOKEN_CACHE_SIZE = 10_000
-
-
 class CredentialStore:
     def __init__(self, database_url: str, pool_size: int = 4):
         self.pool = ConnectionPool(database_url, min_size=1, max_size=pool_size, open=True,
                                    kwargs={"row_factory": dict_row, "autocommit": True})
-        self._recent_tokens: dict[str, tuple[float, TokenRow]] = {}
 
     @classmethod
     def open(cls, database_url: str, pool_size: int = 4) -> CredentialStore:
@@ -168,7 +164,6 @@ class CredentialStore:
             conn.execute(statement, (check_staff_id(user_id), hashed, must_change, at))
             if transaction is not None:
                 transaction()  # the event that says so: no password changes unrecorded
-        self._forget_recent_tokens()  # a token's must_change_password follows its user's password
 
     def verify_password(self, user_id: str, password: str) -> bool:
         with self.pool.connection() as conn:
@@ -208,27 +203,16 @@ class CredentialStore:
         return NewToken(row, secret)
 
     def token_by_secret(self, secret: str) -> TokenRow | None:
-        key = digest(secret)
-        now = time.monotonic()
-        recent = self._recent_tokens.get(key)
-        if recent is not None and now - recent[0] < TOKEN_CACHE_SECONDS:
-            return recent[1]
+        """Asked on every request, and never kept: a token revoked, or a password set, by any
+        `ledger serve` process is refused by all at the next request (one indexed query)."""
         with self.pool.connection() as conn:
             row = conn.execute(
                 f"SELECT {_TOKEN_COLUMNS}, coalesce(p.must_change, false) AS must_change_password "
                 f"FROM {SCHEMA}.tokens t LEFT JOIN {SCHEMA}.staff_passwords p ON p.user_id = t.principal "
                 "WHERE t.secret_sha256 = %s",
-                (key,), prepare=True,
+                (digest(secret),), prepare=True,
             ).fetchone()
-        if row is None:
-            return None  # an unknown token is not kept: guessing must not fill the memory
-        if len(self._recent_tokens) >= TOKEN_CACHE_SIZE:
-            self._recent_tokens.clear()
-        token = self._recent_tokens[key] = (now, TokenRow.from_row(row))
-        return token[1]
-
-    def _forget_recent_tokens(self) -> None:
-        self._recent_tokens.clear()
+        return None if row is None else TokenRow.from_row(row)
 
     def token(self, token_id: str) -> TokenRow | None:
         with self.pool.connection() as conn:
@@ -262,5 +246,4 @@ class CredentialStore:
             ).rowcount == 1
             if revoked and transaction is not None:
                 transaction()
-        self._forget_recent_tokens()
         return revoked

@@ -1,9 +1,17 @@
 """ETags and If-Match: a read of an account or a case answers its version (the aggregate's
 version in the event store) as its ETag; a command on it may send that ETag back in
 `If-Match`, and is refused (409 stale_version, nothing recorded) when the account or case
-changed since: a decision taken on what was read is not applied to what is there now."""
+changed since: a decision taken on what was read is not applied to what is there now.
+
+A view's answer has no aggregate version (a support view is built from several tables and
+depends on the day it is read as of): its ETag is a digest of the answer itself, and a read
+that sends it back in `If-None-Match` gets 304 Not Modified, without the body, while the
+answer is the same."""
 
 from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
 
 from fastapi import Request, Response
 
@@ -12,6 +20,15 @@ from service.errors import ServiceError
 
 def etag(version: int) -> str:
     return f'"{version}"'
+
+
+def content_etag(body: bytes) -> str:
+    return f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+
+
+def _listed(header: str) -> list[str]:
+    # A weak tag compares as its strong one: both name the same bytes here.
+    return [part.strip().removeprefix("W/") for part in header.split(",")]
 
 
 def tag(response: Response, aggregate) -> None:
@@ -33,7 +50,26 @@ def check_if_match(request: Request, ledger) -> None:
     if expected is None or expected.strip() == "*":
         return
     what, version = current_version(ledger, request.path_params)
-    given = [part.strip().removeprefix("W/") for part in expected.split(",")]
-    if etag(version) not in given:
+    if etag(version) not in _listed(expected):
         raise ServiceError(409, "stale_version", f"{what} changed since it was read (If-Match {expected}, now "
                            f"{etag(version)}): read it again and decide on what it holds now", version=etag(version))
+
+
+class TaggedAnswers:
+    """A mixin for a route class whose GET answers are tagged with their digest and answer
+    304 to an If-None-Match that names it (RFC 9110: `*` matches any current answer)."""
+
+    def get_route_handler(self) -> Callable:
+        handle = super().get_route_handler()
+
+        async def tagged(request: Request) -> Response:
+            response = await handle(request)
+            if request.method != "GET" or response.status_code != 200:
+                return response
+            current = response.headers["ETag"] = content_etag(response.body)
+            unless = request.headers.get("if-none-match")
+            if unless is not None and (unless.strip() == "*" or current in _listed(unless)):
+                return Response(status_code=304, headers={"ETag": current})
+            return response
+
+        return tagged

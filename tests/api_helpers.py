@@ -4,6 +4,10 @@ topics, and httpx clients signed in as staff of each role."""
 from __future__ import annotations
 
 import contextlib
+import signal
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -66,6 +70,47 @@ def serving(settings) -> Iterator[Api]:
             yield Api(ctx, url)
     finally:
         ctx.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve_process(env: dict[str, str], workers: int = 1) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`ledger serve` in a process of its own (as an operator starts it), on a free port;
+    yields its base URL and the process, and stops it with Ctrl-C."""
+    from tests.conftest import wait_for
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "ledger.cli", "serve", "--port", str(port), "--workers", str(workers)],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+
+    def answering():
+        try:
+            return httpx.get(f"{url}/openapi.json", timeout=2).status_code == 200
+        except httpx.TransportError:
+            assert server.poll() is None, server.stderr.read()
+            return False
+
+    try:
+        wait_for(answering, timeout=120, what="ledger serve to answer")
+        yield url, server
+    finally:
+        stop_with_ctrl_c(server, timeout=30)
+
+
+def stop_with_ctrl_c(process: subprocess.Popen, timeout: float) -> None:
+    """Ctrl-C, as an operator stops it; killed only if it has not ended by the deadline."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @pytest.fixture

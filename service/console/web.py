@@ -3,6 +3,7 @@ one-line message after an action, and the answer to a refusal."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from datetime import date, datetime
 from functools import cache
@@ -66,7 +67,7 @@ def needs(handler: Callable) -> Permission:
 
     for module in (accounts, billing, cases, collections, dead_letters, staff, tokens):
         for route in module.router.routes:
-            if getattr(route, "endpoint", None) is handler:
+            if inspect.unwrap(getattr(route, "endpoint", None)) is handler:  # registered in_one_thread
                 return Permission(route.openapi_extra["x-permission"])
     raise LookupError(f"{handler.__name__} is not an API endpoint with a permission")
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from service.idempotency import IdempotentRoute
+from service.versions import TaggedAnswers
 
 
-def new_router(tag: str) -> APIRouter:
-    return APIRouter(prefix="/v1", tags=[tag], route_class=IdempotentRoute)
+class TaggedRoute(TaggedAnswers, IdempotentRoute):
+    """A route whose reads answer an ETag (their digest) and 304 to If-None-Match."""
+
+
+def new_router(tag: str, *, tagged_reads: bool = False) -> APIRouter:
+    return APIRouter(prefix="/v1", tags=[tag], route_class=TaggedRoute if tagged_reads else IdempotentRoute)

@@ -22,7 +22,7 @@ from service.errors import ServiceError
 from service.routes import new_router
 from service.values import Money, as_json, paged
 
-router = new_router("views")
+router = new_router("views", tagged_reads=True)  # an ETag, and 304 to If-None-Match
 MAX_PAGE = 500
 
 

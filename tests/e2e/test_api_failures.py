@@ -6,7 +6,6 @@ from __future__ import annotations
 import psycopg
 
 from service.errors import unexpected
-from service.throttle import FailureCounter
 from tests.api_helpers import admin, api  # noqa: F401 - fixtures
 
 
@@ -26,18 +25,3 @@ def test_a_concurrent_change_of_the_same_record_is_a_409_to_retry_not_a_503():
 def test_a_body_larger_than_the_limit_is_refused_before_it_is_read(admin):
     answer = admin.post("/v1/usage", content=b" " * (4 * 1024 * 1024 + 1), headers={"Content-Type": "application/json"})
     assert answer.status_code == 413 and answer.json()["code"] == "too_large"
-
-
-def test_failures_are_forgotten_after_the_window_and_sprayed_names_do_not_pile_up():
-    now = [0.0]
-    counter = FailureCounter(limit=2, window=60, clock=lambda: now[0])
-    counter.fail("alice")
-    counter.fail("alice")
-    assert counter.retry_after("alice") == 60
-    now[0] = 30
-    assert counter.retry_after("alice") == 30
-    now[0] = 61
-    assert counter.retry_after("alice") == 0
-    for n in range(1000):
-        counter.retry_after(f"guess-{n}")  # asking creates nothing
-    assert len(counter._failures) == 0

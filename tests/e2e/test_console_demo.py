@@ -9,9 +9,9 @@ import subprocess
 import sys
 import threading
 
+from tests.api_helpers import free_port, stop_with_ctrl_c
 from tests.conftest import wait_for
 from tests.e2e.console_helpers import sign_in
-from tests.e2e.test_api_serve_command import free_port, stop_with_ctrl_c
 
 ROLES = ["Global admin", "User management admin", "Helpdesk agent", "Billing admin", "Sales agent"]
 SIGN_IN_LINE = re.compile(r"^  (?P<role>.+?)\s+user (?P<user>\S+)\s+password (?P<password>\S+)$")
