@@ -33,7 +33,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench.common import bench_settings, open_customers, report, say, usage_records
+from bench.common import bench_settings, open_customers, report, resident_kib, say, usage_records
 from consumers import kafka_clients
 from eventstore.postgres import open_application
 from ledger.config import Settings
@@ -61,13 +61,6 @@ def start(command: str, env: dict[str, str], logs: Path) -> subprocess.Popen:
     log = (logs / f"{command}-{time.monotonic_ns()}.log").open("w")
     return subprocess.Popen([sys.executable, "-m", "ledger.cli", command], env=env, stdout=log, stderr=log,
                             start_new_session=True)
-
-
-def resident_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for process {pid}")
 
 
 def publish(settings: Settings, customers: list[str], probes: list[str], rate: int, seconds: float,
