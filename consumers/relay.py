@@ -119,7 +119,7 @@ class EncodingShare:
 
     here: float = 0.1
     step: float = 0.05
-    most: float = 0.5  # beyond, the worker would wait for this process
+    most: float = 0.5  # this process also reads and sends: more here and the worker would idle
 
     def split(self, count: int) -> int:
         """How many of `count` events this process encodes."""
