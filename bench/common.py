@@ -99,6 +99,14 @@ def size_options(doc: str, events_help: str, processes: bool = False) -> argpars
     return parser.parse_args()
 
 
+def resident_kib(pid: int | str = "self", measure: str = "VmRSS") -> int:
+    """A process's resident memory now (VmRSS) or at its peak (VmHWM), in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{measure}:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {measure} for process {pid}")
+
+
 def report(name: str, value: float, unit: str, **figures) -> None:
     """The last line a benchmark prints: one JSON object."""
     print(json.dumps({"name": name, "value": round(value, 1), "unit": unit, **figures}))

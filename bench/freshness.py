@@ -33,7 +33,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench.common import bench_settings, open_customers, report, say, usage_records
+from bench.common import bench_settings, open_customers, report, resident_kib, say, usage_records
 from consumers import kafka_clients
 from eventstore.postgres import open_application
 from ledger.config import Settings
@@ -61,13 +61,6 @@ def start(command: str, env: dict[str, str], logs: Path) -> subprocess.Popen:
     log = (logs / f"{command}-{time.monotonic_ns()}.log").open("w")
     return subprocess.Popen([sys.executable, "-m", "ledger.cli", command], env=env, stdout=log, stderr=log,
                             start_new_session=True)
-
-
-def resident_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for process {pid}")
 
 
 def publish(settings: Settings, customers: list[str], probes: list[str], rate: int, seconds: float,
@@ -172,14 +165,16 @@ SELECT (SELECT coalesce(sum(consumed), 0) FROM event_store.ledger_ingest_counts)
 
 class StageLog:
     """Every STAGE_SECONDS, where each stage stands: usage consumed by the ingest, the last
-    event stored, the last relayed, the last projected. A stage that falls behind is where
-    the latency goes."""
+    event stored, the last relayed, the last projected; and each process's resident memory.
+    A stage that falls behind is where the latency goes; a process whose memory keeps
+    rising after it fell behind holds more the more there is to do."""
 
     STAGE_SECONDS = 5.0
 
-    def __init__(self, settings: Settings, rate: int, begin: float):
+    def __init__(self, settings: Settings, rate: int, begin: float, processes: dict[str, subprocess.Popen]):
         self.conn = psycopg.connect(settings.database_url, autocommit=True)
         self.sql, self.rate, self.begin, self.next_at = STAGES.format(read=settings.read_schema), rate, begin, begin
+        self.processes = processes
 
     def tick(self) -> None:
         now = time.monotonic()
@@ -189,7 +184,8 @@ class StageLog:
         with contextlib.suppress(psycopg.errors.UndefinedTable):
             consumed, stored, relayed, projected = self.conn.execute(self.sql).fetchone()
             say(f"  {now - self.begin:5.0f} s: published ~{(now - self.begin) * self.rate:,.0f}, ingested {consumed:,}, "
-                f"stored to #{stored:,}, relayed to #{relayed:,}, projected to #{projected:,}")
+                f"stored to #{stored:,}, relayed to #{relayed:,}, projected to #{projected:,}; MiB "
+                + " ".join(f"{name} {resident_kib(p.pid) / 1024:.0f}" for name, p in self.processes.items() if p.poll() is None))
 
 
 def memory_line(name: str, start_kib: int, end_kib: int) -> dict:
@@ -226,7 +222,7 @@ def main() -> None:
             begin = time.monotonic()
             say(f"publishing {args.rate:,} usage events/s for {args.warmup:.0f} s of warm-up and {args.seconds:.0f} s")
             rebalance: dict[str, float] = {}
-            stages = StageLog(settings, args.rate, begin)
+            stages = StageLog(settings, args.rate, begin, processes)
             memory_start: dict[str, int] = {}
 
             def rebalance_at() -> float | None:

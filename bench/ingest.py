@@ -26,6 +26,7 @@ from bench.common import (
     profiled,
     raw_consume_rate,
     report,
+    resident_kib,
     say,
     size_options,
     usage_records,
@@ -56,7 +57,8 @@ def publish(settings, messages) -> None:
 
 def ingest_member(settings: Settings, count: int, profile: Path | None, joined, results) -> None:
     """One ingest process: join the group, then ingest until the group has consumed `count`;
-    report when this member's first batch started and its last ended, and its counts."""
+    report when this member's first batch started and its last ended, its counts, and its
+    resident memory once it had joined, at its peak and at the end (KiB)."""
     app = open_application(settings)
     process = ingest_process(settings, app)
     tune_collector()  # as `ledger ingest` does
@@ -73,12 +75,14 @@ def ingest_member(settings: Settings, count: int, profile: Path | None, joined, 
     process.member.handle_batch = timed
     while not process.member.consumer.assignment():
         process.step()
+    joined_kib = resident_kib()
     joined.put(os.getpid())
     with profiled(profile):
         while sum(row["consumed"] for row in app.recorder.ingest_counts()) < count:
             while process.step():
                 pass
-    results.put((spans, process.ingest.counts))
+    memory = {"joined": joined_kib, "peak": resident_kib(measure="VmHWM"), "end": resident_kib()}
+    results.put((spans, process.ingest.counts, memory))
     process.close()
     app.close()
 
@@ -102,9 +106,9 @@ def ingest_rate(settings: Settings, messages, processes: int, profile: Path | No
     reported = [results.get(timeout=600) for _ in members]
     for member in members:
         member.join(timeout=60)
-    spans = [span for span, _ in reported if span]
+    spans = [span for span, _, _ in reported if span]
     elapsed = max(end for _, end in spans) - min(start for start, _ in spans)
-    return len(messages) / elapsed, [counts for _, counts in reported]
+    return len(messages) / elapsed, [counts for _, counts, _ in reported], [memory for _, _, memory in reported]
 
 
 def main() -> None:
@@ -122,8 +126,11 @@ def main() -> None:
         say(f"published {options.events} usage events in {publishing.seconds:.1f}s")
         raw = raw_consume_rate(settings, raw_topic, options.events)
         say(f"raw kafka-python consume: {raw:,.0f} messages/s")
-        rate, counts = ingest_rate(settings, messages, options.processes, options.profile)
+        rate, counts, memory = ingest_rate(settings, messages, options.processes, options.profile)
         say(f"ingest: {rate:,.0f} usage events/s with {options.processes} process(es) ({counts})")
+        for m in memory:
+            say(f"  member resident: {m['joined'] / 1024:.0f} MiB once joined, {m['peak'] / 1024:.0f} MiB at its peak, "
+                f"{m['end'] / 1024:.0f} MiB at the end")
     recorded = sum(c.recorded for c in counts)
     ratio = rate / raw
     say(f"ingest / raw consume = {ratio:.2f} (target >= 0.6); target >= 20,000/s")
@@ -131,6 +138,7 @@ def main() -> None:
         "ingest_usage_events_per_second", rate, "events/s",
         raw_consume_per_second=round(raw, 1), ratio=round(ratio, 3), events=options.events,
         recorded=recorded, processes=options.processes, target=20_000, target_ratio=0.6,
+        member_peak_mib=[round(m["peak"] / 1024, 1) for m in memory],
     )
 
 

@@ -58,6 +58,9 @@ def security_options(settings: KafkaSettings) -> dict:
 #   refuses), consumers fetch as much per partition;
 # - the dead-letter producer sets no limit of its own: it must pass on whatever the usage
 #   topic delivered, also from a broker that enforces no topic limit (the embedded one).
+# A fetch as a whole asks for no more than one partition's worth (M + the headroom): what a
+# consumer holds of a backlog then does not grow with it (32 MiB fetches grew the ingest by
+# tens of MiB while it was behind), and one largest message still fits.
 DEAD_LETTER_HEADROOM = 64 * 1024
 UNLIMITED_REQUEST_BYTES = 2**31 - 1  # Kafka's own bound: sizes are int32 on the wire
 
@@ -99,7 +102,7 @@ def consumer_options(settings: KafkaSettings, group_id: str | None, **overrides)
         "enable_auto_commit": False,  # positions live in PostgreSQL; Kafka's are a convenience
         "auto_offset_reset": "earliest",
         "max_partition_fetch_bytes": request_limit(settings),
-        "fetch_max_bytes": max(32 * 1024 * 1024, request_limit(settings)),
+        "fetch_max_bytes": request_limit(settings),
         **FAST_GROUP,
         **overrides,
     }

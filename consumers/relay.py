@@ -13,7 +13,8 @@ Two cores when catching up: turning stored events into Avro messages and kafka-p
 `send` each take about half of the relay's time. While a large batch is sent, the next one
 is read (strictly after it) and encoded in a worker process; it is used only if the
 recorded position is still the end of the batch it follows. Small batches (a relay that
-keeps up) are encoded here: no worker, no latency.
+keeps up) are encoded here: no worker, no latency. How much of a read-ahead batch each
+process encodes follows what the last batches showed (EncodingShare).
 """
 
 from __future__ import annotations
@@ -106,6 +107,32 @@ MAPPER_SETTINGS = ("TRANSCODER_TOPIC", "MAPPER_TOPIC", "CIPHER_TOPIC", "CIPHER_K
 
 
 @dataclass
+class EncodingShare:
+    """The share of a read-ahead batch the relay encodes itself, its worker the rest.
+
+    A fixed share (a tenth, from the costs on a quiet machine: sending a message ~35 µs
+    here, encoding one ~45 µs) left the relay waiting for its worker 41 % of its time on a
+    shared machine, where reading the next batch also takes this process 16 %. So the share
+    follows each batch: still waiting for the worker once its own part is encoded means the
+    worker has too much; finding the worker's part done, too little.
+    """
+
+    here: float = 0.1
+    step: float = 0.05
+    most: float = 0.5  # this process also reads and sends: more here and the worker would idle
+
+    def split(self, count: int) -> int:
+        """How many of `count` events this process encodes."""
+        return int(count * self.here)
+
+    def after_batch(self, waited_for_worker: bool) -> None:
+        if waited_for_worker:
+            self.here = min(self.most, self.here + self.step)
+        else:
+            self.here = max(0.0, self.here - self.step)
+
+
+@dataclass
 class _Batch:
     after: int  # the position it was read after
     notifications: list
@@ -114,28 +141,25 @@ class _Batch:
     head: Future | None = None
     here: int | None = None
 
-    def messages(self, mapper) -> list[Message]:
+    def messages(self, mapper, share: EncodingShare) -> list[Message]:
         if self.head is None:
             return ledger_messages(self.notifications, mapper)
         tail = ledger_messages(self.notifications[len(self.notifications) - self.here :], mapper)
+        share.after_batch(waited_for_worker=not self.head.done())
         return self.head.result() + tail  # the tail was encoded while the worker did the head
 
 
 class Relay:
-    # The share of a read-ahead batch this process encodes itself once it has sent the batch
-    # before, while the worker still encodes the rest: sending a message costs this process
-    # about 35 µs, encoding one about 45 µs, so this keeps both cores busy (bench.relay).
-    ENCODED_HERE = 0.1
-    # Seconds a batch may take to reach the broker; longer means the broker is unreachable
-    # (the producer alone would wait for its delivery timeout, two minutes).
-
     def __init__(
-        self, app: BillingLedger, producer: KafkaProducer, topic: str, batch_size: int = 5000,
+        self, app: BillingLedger, producer: KafkaProducer, topic: str, batch_size: int = 2500,
         pipeline_from: int = 1000,
     ):
         self.app = app
         self.producer = producer
         self.topic = topic
+        # A relay behind holds two batches (the one sent, the one read ahead) with their
+        # messages and futures: 5,000 grew it by about 19 MiB while behind, 2,500 by 7, at
+        # the same rate (bench.relay); the flush per batch is about 1 % of its time.
         self.batch_size = batch_size
         # batches this large are encoded in the worker while the one before is sent
         self.pipeline_from = pipeline_from
@@ -147,6 +171,7 @@ class Relay:
         self._partition_count = 0
         self._encoder: ProcessPoolExecutor | None = None
         self._next: _Batch | None = None
+        self.encoding_share = EncodingShare()
 
     @property
     def tracking_name(self) -> str:
@@ -199,7 +224,7 @@ class Relay:
 
     def _messages(self, batch: _Batch) -> list[Message]:
         try:
-            return batch.messages(self.app.mapper)
+            return batch.messages(self.app.mapper, self.encoding_share)
         except BrokenProcessPool:
             log.warning("the relay's encoding worker stopped; encoding this batch here, a new worker for the next")
             self._drop_worker()
@@ -214,7 +239,7 @@ class Relay:
         notifications = self._select(after)
         if len(notifications) < self.pipeline_from:
             return None
-        here = int(len(notifications) * self.ENCODED_HERE)
+        here = self.encoding_share.split(len(notifications))
         try:
             head = self._worker().submit(_encode_in_worker, notifications[: len(notifications) - here])
         except BrokenProcessPool:

@@ -114,9 +114,11 @@ class ProjectorProcess:
         self.projector.dead_letters.producer.close()
 
 
-# Records per poll, shared by the partitions it returns: the per-batch costs (a position,
-# a transaction, each customer's account) are spread over more usage.
-INGEST_POLL_RECORDS = 20_000
+# Records per poll, shared by the partitions it returns. A poll's records and everything made
+# from them are held until its batches are stored, and a process behind fills every poll: the
+# bound keeps its resident memory independent of the backlog. The per-batch costs (a position,
+# a transaction, one query for the customers' accounts) stay small beside 5,000 usage events.
+INGEST_POLL_RECORDS = 5_000
 
 
 # How long the broker may hold a fetch that finds nothing new. The embedded broker answers

@@ -9,6 +9,8 @@ from decimal import Decimal
 from enum import Enum
 from uuid import UUID
 
+import tracemalloc
+
 import pytest
 from eventsourcing.persistence import (
     DatetimeAsISO,
@@ -87,3 +89,18 @@ def test_refuses_what_the_library_refuses():
             library.encode(state)
         with pytest.raises(TranscodingNotRegisteredError):
             fast.encode(state)
+
+
+def test_an_encoded_state_holds_the_memory_of_its_own_length_only():
+    # A batch of usage events is held encoded until it is stored: what each holds adds up.
+    _, fast = transcoders()
+    state = STATES[0]
+    length = len(fast.encode(state))
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        held = [fast.encode(state) for _ in range(1000)]
+        per_state = (tracemalloc.get_traced_memory()[0] - before) / len(held)
+    finally:
+        tracemalloc.stop()
+    assert per_state < length + 200, f"{per_state:.0f} bytes held per state of {length} bytes"
