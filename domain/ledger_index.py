@@ -23,9 +23,16 @@ class LedgerIndex(ABC):
     def customer_ids(self) -> list[str]:
         """Every customer with an account, in the order the accounts were opened."""
 
-    @abstractmethod
     def uninvoiced_usage(self, customer_id: str) -> list[UsageLine]:
         """The customer's usage lines not on an invoice yet, in the order they were recorded."""
+        return self.uninvoiced_usage_of([customer_id])[customer_id]
+
+    @abstractmethod
+    def uninvoiced_usage_of(self, customer_ids: Sequence[str]) -> dict[str, list[UsageLine]]:
+        """Each of these customers' usage lines not on an invoice yet (in the order they were
+        recorded; an empty list for a customer with none). A line is on an invoice when an
+        InvoiceIssued of its customer names its usage id (or, in a store from before invoices
+        named them, when the line has an Invoiced event of its own)."""
 
     @abstractmethod
     def current_versions(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, int]:

@@ -240,6 +240,9 @@ class UsageLine(Aggregate):
         )
 
     class Invoiced(Aggregate.Event):
+        """Stored by ledgers from before invoices named the usage lines they bill (the
+        InvoiceIssued's lines, usage_ids): no longer emitted, still read and published."""
+
         customer_id: str
         actor: str
         usage_id: str
@@ -251,14 +254,6 @@ class UsageLine(Aggregate):
 
         def apply(self, line: UsageLine) -> None:
             line.invoice_number = self.invoice_number
-
-    def mark_invoiced(self, invoice_number: str, *, at: datetime, actor: str) -> None:
-        if self.invoice_number is None:
-            self.trigger_event(
-                self.Invoiced, timestamp=at, customer_id=self.customer_id, actor=actor, usage_id=self.usage_id,
-                invoice_number=invoice_number, quantity=self.quantity, unit_price=self.unit_price,
-                markup_percent=self.markup_percent,
-            )
 
     @classmethod
     def rate(

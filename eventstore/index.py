@@ -24,6 +24,7 @@ from domain.ledger_index import LedgerIndex
 from domain.usage import UsageLine
 
 RECORDED = get_topic(UsageLine.Recorded)
+ISSUED = stored_topics(CustomerAccount.InvoiceIssued)
 # An account opened before the account moved to domain/accounts/ is stored under its old topic.
 OPENED = stored_topics(CustomerAccount.Opened)
 
@@ -33,13 +34,23 @@ CREATE INDEX IF NOT EXISTS accounts_opened_under_any_topic ON {schema}.{events} 
 DROP INDEX IF EXISTS {schema}.accounts_opened;
 """
 
+# A line invoiced before invoices named their lines has a second event of its own.
 UNINVOICED = """
 SELECT e.originator_id, e.originator_version, e.topic, e.state FROM {schema}.{events} e
-WHERE e.customer_id = %s AND e.topic = {recorded}
+WHERE e.customer_id = ANY(%s) AND e.topic = {recorded}
   AND NOT EXISTS (
       SELECT 1 FROM {schema}.{events} later
       WHERE later.originator_id = e.originator_id AND later.originator_version > 1)
 ORDER BY e.notification_id
+"""
+
+# The usage ids the customers' invoices name, read off their JSON by PostgreSQL (one row per
+# id, none per invoice line object decoded in Python).
+BILLED = """
+SELECT i.customer_id, u.usage_id FROM {schema}.{events} i,
+    jsonb_array_elements({schema}.event_json(i.state) -> 'lines') AS l(line),
+    jsonb_array_elements_text(l.line -> 'usage_ids') AS u(usage_id)
+WHERE i.customer_id = ANY(%s) AND i.topic IN ({issued})
 """
 
 CUSTOMERS = """
@@ -58,8 +69,10 @@ class PostgresLedgerIndex(LedgerIndex):
             "events": Identifier(recorder.events_table_name),
             "recorded": Literal(RECORDED),
             "opened": SQL(", ").join(Literal(topic) for topic in OPENED),
+            "issued": SQL(", ").join(Literal(topic) for topic in ISSUED),
         }
         self.uninvoiced_sql = SQL(UNINVOICED).format(**names)
+        self.billed_sql = SQL(BILLED).format(**names)
         self.customers_sql = SQL(CUSTOMERS).format(**names)
         if create:  # the store's owner; other roles find the index made
             with self.datastore.transaction(commit=True) as curs:
@@ -70,17 +83,20 @@ class PostgresLedgerIndex(LedgerIndex):
             curs.execute(self.customers_sql)
             return [row["customer_id"] for row in curs.fetchall()]
 
-    def uninvoiced_usage(self, customer_id: str) -> list[UsageLine]:
+    def uninvoiced_usage_of(self, customer_ids: Sequence[str]) -> dict[str, list[UsageLine]]:
+        customers = list(customer_ids)
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self.uninvoiced_sql, (customer_id,))
+            curs.execute(self.billed_sql, (customers,), prepare=True)
+            billed = {(r["customer_id"], r["usage_id"]) for r in curs.fetchall()}
+            curs.execute(self.uninvoiced_sql, (customers,), prepare=True)
             rows = curs.fetchall()
-        events = [
-            self.app.mapper.to_domain_event(
-                StoredEvent(r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"]))
-            )
-            for r in rows
-        ]
-        return [event.mutate(None) for event in events]
+        found: dict[str, list[UsageLine]] = {c: [] for c in customers}
+        to_domain_event = self.app.mapper.to_domain_event
+        for r in rows:
+            event = to_domain_event(StoredEvent(r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"])))
+            if (event.customer_id, event.usage_id) not in billed:
+                found[event.customer_id].append(event.mutate(None))
+        return found
 
     def current_versions(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, int]:
         return self.app.recorder.current_versions(aggregate_ids)

@@ -23,6 +23,7 @@ from domain.usage import UsageLine
 IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 OPENED = stored_topics(CustomerAccount.Opened)
 RECORDED = get_topic(UsageLine.Recorded)
+ISSUED = stored_topics(CustomerAccount.InvoiceIssued)
 
 
 class MemoryLedgerIndex(LedgerIndex):
@@ -36,16 +37,21 @@ class MemoryLedgerIndex(LedgerIndex):
     def customer_ids(self) -> list[str]:
         return [self.app.mapper.to_domain_event(n).customer_id for n in self._stored() if n.topic in OPENED]
 
-    def uninvoiced_usage(self, customer_id: str) -> list[UsageLine]:
+    def uninvoiced_usage_of(self, customer_ids: Sequence[str]) -> dict[str, list[UsageLine]]:
         stored = self._stored()
-        events_per_line = Counter(n.originator_id for n in stored)  # invoicing adds a line's second event
-        lines = []
+        events_per_line = Counter(n.originator_id for n in stored)  # an old store's invoicing added a second event
+        billed = {
+            (event.customer_id, usage_id)
+            for event in (self.app.mapper.to_domain_event(n) for n in stored if n.topic in ISSUED)
+            for line in event.lines for usage_id in line["usage_ids"]
+        }
+        found: dict[str, list[UsageLine]] = {c: [] for c in customer_ids}
         for n in stored:
             if n.topic == RECORDED and events_per_line[n.originator_id] == 1:
                 event = self.app.mapper.to_domain_event(n)
-                if event.customer_id == customer_id:
-                    lines.append(event.mutate(None))
-        return lines
+                if event.customer_id in found and (event.customer_id, event.usage_id) not in billed:
+                    found[event.customer_id].append(event.mutate(None))
+        return found
 
     def current_versions(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, int]:
         latest = {i: self.recorder.select_events(i, desc=True, limit=1) for i in aggregate_ids}
