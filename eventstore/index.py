@@ -19,9 +19,10 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier, Literal
 
-from domain.accounts import CustomerAccount, stored_topics
+from domain.accounts import CustomerAccount, account_id, stored_topics
 from domain.ledger_index import LedgerIndex
 from domain.usage import UsageLine
+from eventstore.postgres import select_events_after, select_latest_events
 
 RECORDED = get_topic(UsageLine.Recorded)
 ISSUED = stored_topics(CustomerAccount.InvoiceIssued)
@@ -83,20 +84,30 @@ class PostgresLedgerIndex(LedgerIndex):
             curs.execute(self.customers_sql)
             return [row["customer_id"] for row in curs.fetchall()]
 
-    def uninvoiced_usage_of(self, customer_ids: Sequence[str]) -> dict[str, list[UsageLine]]:
+    def uninvoiced_usage_of(self, customer_ids: Sequence[str]) -> dict[str, list[UsageLine.Recorded]]:
         customers = list(customer_ids)
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self.billed_sql, (customers,), prepare=True)
             billed = {(r["customer_id"], r["usage_id"]) for r in curs.fetchall()}
             curs.execute(self.uninvoiced_sql, (customers,), prepare=True)
             rows = curs.fetchall()
-        found: dict[str, list[UsageLine]] = {c: [] for c in customers}
+        found: dict[str, list[UsageLine.Recorded]] = {c: [] for c in customers}
         to_domain_event = self.app.mapper.to_domain_event
         for r in rows:
             event = to_domain_event(StoredEvent(r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"])))
             if (event.customer_id, event.usage_id) not in billed:
-                found[event.customer_id].append(event.mutate(None))
+                found[event.customer_id].append(event)
         return found
+
+    def accounts(self, customer_ids: Sequence[str]) -> dict[str, CustomerAccount]:
+        ids = {account_id(c): c for c in customer_ids}
+        snapshots = select_latest_events(self.app.snapshots.recorder, list(ids)) if self.app.snapshots else []
+        to_domain_event = self.app.mapper.to_domain_event
+        accounts = {s.originator_id: to_domain_event(s).mutate(None) for s in snapshots}
+        after = {i: accounts[i].version if i in accounts else 0 for i in ids}
+        for stored in select_events_after(self.app.recorder, after):
+            accounts[stored.originator_id] = to_domain_event(stored).mutate(accounts.get(stored.originator_id))
+        return {ids[i]: account for i, account in accounts.items()}
 
     def current_versions(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, int]:
         return self.app.recorder.current_versions(aggregate_ids)

@@ -388,7 +388,8 @@ class CustomerAccount(Aggregate):
             self.InvoiceIssued, at, actor, invoice_number=invoice_number, period_start=period_start,
             period_end=period_end, issue_date=issue_date,
             due_date=issue_date + timedelta(days=self.payment_terms_days), currency=self.currency,
-            lines=[asdict(line) for line in draft.lines], subtotal=draft.subtotal, tax=draft.tax, total=draft.total,
+            # the flat lines as dicts: what asdict gives, without its deep copy of every field
+            lines=[dict(vars(line)) for line in draft.lines], subtotal=draft.subtotal, tax=draft.tax, total=draft.total,
             billed_usage=draft.billed_usage,
         )
         applied = min(self.credit_balance, draft.total)

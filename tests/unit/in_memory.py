@@ -9,6 +9,7 @@ for those the PostgreSQL recorder answers per batch.
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Sequence
 from uuid import UUID
@@ -17,6 +18,7 @@ from eventsourcing.utils import get_topic
 
 from domain.accounts import CustomerAccount, stored_topics
 from domain.application import BillingLedger
+from domain.errors import UnknownCustomer
 from domain.ledger_index import LedgerIndex
 from domain.usage import UsageLine
 
@@ -37,7 +39,7 @@ class MemoryLedgerIndex(LedgerIndex):
     def customer_ids(self) -> list[str]:
         return [self.app.mapper.to_domain_event(n).customer_id for n in self._stored() if n.topic in OPENED]
 
-    def uninvoiced_usage_of(self, customer_ids: Sequence[str]) -> dict[str, list[UsageLine]]:
+    def uninvoiced_usage_of(self, customer_ids: Sequence[str]) -> dict[str, list[UsageLine.Recorded]]:
         stored = self._stored()
         events_per_line = Counter(n.originator_id for n in stored)  # an old store's invoicing added a second event
         billed = {
@@ -45,12 +47,19 @@ class MemoryLedgerIndex(LedgerIndex):
             for event in (self.app.mapper.to_domain_event(n) for n in stored if n.topic in ISSUED)
             for line in event.lines for usage_id in line["usage_ids"]
         }
-        found: dict[str, list[UsageLine]] = {c: [] for c in customer_ids}
+        found: dict[str, list[UsageLine.Recorded]] = {c: [] for c in customer_ids}
         for n in stored:
             if n.topic == RECORDED and events_per_line[n.originator_id] == 1:
                 event = self.app.mapper.to_domain_event(n)
                 if event.customer_id in found and (event.customer_id, event.usage_id) not in billed:
-                    found[event.customer_id].append(event.mutate(None))
+                    found[event.customer_id].append(event)
+        return found
+
+    def accounts(self, customer_ids: Sequence[str]) -> dict[str, CustomerAccount]:
+        found = {}
+        for customer_id in customer_ids:
+            with contextlib.suppress(UnknownCustomer):
+                found[customer_id] = self.app.get_account(customer_id)
         return found
 
     def current_versions(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, int]:
