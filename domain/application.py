@@ -237,7 +237,7 @@ class BillingLedger(Application):
         drafts = {
             customer_id: draft_invoice(
                 account.seat_subscriptions.values(),
-                [UsageLine.to_bill(u) for u in usage[customer_id] if u.period_start.date() < period_end],
+                usage[customer_id],  # usage of a day from period_end on is left for a later invoice
                 period_start, period_end, account.tax_rate, account.currency,
             )
             for customer_id, account in accounts.items()

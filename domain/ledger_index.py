@@ -16,6 +16,7 @@ from uuid import UUID
 
 if TYPE_CHECKING:
     from domain.accounts import CustomerAccount
+    from domain.accounts.invoicing import UsageToBill
     from domain.usage import UsageLine
 
 
@@ -24,15 +25,15 @@ class LedgerIndex(ABC):
     def customer_ids(self) -> list[str]:
         """Every customer with an account, in the order the accounts were opened."""
 
-    def uninvoiced_usage(self, customer_id: str) -> list[UsageLine.Recorded]:
-        """The customer's usage lines not on an invoice yet (the events that recorded them), in
-        the order they were recorded."""
+    def uninvoiced_usage(self, customer_id: str) -> list[UsageToBill]:
+        """The customer's usage lines not on an invoice yet, as invoicing needs them, in the
+        order they were recorded."""
         return self.uninvoiced_usage_of([customer_id])[customer_id]
 
     @abstractmethod
-    def uninvoiced_usage_of(self, customer_ids: Sequence[str]) -> dict[str, list[UsageLine.Recorded]]:
-        """Each of these customers' usage lines not on an invoice yet: the events that recorded
-        them, in that order (an empty list for a customer with none). A line is on an invoice when an
+    def uninvoiced_usage_of(self, customer_ids: Sequence[str]) -> dict[str, list[UsageToBill]]:
+        """Each of these customers' usage lines not on an invoice yet, as invoicing needs them,
+        in the order they were recorded (an empty list for a customer with none). A line is on an invoice when an
         InvoiceIssued of its customer names its usage id (or, in a store from before invoices
         named them, when the line has an Invoiced event of its own)."""
 

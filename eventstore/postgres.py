@@ -265,7 +265,8 @@ def select_events_after(recorder, after: dict[UUID, int]) -> list[StoredEvent]:
 
 
 def _stored_events(recorder, statement, params) -> list[StoredEvent]:
-    with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
+    # binary: the events' bytes as they are (text would send each state hex-encoded, twice its size)
+    with recorder.datastore.get_connection() as conn, conn.cursor(binary=True) as curs:
         curs.execute(statement, params, prepare=True)
         return [
             StoredEvent(row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"]))

@@ -17,6 +17,7 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from domain.accounts import CustomerAccount, stored_topics
+from domain.accounts.invoicing import UsageToBill
 from domain.application import BillingLedger
 from domain.errors import UnknownCustomer
 from domain.ledger_index import LedgerIndex
@@ -39,7 +40,7 @@ class MemoryLedgerIndex(LedgerIndex):
     def customer_ids(self) -> list[str]:
         return [self.app.mapper.to_domain_event(n).customer_id for n in self._stored() if n.topic in OPENED]
 
-    def uninvoiced_usage_of(self, customer_ids: Sequence[str]) -> dict[str, list[UsageLine.Recorded]]:
+    def uninvoiced_usage_of(self, customer_ids: Sequence[str]) -> dict[str, list[UsageToBill]]:
         stored = self._stored()
         events_per_line = Counter(n.originator_id for n in stored)  # an old store's invoicing added a second event
         billed = {
@@ -47,12 +48,12 @@ class MemoryLedgerIndex(LedgerIndex):
             for event in (self.app.mapper.to_domain_event(n) for n in stored if n.topic in ISSUED)
             for line in event.lines for usage_id in line["usage_ids"]
         }
-        found: dict[str, list[UsageLine.Recorded]] = {c: [] for c in customer_ids}
+        found: dict[str, list[UsageToBill]] = {c: [] for c in customer_ids}
         for n in stored:
             if n.topic == RECORDED and events_per_line[n.originator_id] == 1:
                 event = self.app.mapper.to_domain_event(n)
                 if event.customer_id in found and (event.customer_id, event.usage_id) not in billed:
-                    found[event.customer_id].append(event)
+                    found[event.customer_id].append(UsageLine.to_bill(event))
         return found
 
     def accounts(self, customer_ids: Sequence[str]) -> dict[str, CustomerAccount]:
