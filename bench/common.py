@@ -172,7 +172,7 @@ USAGE_BATCH = 20_000  # usage reports per record_usage call (one transaction)
 
 
 def open_billable_customers(app, count: int, lines: int, currencies: tuple[str, ...] = ("EUR",),
-                            accounts_per_save: int = 1_000, prefix: str = "BILL") -> list[str]:
+                            accounts_per_save: int = 1_000, prefix: str = "BILL", first: int = 0) -> list[str]:
     """Customers as a month-end bill run meets them: a seat subscription and a metered one
     each, and `lines` usage lines in the month. Written fast: the accounts a thousand per
     transaction, the usage through the application's record_usage in big batches (not Kafka)."""
@@ -181,10 +181,10 @@ def open_billable_customers(app, count: int, lines: int, currencies: tuple[str, 
 
     if not any(app.staff_directory().roles.values()):  # a new ledger (a test's has its admin)
         app.bootstrap_admin(ADMIN, at=OPENED_AT, actor="bench")
-    customers = [f"{prefix}-{n:06d}" for n in range(count)]
+    customers = [f"{prefix}-{n:06d}" for n in range(first, first + count)]
     for start in range(0, count, accounts_per_save):
         accounts = []
-        for n, customer in enumerate(customers[start:start + accounts_per_save], start):
+        for n, customer in enumerate(customers[start:start + accounts_per_save], first + start):
             account = CustomerAccount.open(customer, f"Customer {customer}", currencies[n % len(currencies)], 30,
                                            Decimal(20), at=OPENED_AT, actor=ADMIN)
             account.add_seat_subscription(f"{customer}-m365", "Microsoft 365 E3", 1 + n % 50, Decimal("33.75"),
