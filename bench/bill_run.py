@@ -72,12 +72,13 @@ def one_ledger(accounts: int, lines: int, workers: int, profile: Path | None = N
         figures = {
             "accounts": accounts, "setup_s": round(setup.seconds, 1), "bill_run_s": round(billing.seconds, 2),
             "invoices_per_s": round(accounts / billing.seconds, 1), "ms_per_invoice": round(billing.seconds * 1000 / accounts, 3),
-            "steady_ms_per_invoice": round(steady.ms_per_account(), 3),
+            "steady_ms_per_invoice": round(steady.ms_per_account(), 3), "batches_renumbered": billed.renumbered,
             "collections_s": round(collecting.seconds, 2), "collections_accounts_per_s": round(accounts / collecting.seconds, 1),
             "load_average": [round(x, 2) for x in os.getloadavg()],
         }
         say(f"{accounts:,} accounts: bill run {billing.seconds:.1f}s = {figures['invoices_per_s']:,} invoices/s "
-            f"({figures['ms_per_invoice']} ms/invoice; {figures['steady_ms_per_invoice']} after the first batch); collections {collecting.seconds:.1f}s = "
+            f"({figures['ms_per_invoice']} ms/invoice; {figures['steady_ms_per_invoice']} after the first batch; "
+            f"{billed.renumbered} batches numbered again after a race for the series); collections {collecting.seconds:.1f}s = "
             f"{figures['collections_accounts_per_s']:,} accounts/s; load {figures['load_average']}")
         return figures
 

@@ -248,6 +248,7 @@ class BillingLedger(Application):
                 batch.skipped += refused
                 return batch
             except IntegrityError:
+                batch.renumbered += 1
                 accounts = self._accounts_to_invoice(list(accounts), period_end, batch, refuse)
         raise LedgerError(f"invoicing {len(drafts)} accounts kept conflicting with other writers; try again")
 

@@ -23,6 +23,7 @@ class IssuedInvoice:
 class InvoiceBatch:
     issued: list[IssuedInvoice] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (customer id, why)
+    renumbered: int = 0  # times a concurrent writer took the series first and the batch was numbered again
 
     @property
     def accounts(self) -> int:

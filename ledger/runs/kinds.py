@@ -39,6 +39,7 @@ class RunSummary:
     totals: dict[str, int] = field(default_factory=dict)  # currency -> minor units invoiced
     skipped: dict[str, int] = field(default_factory=dict)  # why -> accounts
     refusals: list[list[str]] = field(default_factory=list)  # [customer id, reason], the first REFUSALS_KEPT
+    renumbered: int = 0  # batches numbered again after another writer took the series first
     accounts_with_actions: int = 0  # collections: accounts that had something due
     actions: dict[str, int] = field(default_factory=dict)  # collections: event type -> how many
 
@@ -52,6 +53,7 @@ class RunSummary:
 
     def _add_invoices(self, batch: InvoiceBatch) -> None:
         self.invoices += len(batch.issued)
+        self.renumbered += batch.renumbered
         for invoice in batch.issued:
             self.totals[invoice.currency] = self.totals.get(invoice.currency, 0) + invoice.total
         for customer_id, why in batch.skipped:

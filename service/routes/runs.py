@@ -35,6 +35,7 @@ class RunSummary(BaseModel):
     totals_formatted: dict[str, str] = Field(description="the same in each currency's format")
     skipped: dict[str, int] = Field(description="bill run: accounts given no invoice, per reason")
     refusals: list[list[str]] = Field(description="bill run: the first accounts the ledger refused an invoice, with why")
+    renumbered: int = Field(description="bill run: batches numbered again because another writer took the number series first")
     accounts_with_actions: int = Field(description="collections run: accounts that had something due")
     actions: dict[str, int] = Field(description="collections run: events emitted, per type (ReminderSent...)")
 

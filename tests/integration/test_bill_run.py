@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -62,7 +63,8 @@ def test_the_parallel_bill_run_issues_the_invoices_and_amounts_of_the_sequential
         finally:
             other.close()
     assert_numbers_gap_free(app, alone)
-    assert sequential == parallel and parallel.invoices == len(customers)
+    # the same summary, but for the batches two workers had to number again (racing for the series)
+    assert sequential == replace(parallel, renumbered=0) and parallel.invoices == len(customers)
     assert set(parallel.totals) == {"EUR", "USD"}
     # the same lines and totals per customer; only which number went to whom follows the commit order
     assert {c: (lines, total) for c, (_, lines, total) in spread.items()} == {c: (lines, total) for c, (_, lines, total) in alone.items()}
@@ -79,6 +81,7 @@ def test_a_bill_run_run_again_issues_nothing_more(settings, app):
 
 CHILD = """
 import sys
+from dataclasses import replace
 from datetime import date, datetime
 from ledger.config import Settings
 from ledger.runs import RunSpec, execute
