@@ -19,7 +19,7 @@ import argparse
 import multiprocessing
 import os
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from bench.common import (

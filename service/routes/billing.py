@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from fastapi import Depends, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from domain.errors import InvalidCommand, UnknownInvoice
 from domain.roles import Permission
