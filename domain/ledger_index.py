@@ -34,8 +34,8 @@ class LedgerIndex(ABC):
     def uninvoiced_usage_of(self, customer_ids: Sequence[str]) -> dict[str, list[UsageToBill]]:
         """Each of these customers' usage lines not on an invoice yet, as invoicing needs them,
         in the order they were recorded (an empty list for a customer with none). A line is on an invoice when an
-        InvoiceIssued of its customer names its usage id (or, in a store from before invoices
-        named them, when the line has an Invoiced event of its own)."""
+        InvoiceIssued of its customer names its usage id (invoices always named them; those
+        from before v2 also gave each line an Invoiced event)."""
 
     @abstractmethod
     def accounts(self, customer_ids: Sequence[str]) -> dict[str, CustomerAccount]:

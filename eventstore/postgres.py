@@ -252,14 +252,17 @@ def select_latest_events(recorder, ids: Sequence[UUID]) -> list[StoredEvent]:
 
 def select_events_after(recorder, after: dict[UUID, int]) -> list[StoredEvent]:
     """The events of each of these aggregates after the version given for it, in the order
-    of each aggregate's versions."""
+    of each aggregate's versions. One range of the primary key per aggregate: LATERAL, and
+    OFFSET 0 so that the planner keeps it so (a join, or the subquery pulled up into one, was
+    hash-joined with a scan of the whole store: 6 s a batch at 3 million events)."""
     if not after:
         return []
     statement = SQL(
         "SELECT e.originator_id, e.originator_version, e.topic, e.state "
-        "FROM unnest(%s::uuid[], %s::bigint[]) AS a(id, after) "
-        "JOIN {}.{} e ON e.originator_id = a.id AND e.originator_version > a.after "
-        "ORDER BY e.originator_id, e.originator_version"
+        "FROM unnest(%s::uuid[], %s::bigint[]) WITH ORDINALITY AS a(id, after, n) CROSS JOIN LATERAL ("
+        "SELECT originator_id, originator_version, topic, state FROM {}.{} "
+        "WHERE originator_id = a.id AND originator_version > a.after OFFSET 0) e "
+        "ORDER BY a.n, e.originator_version"
     ).format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
     return _stored_events(recorder, statement, (list(after), list(after.values())))
 

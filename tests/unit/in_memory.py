@@ -10,7 +10,6 @@ for those the PostgreSQL recorder answers per batch.
 from __future__ import annotations
 
 import contextlib
-from collections import Counter
 from collections.abc import Sequence
 from uuid import UUID
 
@@ -42,7 +41,6 @@ class MemoryLedgerIndex(LedgerIndex):
 
     def uninvoiced_usage_of(self, customer_ids: Sequence[str]) -> dict[str, list[UsageToBill]]:
         stored = self._stored()
-        events_per_line = Counter(n.originator_id for n in stored)  # an old store's invoicing added a second event
         billed = {
             (event.customer_id, usage_id)
             for event in (self.app.mapper.to_domain_event(n) for n in stored if n.topic in ISSUED)
@@ -50,7 +48,7 @@ class MemoryLedgerIndex(LedgerIndex):
         }
         found: dict[str, list[UsageToBill]] = {c: [] for c in customer_ids}
         for n in stored:
-            if n.topic == RECORDED and events_per_line[n.originator_id] == 1:
+            if n.topic == RECORDED:
                 event = self.app.mapper.to_domain_event(n)
                 if event.customer_id in found and (event.customer_id, event.usage_id) not in billed:
                     found[event.customer_id].append(UsageLine.to_bill(event))
