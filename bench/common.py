@@ -172,3 +172,52 @@ def raw_consume_rate(settings: Settings, topic: str, count: int, work=None) -> f
     seconds = time.perf_counter() - started
     consumer.close()
     return seen / seconds
+
+
+MONTH_START = OPENED_AT.date()  # the month a bill run closes: January 2026
+MONTH_END = MONTH_START.replace(month=2)
+USAGE_BATCH = 20_000  # usage reports per record_usage call (one transaction)
+
+
+def open_billable_customers(app, count: int, lines: int, currencies: tuple[str, ...] = ("EUR",),
+                            accounts_per_save: int = 1_000, prefix: str = "BILL", first: int = 0) -> list[str]:
+    """Customers as a month-end bill run meets them: a seat subscription and a metered one
+    each, and `lines` usage lines in the month. Written fast: the accounts a thousand per
+    transaction, the usage through the application's record_usage in big batches (not Kafka)."""
+    from domain.accounts import CustomerAccount
+    from domain.usage import UsageReport
+
+    if not any(app.staff_directory().roles.values()):  # a new ledger (a test's has its admin)
+        app.bootstrap_admin(ADMIN, at=OPENED_AT, actor="bench")
+    customers = [f"{prefix}-{n:06d}" for n in range(first, first + count)]
+    for start in range(0, count, accounts_per_save):
+        accounts = []
+        for n, customer in enumerate(customers[start:start + accounts_per_save], first + start):
+            account = CustomerAccount.open(customer, f"Customer {customer}", currencies[n % len(currencies)], 30,
+                                           Decimal(20), at=OPENED_AT, actor=ADMIN)
+            account.add_seat_subscription(f"{customer}-m365", "Microsoft 365 E3", 1 + n % 50, Decimal("33.75"),
+                                          MONTH_START, at=OPENED_AT, actor=ADMIN)
+            account.add_metered_subscription(f"{customer}-vm", "Virtual Machines", "vcpu-hours", "h",
+                                             Decimal("0.042"), Decimal(10), at=OPENED_AT, actor=ADMIN)
+            accounts.append(account)
+        app.save(*accounts)
+    reports = []
+    for customer in customers:
+        for line in range(lines):
+            start = OPENED_AT + timedelta(minutes=line)
+            reports.append(UsageReport(
+                f"{customer}-u{line:05d}", "bench-metering", customer, f"{customer}-vm", "Virtual Machines",
+                "vcpu-hours", Decimal(line % 97) / 4, "h", start, start + timedelta(minutes=1),
+                start + timedelta(minutes=2),
+            ))
+            if len(reports) == USAGE_BATCH:
+                _record(app, reports)
+    _record(app, reports)
+    return customers
+
+
+def _record(app, reports: list) -> None:
+    if reports:
+        outcome = app.record_usage(reports, actor="system:bench")
+        assert not outcome.rejected, outcome.rejected[:1]
+        reports.clear()

@@ -21,13 +21,14 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
 from domain.accounts import CustomerAccount, account_id
-from domain.accounts.invoicing import draft_invoice
+from domain.accounts.invoicing import InvoiceDraft, draft_invoice
 from domain.bounds import check_id
 from domain.errors import LedgerError, UnknownCase, UnknownCustomer
 from domain.kept import Kept
 from domain.ledger_index import LedgerIndex
 from domain.numbering import INVOICE_SERIES, NumberSeries, is_in_series, series_id
 from domain.policy import POLICY_BOOK_ID, CollectionsPolicy, PolicyBook
+from domain.runs import CLOSED_BEFORE, CollectionsBatch, InvoiceBatch, IssuedInvoice
 from domain.roles import DIRECTORY_ID, Permission, Role, StaffDirectory
 from domain.snapshots import register_state_transcodings
 from domain.support import SupportCase, support_case_id
@@ -40,6 +41,7 @@ from domain.usage_batches import UsageOutcome, rate_batch
 CONFLICT_RETRIES = 12
 SYSTEM = "system:ledger"  # the actor of the aggregates the ledger creates itself
 BEGINNING = datetime.min.replace(tzinfo=timezone.utc)
+COLLECTIONS_BATCH = 500  # accounts saved per transaction by `collect`
 
 
 def retried_on_conflict(failure: str):
@@ -217,31 +219,87 @@ class BillingLedger(Application):
 
     # --- invoices, payments, credits -----------------------------------------------------------
 
-    @retried_on_conflict("invoicing customer {customer_id!r} kept conflicting with other writers; try again")
     def issue_invoice(
         self, customer_id: str, period_start: date, period_end: date, *, at: datetime, actor: str
     ) -> str | None:
-        """Close a billing period: returns the invoice number, or None if it was closed before.
+        """Close a billing period: returns the invoice number, or None if it was closed before."""
+        batch = self.issue_invoices([customer_id], period_start, period_end, at=at, actor=actor, refuse=True)
+        return batch.issued[0].invoice_number if batch.issued else None
 
-        The invoice number, the account and the usage lines it bills are saved together: a
-        number is never skipped nor used twice (a racing writer makes this run again)."""
+    def issue_invoices(
+        self, customer_ids: Sequence[str], period_start: date, period_end: date, *, at: datetime, actor: str,
+        refuse: bool = False,
+    ) -> InvoiceBatch:
+        """Close a billing period for a batch of accounts, in one transaction.
+
+        The invoice numbers, the series advanced by as many and the accounts are saved
+        together: a number is never skipped nor used twice. Each invoice names the usage lines
+        it bills (no event per line), and an account whose period is closed is skipped, so a
+        batch run again issues nothing twice. A racing writer (another bill run, say) makes
+        the batch number again, on the accounts as they are then; the drafts stand, since an
+        account invoiced meanwhile is skipped. An account the domain refuses is skipped with
+        the reason, or, with `refuse`, its error is raised (a single account's command)."""
         self.authorize(actor, Permission.ISSUE_INVOICES)
-        account = self.get_account(customer_id)
-        if account.invoiced_through is not None and period_end <= account.invoiced_through:
-            return None  # a retry of a period already closed
-        account.check_next_period(period_start, period_end)
-        usage = [u for u in self.index.uninvoiced_usage(customer_id) if u.period_start.date() < period_end]
-        draft = draft_invoice(
-            account.seat_subscriptions.values(), [u.to_bill() for u in usage], period_start, period_end,
-            account.tax_rate, account.currency,
-        )
+        batch = InvoiceBatch()
+        accounts = self._accounts_to_invoice(customer_ids, period_end, batch, refuse)
+        usage = self.index.uninvoiced_usage_of(list(accounts))
+        drafts = {
+            customer_id: draft_invoice(
+                account.seat_subscriptions.values(),
+                usage[customer_id],  # usage of a day from period_end on is left for a later invoice
+                period_start, period_end, account.tax_rate, account.currency,
+            )
+            for customer_id, account in accounts.items()
+        }
+        for _attempt in range(CONFLICT_RETRIES):
+            try:
+                batch.issued, refused = self._number_and_save(accounts, drafts, period_start, period_end, refuse, at, actor)
+                batch.skipped += refused
+                return batch
+            except IntegrityError:
+                batch.renumbered += 1
+                accounts = self._accounts_to_invoice(list(accounts), period_end, batch, refuse)
+        raise LedgerError(f"invoicing {len(drafts)} accounts kept conflicting with other writers; try again")
+
+    def _accounts_to_invoice(
+        self, customer_ids: Sequence[str], period_end: date, batch: InvoiceBatch, refuse: bool
+    ) -> dict[str, CustomerAccount]:
+        """The accounts whose period ending on `period_end` is still open; the others go to
+        the batch's skipped accounts."""
+        # One account: get_account's checks and errors. A batch: its accounts in two queries.
+        stored = {c: self.get_account(c) for c in customer_ids} if refuse else self.index.accounts(customer_ids)
+        accounts = {}
+        for customer_id in customer_ids:
+            account = stored.get(customer_id)
+            if account is None:
+                batch.skipped.append((customer_id, str(UnknownCustomer(customer_id))))
+                continue
+            if account.invoiced_through is not None and period_end <= account.invoiced_through:
+                batch.skipped.append((customer_id, CLOSED_BEFORE))  # a retry of a period already closed
+            else:
+                accounts[customer_id] = account
+        return accounts
+
+    def _number_and_save(
+        self, accounts: dict[str, CustomerAccount], drafts: dict[str, InvoiceDraft], period_start: date,
+        period_end: date, refuse: bool, at: datetime, actor: str,
+    ) -> tuple[list[IssuedInvoice], list[tuple[str, str]]]:
         series = self.number_series(INVOICE_SERIES, at=at, actor=actor)
-        number = series.take(customer_id, at=at, actor=actor)
-        account.issue_invoice(number, draft, period_start, period_end, at=at, actor=actor)
-        for line in usage:
-            line.mark_invoiced(number, at=at, actor=actor)
-        self.save(series, account, *usage)
-        return number
+        issued, refused = [], []
+        for customer_id, account in accounts.items():
+            draft = drafts[customer_id]
+            try:  # the number is taken only once the account accepts the invoice: no gap
+                account.issue_invoice(series.next_number(), draft, period_start, period_end, at=at, actor=actor)
+            except LedgerError as error:
+                if refuse:
+                    raise
+                refused.append((customer_id, str(error)))
+                continue
+            number = series.take(customer_id, at=at, actor=actor)
+            issued.append(IssuedInvoice(customer_id, number, account.currency, draft.total))
+        if issued:
+            self.save(series, *(accounts[i.customer_id] for i in issued))
+        return issued, refused
 
     def number_series(self, prefix: str, *, at: datetime, actor: str) -> NumberSeries:
         try:
@@ -300,17 +358,31 @@ class BillingLedger(Application):
 
     def collect(self, *, at: datetime, actor: str) -> dict[str, list[str]]:
         """Run the collections policy over every account; returns what each account got."""
+        done: dict[str, list[str]] = {}
+        customer_ids = self.index.customer_ids()
+        for start in range(0, len(customer_ids), COLLECTIONS_BATCH):
+            done.update(self.collect_accounts(customer_ids[start:start + COLLECTIONS_BATCH], at=at, actor=actor).done)
+        return done
+
+    @retried_on_conflict("collections over {customer_ids!r:.60} kept conflicting with other writers; try again")
+    def collect_accounts(self, customer_ids: Sequence[str], *, at: datetime, actor: str) -> CollectionsBatch:
+        """Run the collections policy over a batch of accounts, saved in one transaction. Run
+        again on the same day, it emits nothing more (the account's own rule): a batch cut
+        short is simply run again."""
         self.authorize(actor, Permission.RUN_COLLECTIONS)
         book = self.policy_book()
-        done: dict[str, list[str]] = {}
-        for customer_id in self.index.customer_ids():
-            account = self.get_account(customer_id)
+        batch = CollectionsBatch(accounts=len(customer_ids))
+        changed = []
+        stored = self.index.accounts(customer_ids)
+        for customer_id in customer_ids:
+            account = stored.get(customer_id) or self.get_account(customer_id)  # none: UnknownCustomer
             account.collect(book.policy(account.policy_name), at=at, actor=actor)
-            pending = [type(e).__name__ for e in account.pending_events]
-            if pending:
-                self.save(account)
-                done[customer_id] = pending
-        return done
+            if account.pending_events:
+                batch.done[customer_id] = [type(e).__name__ for e in account.pending_events]
+                changed.append(account)
+        if changed:
+            self.save(*changed)
+        return batch
 
     def place_hold(self, customer_id: str, kind: str, until: date, reason: str, *, at: datetime, actor: str) -> bool:
         self.authorize(actor, Permission.RUN_COLLECTIONS)

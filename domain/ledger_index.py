@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 if TYPE_CHECKING:
+    from domain.accounts import CustomerAccount
+    from domain.accounts.invoicing import UsageToBill
     from domain.usage import UsageLine
 
 
@@ -23,9 +25,22 @@ class LedgerIndex(ABC):
     def customer_ids(self) -> list[str]:
         """Every customer with an account, in the order the accounts were opened."""
 
+    def uninvoiced_usage(self, customer_id: str) -> list[UsageToBill]:
+        """The customer's usage lines not on an invoice yet, as invoicing needs them, in the
+        order they were recorded."""
+        return self.uninvoiced_usage_of([customer_id])[customer_id]
+
     @abstractmethod
-    def uninvoiced_usage(self, customer_id: str) -> list[UsageLine]:
-        """The customer's usage lines not on an invoice yet, in the order they were recorded."""
+    def uninvoiced_usage_of(self, customer_ids: Sequence[str]) -> dict[str, list[UsageToBill]]:
+        """Each of these customers' usage lines not on an invoice yet, as invoicing needs them,
+        in the order they were recorded (an empty list for a customer with none). A line is on an invoice when an
+        InvoiceIssued of its customer names its usage id (invoices always named them; those
+        from before v2 also gave each line an Invoiced event)."""
+
+    @abstractmethod
+    def accounts(self, customer_ids: Sequence[str]) -> dict[str, CustomerAccount]:
+        """The accounts of these customers that have one, as stored (from their latest snapshot
+        and the events after it): a run over many accounts reads a batch at once."""
 
     @abstractmethod
     def current_versions(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, int]:

@@ -51,6 +51,11 @@ class NumberSeries(Aggregate):
         def apply(self, series: NumberSeries) -> None:
             series.last = self.sequence
 
+    def next_number(self) -> str:
+        """The number `take` gives next, taking nothing (to put on a document before it is
+        known to be accepted: a number taken for a refused document would leave a gap)."""
+        return number_in_series(self.prefix, self.last + 1)
+
     def take(self, document: str, *, at: datetime, actor: str) -> str:
         bounds.check_business_time(at, f"number series {self.prefix}: business time")
         sequence = self.last + 1

@@ -49,6 +49,19 @@ class FastJSONTranscoder(JSONTranscoder):
             return super().decode(data)
         return self._revive(parsed) if type(parsed) in _CONTAINERS else parsed
 
+    def decode_fields(self, data: bytes, names: tuple[str, ...]) -> tuple:
+        """Only these top-level fields of a stored state, decoded as `decode` would: for a
+        reader that needs a few fields of many events (the bill run reads 30 per invoice)."""
+        parsed = orjson.loads(data)
+        values = []
+        for name in names:
+            value = parsed[name]
+            if type(value) is dict and "_type_" in value:
+                transcoding = self.names.get(value["_type_"])
+                value = self._decode_obj(value) if transcoding is None else transcoding.decode(value["_data_"])
+            values.append(value)
+        return tuple(values)
+
     def _revive(self, value: Any) -> Any:
         """Apply the transcodings bottom-up, as the json module's object_hook does."""
         items = enumerate(value) if type(value) is list else value.items()
@@ -77,3 +90,4 @@ def _fast(value: Any, registered: dict) -> bool:
     if kind is int:
         return -(2**63) <= value < 2**64
     return kind in _PLAIN or (kind in _HANDED_OVER and kind in registered)
+

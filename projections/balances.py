@@ -96,6 +96,10 @@ def usage_amount(event: dict[str, Any]) -> Decimal:
     amount = event.get("amount")
     if amount is None:
         return price_usage(event["quantity"], event["unit_price"], event["markup_percent"])
+    return _exact(amount)
+
+
+def _exact(amount: Decimal) -> Decimal:
     with localcontext(EXACT):
         return without_trailing_zeros(amount)
 
@@ -110,6 +114,10 @@ def change_for(event_type: str, event: dict[str, Any]) -> BalanceChange | None:
         return BalanceChange(customer, position, at, event["name"], event["currency"], "open")
     if event_type == "AccountProfileChanged":
         return BalanceChange(customer, position, at, customer_name=event["name"])
+    if event_type == "InvoiceIssued" and event.get("billed_usage") is not None:
+        # v2: the usage the invoice bills leaves unbilled usage with it (before v2, each
+        # line's own UsageInvoiced took it off, and the invoice carries none)
+        return BalanceChange(customer, position, at, unbilled_usage=-_exact(event["billed_usage"]), **_money(event_type, event))
     if event_type == "MeteredSubscriptionAdded":
         return BalanceChange(customer, position, at, metered_subscriptions=1)
     if event_type == "AccountClosed":

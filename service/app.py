@@ -20,6 +20,7 @@ from ledger.config import Settings
 from service import console, errors
 from service.credentials import CredentialStore
 from service.idempotency import IdempotencyStore
+from service.run_jobs import RunJobs
 from service.routes import accounts, billing, cases, collections, dead_letters, history, policies, sessions, staff, tokens, usage, views
 from service.throttle import SignInThrottle
 
@@ -49,6 +50,10 @@ class ServiceContext:
     @property
     def idempotency(self) -> IdempotencyStore:
         return IdempotencyStore(self.credentials.pool)
+
+    @property
+    def runs(self) -> RunJobs:
+        return RunJobs(self.settings, self.credentials.pool)
 
     @classmethod
     def open(cls, settings: Settings) -> ServiceContext:

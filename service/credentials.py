@@ -69,6 +69,21 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.idempotency_keys (
     created_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (scope, key)
 );
+CREATE TABLE IF NOT EXISTS {SCHEMA}.runs (  -- bill and collections runs (service/run_jobs.py)
+    run_id text PRIMARY KEY,
+    kind text NOT NULL,
+    actor text NOT NULL,
+    parameters jsonb NOT NULL,
+    state text NOT NULL,  -- running, done, stopped, failed
+    accounts_total integer,
+    accounts_done integer NOT NULL DEFAULT 0,
+    summary jsonb NOT NULL,
+    error text,
+    stop_requested boolean NOT NULL DEFAULT false,
+    started_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    finished_at timestamptz
+);
 """
 
 _hasher = PasswordHasher()  # Argon2id

@@ -342,6 +342,14 @@ class CustomerAccount(Aggregate):
         subtotal: int
         tax: int
         total: int
+        # v2: the exact amount of the usage it bills, which leaves unbilled usage with it.
+        # None on a v1 invoice: each line it billed had a UsageLine.Invoiced event of its own.
+        billed_usage: Decimal | None
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["billed_usage"] = None
 
         def apply(self, account: CustomerAccount) -> None:
             subscriptions = sorted({line["subscription_id"] for line in self.lines if line["amount"]})
@@ -380,7 +388,9 @@ class CustomerAccount(Aggregate):
             self.InvoiceIssued, at, actor, invoice_number=invoice_number, period_start=period_start,
             period_end=period_end, issue_date=issue_date,
             due_date=issue_date + timedelta(days=self.payment_terms_days), currency=self.currency,
-            lines=[asdict(line) for line in draft.lines], subtotal=draft.subtotal, tax=draft.tax, total=draft.total,
+            # the flat lines as dicts: what asdict gives, without its deep copy of every field
+            lines=[dict(vars(line)) for line in draft.lines], subtotal=draft.subtotal, tax=draft.tax, total=draft.total,
+            billed_usage=draft.billed_usage,
         )
         applied = min(self.credit_balance, draft.total)
         if applied > 0:

@@ -49,6 +49,9 @@ class InvoiceDraft:
     subtotal: int
     tax: int
     total: int
+    # The exact rated amount of the usage it bills: what leaves the customer's unbilled usage
+    # (the invoice names its usage lines; no event per line marks them billed).
+    billed_usage: Decimal = Decimal(0)
 
 
 def seat_lines(
@@ -100,4 +103,6 @@ def draft_invoice(
     lines = seat_lines(seats, period_start, period_end, currency) + usage_lines(billable, period_start, currency)
     subtotal = sum(line.amount for line in lines)
     tax = round(Fraction(subtotal) * Fraction(tax_rate) / 100)  # minor units already: half-even, once
-    return InvoiceDraft(tuple(lines), subtotal, tax, subtotal + tax)
+    with localcontext(bounds.EXACT):  # unbilled usage is exact: never rounded
+        billed_usage = sum((u.amount for u in billable), Decimal(0))
+    return InvoiceDraft(tuple(lines), subtotal, tax, subtotal + tax, billed_usage)

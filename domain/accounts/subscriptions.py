@@ -52,12 +52,16 @@ class SeatSubscription:
         monthly price whatever its length; the sum stays an exact fraction until the
         invoice rounds it once.
         """
-        seat_days = 0
-        amount = Fraction(0)
+        # Days counted per (month, seat count) first: one fraction per group, not per day (the
+        # same exact sum; a bill run drafts a hundred thousand of these).
+        days: dict[tuple[int, int, int], int] = {}
         day = max(period_start, self.starts_on)
         while day < period_end:
-            seats = self.seats_on(day)
-            seat_days += seats
-            amount += Fraction(self.price_per_seat) * seats / calendar.monthrange(day.year, day.month)[1]
+            key = (day.year, day.month, self.seats_on(day))
+            days[key] = days.get(key, 0) + 1
             day += timedelta(days=1)
+        price = Fraction(self.price_per_seat)
+        seat_days = sum(seats * count for (_, _, seats), count in days.items())
+        amount = sum((price * seats * count / calendar.monthrange(year, month)[1]
+                      for (year, month, seats), count in days.items()), Fraction(0))
         return seat_days, amount

@@ -119,15 +119,15 @@ def cmd_account_show(api: Api, args) -> int:
 
 @with_api
 def cmd_invoice_issue(api: Api, args) -> int:
+    from ledger.commands.runs import bill_run_summary, follow_run
+
     period = {"period": args.period, "at": at_of(args)}
-    if args.all:
-        issued = api.post("/invoices/runs", period)["invoices"]
-    else:
-        issued = [api.post(f"/customers/{args.customer}/invoices", period)]
-    for invoice in issued:
-        number = invoice["invoice_number"]
-        print(f"{invoice['customer_id']}: " + (f"invoice {number} issued" if invoice["changed"]
-                                               else "period closed before (nothing changed)"))
+    if args.all:  # the bill run: a job of the server, followed here
+        return follow_run(api, "/invoices/runs", {**period, "workers": args.workers}, bill_run_summary)
+    invoice = api.post(f"/customers/{args.customer}/invoices", period)
+    number = invoice["invoice_number"]
+    print(f"{invoice['customer_id']}: " + (f"invoice {number} issued" if invoice["changed"]
+                                           else "period closed before (nothing changed)"))
     return 0
 
 
@@ -232,8 +232,10 @@ def register(sub) -> None:
     p = add_command(invoice, "issue", cmd_invoice_issue, "close a billing period: issue the invoice")
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("customer", nargs="?")
-    target.add_argument("--all", action="store_true", help="every account")
+    target.add_argument("--all", action="store_true",
+                        help="every account: the bill run (progress, then a summary; Ctrl-C stops it, run again to finish)")
     p.add_argument("--period", type=month_arg, required=True, help="the month billed, YYYY-MM")
+    p.add_argument("--workers", type=int, help="with --all: the server's worker processes (default: one per core)")
     staff_options(p)
 
     payment = add_group(sub, "payment", "payments, reversals and refunds")

@@ -12,12 +12,11 @@ from ledger.commands.billing import _report, date_arg, reason_command
 
 @with_api
 def cmd_collect(api: Api, args) -> int:
+    from ledger.commands.runs import collections_summary, follow_run
+
     # The run's business time is the start of the day it is run "as of" (the API checks it).
-    done = api.post("/collections/runs", {"as_of": args.as_of.isoformat()})
-    for account in done["accounts"]:
-        print(f"{account['customer_id']}: {', '.join(account['events'])}")
-    print(f"collections as of {args.as_of}: {len(done['accounts'])} accounts had something due")
-    return 0
+    return follow_run(api, "/collections/runs", {"as_of": args.as_of.isoformat(), "workers": args.workers},
+                      collections_summary)
 
 
 @with_api
@@ -90,6 +89,7 @@ def _yes_no(text: str) -> bool:
 def register(sub) -> None:
     p = add_command(sub, "collect", cmd_collect, "run the collections policy over every account")
     p.add_argument("--as-of", type=date_arg, required=True, help="the day the policy is applied for")
+    p.add_argument("--workers", type=int, help="the server's worker processes (default: one per core)")
 
     collections = add_group(sub, "collections", "collections by hand: holds, suspension, reinstatement, write-off")
     p = add_command(collections, "hold", cmd_hold, "pause reminders and suspension until a day")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from fastapi import Depends, Request
-from pydantic import BaseModel, Field
+from fastapi import Depends, Request, Response
+from pydantic import Field
 
 from domain.errors import InvalidCommand, UnknownInvoice
 from domain.roles import Permission
 from service.auth import Acting, acting, context, endpoint
-from service.routes import new_router
+from ledger.runs import BILL_RUN, RunSpec
+from service.routes import new_router, runs
 from service.routes.accounts import InvoiceSummary, invoice_summary
 from service.values import Changed, Command, Money
 
@@ -92,22 +93,20 @@ def issue_invoice(customer_id: str, body: IssueInvoice, by: Acting = Depends(act
 class InvoiceRun(Command):
     period: str = Field(description="the month billed, YYYY-MM; a customer whose period is closed is left as it is",
                         pattern=MONTH, examples=["2026-09"])
+    workers: int | None = runs.WORKERS
 
 
-class InvoiceRunResult(BaseModel):
-    period: str
-    invoices: list[InvoiceIssue] = Field(description="every account, with its new invoice or null (closed before)")
-
-
-@endpoint(router, "POST", "/invoices/runs", needs=Permission.ISSUE_INVOICES, response_model=InvoiceRunResult,
-          summary="close a billing period for every account (safe to retry: a closed period changes nothing)")
-def issue_invoices(body: InvoiceRun, by: Acting = Depends(acting)) -> InvoiceRunResult:
+@endpoint(router, "POST", "/invoices/runs", needs=Permission.ISSUE_INVOICES, response_model=runs.RunStarted,
+          status_code=202, summary="start the bill run: close a billing period for every account (a job: follow its "
+          "url; started again, it issues only what is left)")
+def issue_invoices(body: InvoiceRun, response: Response, request: Request,
+                   by: Acting = Depends(acting)) -> runs.RunStarted:
     start, end = month(body.period)
-    issued = []
-    for customer_id in by.ledger.index.customer_ids():
-        number = by.ledger.issue_invoice(customer_id, start, end, **by.at(body.at))
-        issued.append(InvoiceIssue(customer_id=customer_id, invoice_number=number, changed=number is not None))
-    return InvoiceRunResult(period=body.period, invoices=issued)
+    spec = RunSpec(BILL_RUN, by.actor, by.at(body.at)["at"], start, end)
+    return runs.start(request, response, spec, {"period": body.period}, body.workers, "/invoices/runs")
+
+
+runs.run_endpoints(router, BILL_RUN, "/invoices/runs", Permission.ISSUE_INVOICES)
 
 
 @endpoint(router, "GET", "/customers/{customer_id}/invoices/{invoice_number}", needs=Permission.READ_BILLING_VIEWS,

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime, time, timezone
 from typing import Literal
 
-from fastapi import Depends, Request
-from pydantic import BaseModel, Field
+from fastapi import Depends, Request, Response
+from pydantic import Field
 
 from domain.bounds import check_business_time
 from domain.roles import Permission
 from service.auth import Acting, Principal, acting, context, current_principal, endpoint
-from service.routes import new_router
+from ledger.runs import COLLECTIONS_RUN, RunSpec
+from service.routes import new_router, runs
 from service.values import Changed, Command, Strict
 
 router = new_router("collections")
@@ -19,16 +20,7 @@ router = new_router("collections")
 
 class CollectionsRun(Strict):
     as_of: date = Field(description="the day the policy is applied for (its business time: the day's start, UTC)")
-
-
-class AccountActions(BaseModel):
-    customer_id: str
-    events: list[str] = Field(description="what the account got: ReminderSent, SubscriptionsSuspended...")
-
-
-class CollectionsRunResult(BaseModel):
-    as_of: date
-    accounts: list[AccountActions] = Field(description="the accounts that had something due")
+    workers: int | None = runs.WORKERS
 
 
 class PlaceHold(Command):
@@ -45,14 +37,18 @@ class CollectionsChange(Changed):
     customer_id: str
 
 
-@endpoint(router, "POST", "/collections/runs", needs=Permission.RUN_COLLECTIONS, response_model=CollectionsRunResult,
-          summary="run the collections policy over every account (safe to retry with Idempotency-Key)")
-def run_collections(body: CollectionsRun, request: Request,
-                    who: Principal = Depends(current_principal)) -> CollectionsRunResult:
+@endpoint(router, "POST", "/collections/runs", needs=Permission.RUN_COLLECTIONS, response_model=runs.RunStarted,
+          status_code=202, summary="start the collections run over every account (a job: follow its url; run again "
+          "the same day, it emits nothing more)")
+def run_collections(body: CollectionsRun, request: Request, response: Response,
+                    who: Principal = Depends(current_principal)) -> runs.RunStarted:
     ctx = context(request)
     at = check_business_time(datetime.combine(body.as_of, time(), timezone.utc), "as_of", now=ctx.clock())
-    done = ctx.ledger.collect(at=at, actor=who.id)
-    return CollectionsRunResult(as_of=body.as_of, accounts=[AccountActions(customer_id=c, events=e) for c, e in done.items()])
+    spec = RunSpec(COLLECTIONS_RUN, who.id, at)
+    return runs.start(request, response, spec, {"as_of": body.as_of.isoformat()}, body.workers, "/collections/runs")
+
+
+runs.run_endpoints(router, COLLECTIONS_RUN, "/collections/runs", Permission.RUN_COLLECTIONS)
 
 
 @endpoint(router, "PUT", "/customers/{customer_id}/hold", needs=Permission.RUN_COLLECTIONS, response_model=CollectionsChange,

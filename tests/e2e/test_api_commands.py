@@ -7,6 +7,7 @@ import hashlib
 import logging
 
 from tests.api_helpers import admin, api  # noqa: F401 - fixtures
+from tests.conftest import wait_for
 from tests.factories import open_customer
 from tests.read_side_helpers import record_usage, relay_and_project
 
@@ -55,11 +56,11 @@ def test_an_idempotency_key_replays_the_first_answer_and_refuses_another_body(ap
     run = {"as_of": api.ctx.clock().date().isoformat()}
     key = {"Idempotency-Key": "run-2026-11-30"}
     first = admin.post("/v1/collections/runs", json=run, headers=key)
-    before = api.notifications()
     replay = admin.post("/v1/collections/runs", json=run, headers=key)
-    assert first.status_code == replay.status_code == 200
+    assert first.status_code == replay.status_code == 202
+    # the same run, not a second one
     assert replay.json() == first.json() and replay.headers["Idempotent-Replayed"] == "true"
-    assert api.notifications() == before
+    wait_for(lambda: admin.get(first.json()["url"]).json()["state"] == "done", what="the run over")
     other = admin.post("/v1/collections/runs", json={"as_of": "2026-11-01"}, headers=key)
     assert other.status_code == 409 and other.json()["code"] == "idempotency_key_reused"
 
@@ -226,7 +227,7 @@ def test_an_idempotency_key_left_by_a_request_that_died_is_free_again_after_a_mi
     with api.ctx.credentials.pool.connection() as conn:  # what a process that died mid-request leaves
         conn.execute("INSERT INTO ledger_auth.idempotency_keys (scope, key, fingerprint, created_at) "
                      "VALUES (%s, 'crashed', '\\x00', now() - interval '2 minutes')", (scope,))
-    assert admin.post("/v1/collections/runs", json=run, headers=key).status_code == 200
+    assert admin.post("/v1/collections/runs", json=run, headers=key).status_code == 202
     with api.ctx.credentials.pool.connection() as conn:
         conn.execute("INSERT INTO ledger_auth.idempotency_keys (scope, key, fingerprint) VALUES (%s, 'running', '\\x00')",
                      (scope,))

@@ -33,14 +33,14 @@ def test_billing_staff_invoice_collect_suspend_and_reinstate_from_the_command_li
            "--tax-rate", "20", *bea, "--at", "2026-09-01")
     run_ok(cli_env, "subscription", "add-seats", "ACME", "ACME-365", "--product", "Microsoft 365 E3", "--seats", "10",
            "--price-per-seat", "12.50", "--starts-on", "2026-09-01", *bea, "--at", "2026-09-01")
-    assert "INV-000001 issued" in run_ok(cli_env, "invoice", "issue", "--all", "--period", "2026-09", *bea,
-                                         "--at", "2026-10-01")
+    billed = run_ok(cli_env, "invoice", "issue", "--all", "--period", "2026-09", *bea, "--at", "2026-10-01")
+    assert re.search(r"bill run for 2026-09\n  accounts +1\n  invoices issued +1\n  total EUR +150.00 EUR\n", billed)
     run_ok(cli_env, "policy", "set", "standard", "--suspend-after-days", "10", *bea, "--at", "2026-09-01")
 
     run_ok(cli_env, "payment", "receive", "ACME", "PAY-1", "--amount", "50.00", "--currency", "EUR", *bea,
            "--at", "2026-10-10")
     collected = run_ok(cli_env, "collect", "--as-of", "2026-10-25", *bea)
-    assert "ACME: ReminderSent, SubscriptionsSuspended" in collected
+    assert re.search(r"with something due +1\n  reminders +1\n  suspensions +1\n", collected)
 
     shown = json.loads(run_ok(cli_env, "account", "show", "ACME", "--format", "json", *bea))
     assert shown["balance"] == {"amount": 10000, "currency": "EUR"}  # 125.00 + 25.00 tax - 50.00

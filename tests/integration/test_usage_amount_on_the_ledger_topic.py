@@ -91,14 +91,16 @@ def test_a_v1_and_a_v2_usage_message_of_the_same_lines_give_the_same_balances_ro
 
 def test_the_relay_writes_the_amount_the_domain_rated_on_the_newest_usage_schemas(settings, app):
     customer_with_usage_partly_invoiced(app, "CUST-1")
-    records = [(t, r) for t, r in customer_events(settings, "CUST-1") if t in RATED_USAGE]
+    records = list(customer_events(settings, "CUST-1"))
     recorded = {r["usage_id"]: r["amount"] for t, r in records if t == "UsageRecorded"}
-    invoiced = {r["usage_id"]: r["amount"] for t, r in records if t == "UsageInvoiced"}
-    assert len(recorded) == 2 * len(QUANTITIES) and len(invoiced) == len(QUANTITIES)
-    # what an invoiced line leaves unbilled usage with is exactly what it brought in
-    assert all(invoiced[usage_id] == recorded[usage_id] for usage_id in invoiced)
+    (invoice,) = [r for t, r in records if t == "InvoiceIssued"]
+    billed = [usage_id for line in invoice["lines"] for usage_id in line["usage_ids"]]
+    assert len(recorded) == 2 * len(QUANTITIES) and len(billed) == len(QUANTITIES)
+    assert "UsageInvoiced" not in {t for t, _ in records}  # the invoice names its lines: no event per line
+    # what the invoice takes off unbilled usage is exactly what its lines brought in
+    assert invoice["billed_usage"] == sum(recorded[usage_id] for usage_id in billed)
     assert recorded["CUST-1-9-0"] == Decimal("3.333333333") * UNIT_PRICE * Decimal("1.125")
-    for name in ("billing.ledger.UsageRecorded", "billing.ledger.UsageInvoiced"):
+    for name in ("billing.ledger.UsageRecorded", "billing.ledger.UsageInvoiced", "billing.ledger.InvoiceIssued"):
         assert registry().latest(name).version == 2
 
 

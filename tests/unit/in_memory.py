@@ -9,20 +9,23 @@ for those the PostgreSQL recorder answers per batch.
 
 from __future__ import annotations
 
-from collections import Counter
+import contextlib
 from collections.abc import Sequence
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
 from domain.accounts import CustomerAccount, stored_topics
+from domain.accounts.invoicing import UsageToBill
 from domain.application import BillingLedger
+from domain.errors import UnknownCustomer
 from domain.ledger_index import LedgerIndex
 from domain.usage import UsageLine
 
 IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 OPENED = stored_topics(CustomerAccount.Opened)
 RECORDED = get_topic(UsageLine.Recorded)
+ISSUED = stored_topics(CustomerAccount.InvoiceIssued)
 
 
 class MemoryLedgerIndex(LedgerIndex):
@@ -36,16 +39,27 @@ class MemoryLedgerIndex(LedgerIndex):
     def customer_ids(self) -> list[str]:
         return [self.app.mapper.to_domain_event(n).customer_id for n in self._stored() if n.topic in OPENED]
 
-    def uninvoiced_usage(self, customer_id: str) -> list[UsageLine]:
+    def uninvoiced_usage_of(self, customer_ids: Sequence[str]) -> dict[str, list[UsageToBill]]:
         stored = self._stored()
-        events_per_line = Counter(n.originator_id for n in stored)  # invoicing adds a line's second event
-        lines = []
+        billed = {
+            (event.customer_id, usage_id)
+            for event in (self.app.mapper.to_domain_event(n) for n in stored if n.topic in ISSUED)
+            for line in event.lines for usage_id in line["usage_ids"]
+        }
+        found: dict[str, list[UsageToBill]] = {c: [] for c in customer_ids}
         for n in stored:
-            if n.topic == RECORDED and events_per_line[n.originator_id] == 1:
+            if n.topic == RECORDED:
                 event = self.app.mapper.to_domain_event(n)
-                if event.customer_id == customer_id:
-                    lines.append(event.mutate(None))
-        return lines
+                if event.customer_id in found and (event.customer_id, event.usage_id) not in billed:
+                    found[event.customer_id].append(UsageLine.to_bill(event))
+        return found
+
+    def accounts(self, customer_ids: Sequence[str]) -> dict[str, CustomerAccount]:
+        found = {}
+        for customer_id in customer_ids:
+            with contextlib.suppress(UnknownCustomer):
+                found[customer_id] = self.app.get_account(customer_id)
+        return found
 
     def current_versions(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, int]:
         latest = {i: self.recorder.select_events(i, desc=True, limit=1) for i in aggregate_ids}

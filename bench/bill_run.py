@@ -1,0 +1,170 @@
+"""The month-end bill run and the collections run over every account, as a reseller's billing team waits for them.
+
+    .venv/bin/python -m bench.bill_run [--accounts 100000] [--lines 30] [--workers 2] [--small 1000]
+
+Two fresh ledgers, one of --small accounts and one of --accounts, each account with a seat
+subscription and a metered one with --lines usage lines in January 2026 (written in batches:
+accounts a thousand per transaction, usage through record_usage 20,000 reports at a time).
+On each: the bill run closing January (ledger/runs, --workers processes), timed, then the
+collections run on the day the first reminder is due. Printed: invoices/s, ms per invoice at
+both sizes and their ratio (target <= 1.2), collections accounts/s, and one account's bill
+with 100 and with 10,000 usage lines (linear: 100 times the lines cost at most 100 times
+the time; the time each added line costs). Setup (--workers processes) is timed apart. Targets (issue #14): 100,000 accounts billed in under 180 s, collected in
+under 60 s, on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import time
+from dataclasses import replace
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from psycopg.conninfo import make_conninfo
+
+from bench.common import (
+    ADMIN, MONTH_END, MONTH_START, Stopwatch, bench_settings, open_billable_customers, profiled, report, say,
+)
+from eventstore.postgres import open_application
+from ledger import embedded
+from ledger.config import Settings
+from ledger.runs import BILL_RUN, COLLECTIONS_RUN, RunSpec, execute
+
+ISSUED_AT = datetime(2026, 2, 1, 6, tzinfo=timezone.utc)
+BILL = RunSpec(BILL_RUN, ADMIN, ISSUED_AT, MONTH_START, MONTH_END)
+# Invoices fall due 30 days after issue: the first reminder (1 day past due) is due on 4 March.
+COLLECT = RunSpec(COLLECTIONS_RUN, ADMIN, datetime(2026, 3, 4, tzinfo=timezone.utc))
+
+
+SETUP_SLICE = 5_000  # accounts a setup process writes at a time
+
+
+def populate(settings, accounts: int, lines: int, processes: int) -> None:
+    """The accounts and their usage, written by `processes` processes, each a slice at a time."""
+    app = open_application(settings)
+    open_billable_customers(app, 0, 0)  # the bench admin, before the processes
+    app.close()
+    slices = [(settings, first, min(SETUP_SLICE, accounts - first), lines) for first in range(0, accounts, SETUP_SLICE)]
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        pool.starmap(_populate_slice, slices)
+
+
+def _populate_slice(settings, first: int, count: int, lines: int) -> None:
+    app = open_application(settings)
+    try:
+        open_billable_customers(app, count, lines, first=first)
+    finally:
+        app.close()
+
+
+def one_ledger(accounts: int, lines: int, workers: int, profile: Path | None = None) -> dict:
+    """Set up a ledger of `accounts`, bill it, collect it: the figures."""
+    with bench_settings() as settings:
+        with Stopwatch() as setup:
+            populate(settings, accounts, lines, workers)
+        say(f"setup: {accounts:,} accounts x {lines} usage lines ({accounts * lines:,} usage events) "
+            f"in {setup.seconds:.1f}s ({accounts * lines / setup.seconds:,.0f} usage events/s, {workers} processes)")
+        return {**bill_and_collect(settings, accounts, workers, profile), "setup_s": round(setup.seconds, 1)}
+
+
+def bill_and_collect(settings, accounts: int, workers: int, profile: Path | None = None) -> dict:
+    """The bill run and the collections run on a ledger set up (a run interrupted before on
+    it, the accounts it invoiced are skipped and counted apart)."""
+    steady = SteadyRate()
+    with Stopwatch() as billing, profiled(profile):
+        billed = execute(settings, BILL, workers=workers, progress=steady.progress)
+    skipped = billed.skipped.get("period closed before", 0)
+    assert billed.invoices + skipped == accounts, billed
+    invoiced = billed.invoices
+    with Stopwatch() as collecting:
+        collected = execute(settings, COLLECT, workers=workers)
+    assert collected.accounts_with_actions == accounts, collected
+    figures = {
+        "accounts": accounts, "invoices": invoiced, "skipped_closed_before": skipped,
+        "bill_run_s": round(billing.seconds, 2),
+        "invoices_per_s": round(invoiced / billing.seconds, 1), "ms_per_invoice": round(billing.seconds * 1000 / invoiced, 3),
+        "steady_ms_per_invoice": round(steady.ms_per_account(), 3), "batches_renumbered": billed.renumbered,
+        "collections_s": round(collecting.seconds, 2), "collections_accounts_per_s": round(accounts / collecting.seconds, 1),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+    say(f"{accounts:,} accounts ({invoiced:,} invoiced, {skipped:,} closed before): bill run {billing.seconds:.1f}s = {figures['invoices_per_s']:,} invoices/s "
+        f"({figures['ms_per_invoice']} ms/invoice; {figures['steady_ms_per_invoice']} after the first batch; "
+        f"{billed.renumbered} batches numbered again after a race for the series); collections {collecting.seconds:.1f}s = "
+        f"{figures['collections_accounts_per_s']:,} accounts/s; load {figures['load_average']}")
+    return figures
+
+
+class SteadyRate:
+    """The run's pace from its first committed batch to its end (a run's progress callback)."""
+
+    def __init__(self):
+        self.first: tuple[float, int] | None = None
+        self.last: tuple[float, int] = (0.0, 0)
+
+    def progress(self, summary, total: int) -> None:
+        if summary.accounts:
+            now = (time.perf_counter(), summary.accounts)
+            self.first = self.first or now
+            self.last = now
+
+    def ms_per_account(self) -> float:
+        (start, done_then), (end, done) = self.first, self.last
+        return (end - start) * 1000 / max(done - done_then, 1)
+
+
+def ms_to_invoice(lines: int) -> float:
+    """One account's bill with `lines` usage lines: ms of its issue_invoice (after another
+    account's, so that first-call costs are not counted)."""
+    with bench_settings() as settings:
+        app = open_application(settings)
+        open_billable_customers(app, 1, 1, prefix="WARM")
+        open_billable_customers(app, 1, lines)
+        app.issue_invoice("WARM-000000", MONTH_START, MONTH_END, at=ISSUED_AT, actor=ADMIN)
+        with Stopwatch() as watch:
+            app.issue_invoice("BILL-000000", MONTH_START, MONTH_END, at=ISSUED_AT, actor=ADMIN)
+        app.close()
+    say(f"one account, {lines:,} usage lines: invoiced in {watch.seconds * 1000:.1f} ms")
+    return watch.seconds * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--lines", type=int, default=30, help="usage lines per account")
+    parser.add_argument("--workers", type=int, default=os.cpu_count(), help="bill-run processes (default: one per core)")
+    parser.add_argument("--small", type=int, default=1_000, help="accounts of the small ledger the cost is compared with")
+    parser.add_argument("--profile", type=Path, help="cProfile the big bill run's parent process to this file")
+    parser.add_argument("--ledger", help="bill and collect this database (a ledger of --accounts set up before, e.g. by "
+                        "an interrupted run of this benchmark, on the same PostgreSQL) instead of setting up the big ledger")
+    options = parser.parse_args()
+
+    small = one_ledger(options.small, options.lines, options.workers)
+    if options.ledger:
+        with embedded.services(Settings.from_env(), announce=say) as services:
+            settings = replace(services, database_url=make_conninfo(services.database_url, dbname=options.ledger))
+            big = bill_and_collect(settings, options.accounts, options.workers, options.profile)
+    else:
+        big = one_ledger(options.accounts, options.lines, options.workers, options.profile)
+    # Compared after the first batch: starting the worker processes (a second or two) would
+    # otherwise weigh on the small ledger's figure and flatter the ratio.
+    growth = big["steady_ms_per_invoice"] / small["steady_ms_per_invoice"]
+    say(f"ms per invoice after the first batch: {small['steady_ms_per_invoice']} at {options.small:,} accounts, "
+        f"{big['steady_ms_per_invoice']} at {options.accounts:,}: x{growth:.2f} (target <= 1.2)")
+    few, many = ms_to_invoice(100), ms_to_invoice(10_000)
+    per_line = (many - few) / 9_900
+    say(f"one account: {few:.1f} ms with 100 usage lines, {many:.1f} ms with 10,000: x{many / few:.1f} for 100x the "
+        f"lines (linear: at most x100); {per_line * 1000:.1f} us per line added")
+    report(
+        "bill_run_invoices_per_second", big["invoices_per_s"], "invoices/s",
+        workers=options.workers, lines=options.lines, small=small, big=big, ms_per_invoice_growth=round(growth, 3),
+        collections_accounts_per_s=big["collections_accounts_per_s"],
+        ms_invoice_100_lines=round(few, 2), ms_invoice_10000_lines=round(many, 2), us_per_added_line=round(per_line * 1000, 2),
+        target_bill_run_s=180, target_collections_s=60, target_growth=1.2, date=date.today().isoformat(),
+    )
+
+
+if __name__ == "__main__":
+    main()
