@@ -6,7 +6,8 @@ so that the site cannot drift from the code. A page asks for one by a line of it
 - `usage-schemas`, `ledger-schemas`: one table per schema file in schemas/ (field, type,
   meaning from the field's `doc`);
 - `views`: the columns of each view in `ledger_views`, from the projections' `View.columns`
-  (the same text the database holds as column comments), with their `ledger query` filters.
+  (the same text the database holds as column comments), with their `ledger query` filters;
+- `readme`: the README itself, its links made the site's (the site's home page).
 """
 
 from __future__ import annotations
@@ -130,7 +131,16 @@ def views() -> str:
     return "\n\n".join(sections)
 
 
+# --- the README as the site's home page ----------------------------------------------------
+
+def readme() -> str:
+    """The README, with its links into docs/ made relative to the site: one text, two places."""
+    text = (ROOT / "README.md").read_text().replace("](docs/)", "](index.md)")
+    return re.sub(r"\]\(docs/", "](", text)
+
+
 GENERATORS = {
+    "readme": readme,
     "permission-matrix": permission_matrix,
     "usage-schemas": lambda: schema_tables("billing.usage.*.avsc"),
     "ledger-schemas": lambda: schema_tables("billing.ledger.*.avsc"),
