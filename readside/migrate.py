@@ -17,7 +17,7 @@ from psycopg.sql import SQL
 
 from eventstore.chain import fill_chain, unchained
 from eventstore.postgres import open_access_log, open_application
-from readside.event_log import APPEND_ONLY_LOGS, events_table, log_exists
+from readside.event_log import APPEND_ONLY_LOGS, events_table
 from readside.progress import Progress
 from readside.settings import ReadSideSettings
 
@@ -35,9 +35,7 @@ def migrate(settings: ReadSideSettings, batch: int = BATCH, stream=None) -> Migr
     open_access_log(settings).close()  # the access log's: the one place that creates it
     hashed = 0
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        for table in APPEND_ONLY_LOGS:
-            if not log_exists(conn, settings.store_schema, table):
-                continue
+        for table in APPEND_ONLY_LOGS:  # both exist: opened above
             progress = Progress(f"migrate: hash chain over {table}", unchained(conn, settings.store_schema, table), stream)
             hashed += fill_chain(conn, settings.store_schema, table, batch, progress.advance)
             progress.finish()
