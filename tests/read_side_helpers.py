@@ -32,8 +32,11 @@ def record_usage(app, customer_id: str, count: int, quantity: str = "2", first: 
 
 def relay_and_project(settings, app, projectors: int = 1) -> list:
     """Relay everything stored, and project it with `projectors` members of one group;
-    returns the projector processes (closed), each with the partitions it had at the end."""
-    processes = [relay_process(settings, app)] + [projector_process(settings) for _ in range(projectors)]
+    returns the projector processes (closed), each with the partitions it had at the end.
+    One projector takes every partition itself, as `ledger project --until-idle` does: no
+    group join to wait for (seconds on the embedded broker), the same events applied."""
+    alone = projectors == 1
+    processes = [relay_process(settings, app)] + [projector_process(settings, until_idle=alone) for _ in range(projectors)]
     try:
         run(processes, threading.Event(), until_drained=True)
     finally:
