@@ -36,8 +36,9 @@ def ingest_until_idle(process: IngestProcess, timeout: float = 60.0) -> None:
 
 
 def ingest_all(settings, app, codec=None) -> IngestProcess:
-    """A fresh ingest (a group join) that reads everything there is, then stops."""
-    process = ingest_process(settings, app)
+    """A fresh ingest that reads everything there is, then stops: every partition taken by
+    itself, as `ledger ingest --until-idle` does (no group join to wait for)."""
+    process = ingest_process(settings, app, until_idle=True)
     if codec is not None:
         process.ingest.codec = codec
     try:
