@@ -37,6 +37,19 @@ from ledger.runs import execute
 PASSWORD = "bench password, long enough"
 
 
+@contextlib.contextmanager
+def kept_settings(name: str) -> Iterator[Settings]:
+    """The services' settings with a database and topics of this name, created if missing and
+    never dropped (bench/common.bench_settings drops its own)."""
+    with embedded.services(Settings.from_env(), announce=say) as services:
+        admin_url = make_conninfo(services.database_url, dbname="postgres")
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                conn.execute(f'CREATE DATABASE "{name}"')
+        yield replace(services, database_url=make_conninfo(services.database_url, dbname=name),
+                      usage_topic=f"usage.{name}", ledger_topic=f"ledger.{name}", group_prefix=f"group.{name}")
+
+
 def fill(settings: Settings, total: int, workers: int, rebuild_kept: bool = False) -> list[str]:
     """Customers as a month-end bill run meets them (bench/bill_run.py's setup, written through
     the application in big batches, not one command at a time), billed for January by the bill
