@@ -186,23 +186,17 @@ FROM (
 -- name: statuses
 -- The collection status and days past due of every customer as of {views}.today(), for the
 -- charts over all customers: the same inputs as the collection_status view and its rule
--- ({views}.collection_status), computed set by set (the invoices read once, grouped by
--- customer) instead of customer by customer, so that 100,000 customers take one pass, not
--- 100,000 lookups. An open invoice is past due plus grace exactly when the oldest one is.
+-- ({views}.collection_status), but what comes from the invoices read from one row per
+-- customer that does not depend on the day (invoices.sql, customer_dues), so that a customer
+-- costs two index lookups, not a pass over its invoices. An open invoice is past due plus
+-- grace exactly when the oldest one is. Its rows come in customer order, so that the
+-- customers of one status are paged by the customer index (`after`, a LIMIT), not sorted.
 -- tests/integration/test_collection_statuses_at_once.py holds both to the same statuses.
-WITH per_customer AS (
-    SELECT customer_id, bool_or(amount_open > 0 AND last_reminder_step > 0) AS reminded,
-           min(due_date) FILTER (WHERE amount_open > 0) AS oldest_due, bool_or(written_off > 0) AS written_off
-    FROM {read}.invoices
-    GROUP BY customer_id
-), suspended AS (
-    SELECT DISTINCT customer_id FROM {read}.suspensions
-)
 SELECT c.customer_id,
-       {views}.collection_status(s.customer_id IS NOT NULL, i.written_off, c.hold_until >= {views}.today(),
-                                 i.reminded, {views}.today() > i.oldest_due + p.grace_days) AS collection_status,
-       coalesce({views}.days_past_due(i.oldest_due), 0) AS days_past_due
+       {views}.collection_status(EXISTS (SELECT 1 FROM {read}.suspensions x WHERE x.customer_id = c.customer_id),
+                                 d.written_off, c.hold_until >= {views}.today(), d.reminded,
+                                 {views}.today() > d.oldest_open_due + p.grace_days) AS collection_status,
+       coalesce({views}.days_past_due(d.oldest_open_due), 0) AS days_past_due
 FROM {read}.customer_collections c
 LEFT JOIN {read}.collections_policies p ON p.name = c.policy_name
-LEFT JOIN per_customer i ON i.customer_id = c.customer_id
-LEFT JOIN suspended s ON s.customer_id = c.customer_id
+LEFT JOIN {read}.customer_dues d ON d.customer_id = c.customer_id

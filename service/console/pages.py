@@ -77,23 +77,30 @@ def collections(request: Request, on: date | None = None, after: str = "") -> HT
 
 
 @router.get("/ageing", response_class=HTMLResponse)
-def ageing(request: Request, bucket: str = "", currency: str = "") -> HTMLResponse:
+def ageing(request: Request, bucket: str = "", currency: str = "", after: str = "") -> HTMLResponse:
     staff = signed_in(request)
     staff.require(Permission.READ_BILLING_VIEWS)
     by_currency = reads.ageing(request, today_of(request))
     charts_ = {c: charts.ageing_svg(c, bars) for c, bars in by_currency.items()}
     chosen = next((b for b in by_currency.get(currency, []) if b.bucket == bucket), None)
-    behind = reads.customers_in_bucket(request, today_of(request), currency, bucket) if chosen else []
+    behind = reads.customers_in_bucket(request, today_of(request), currency, bucket, after, reads.PAGE + 1) if chosen else []
     return page(request, "ageing.html", staff, by_currency=by_currency, charts=charts_, chosen=chosen, currency=currency,
-                behind=behind)
+                **paged(behind, after))
 
 
 @router.get("/collection-statuses", response_class=HTMLResponse)
-def collection_statuses(request: Request, status: str = "") -> HTMLResponse:
+def collection_statuses(request: Request, status: str = "", after: str = "") -> HTMLResponse:
     staff = signed_in(request)
     staff.require(COLLECTIONS_VIEW.permission)
     bars = reads.collection_statuses(request, today_of(request))
     chosen = next((b for b in bars if b.bucket == status), None)
-    behind = reads.customers_in_status(request, today_of(request), status) if chosen else []
+    behind = reads.customers_in_status(request, today_of(request), status, after, reads.PAGE + 1) if chosen else []
     return page(request, "collection_statuses.html", staff, bars=bars, chart=charts.statuses_svg(bars), chosen=chosen,
-                behind=behind)
+                **paged(behind, after))
+
+
+def paged(rows: list[dict], after: str) -> dict:
+    """A page of the customers behind a bar (one more was read: there is a next page)."""
+    shown = rows[:reads.PAGE]
+    more = len(rows) > reads.PAGE
+    return {"behind": shown, "after": after, "next_after": shown[-1]["customer_id"] if more else None}

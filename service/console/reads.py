@@ -79,17 +79,29 @@ class Bar:
     customers: int
 
 
-def _on_invoices_view(request, today: date, statement: str, params: tuple) -> list[dict]:
-    """A grouping over the invoices view as of the day: summed by PostgreSQL, so the chart
-    costs the same whatever the number of customers."""
-    ctx = context(request)
-    return _as_of(ctx, today, SQL(statement).format(Identifier(ctx.settings.views_schema, INVOICES_VIEW.name)), params)
+PAGE = 50  # customers behind a bar, a page at a time
+
+
+def _open_invoices(ctx) -> dict:
+    """What the statements over open invoices name: the read models and the views' rules."""
+    return {"read": Identifier(ctx.settings.read_schema), "views": Identifier(ctx.settings.views_schema)}
+
+
+# The invoices view's open invoices (status 'open': nothing written off, something open) and
+# its ageing rule, read off the read model's partial index instead of the view's rows.
+OPEN = "amount_open > 0 AND written_off = 0"
 
 
 def ageing(request, today: date) -> dict[str, list[Bar]]:
-    """Per currency, what open invoices hold in each ageing bucket, and how many customers."""
-    rows = _on_invoices_view(request, today, "SELECT currency, ageing_bucket, sum(amount_open)::bigint AS amount, "
-                             "count(DISTINCT customer_id) AS customers FROM {} WHERE status = 'open' GROUP BY 1, 2", ())
+    """Per currency, what open invoices hold in each ageing bucket, and how many customers:
+    from the open invoices' index alone (invoices.sql, open_invoices_by_currency), grouped per
+    customer first so that no customer is counted twice in a bucket."""
+    ctx = context(request)
+    rows = _as_of(ctx, today, SQL(
+        "SELECT currency, ageing_bucket, sum(amount)::bigint AS amount, count(*) AS customers FROM ("
+        "SELECT currency, {views}.ageing_bucket(due_date) AS ageing_bucket, customer_id, sum(amount_open) AS amount "
+        "FROM {read}.invoices WHERE " + OPEN + " GROUP BY 1, 2, 3) per_customer GROUP BY 1, 2").format(
+        **_open_invoices(ctx)), ())
     found = {(r["currency"], r["ageing_bucket"]): r for r in rows}
     return {
         currency: [Bar(bucket, label, found.get((currency, bucket), {}).get("amount", 0),
@@ -98,11 +110,16 @@ def ageing(request, today: date) -> dict[str, list[Bar]]:
     }
 
 
-def customers_in_bucket(request, today: date, currency: str, bucket: str) -> list[dict]:
-    """The customers behind a bar, most owed first."""
-    return _on_invoices_view(request, today, "SELECT customer_id, sum(amount_open)::bigint AS amount FROM {} "
-                             "WHERE status = 'open' AND currency = %s AND ageing_bucket = %s GROUP BY 1 "
-                             "ORDER BY 2 DESC, 1 LIMIT %s", (currency, bucket, SEARCH_LIMIT))
+def customers_in_bucket(request, today: date, currency: str, bucket: str, after: str = "",
+                        limit: int = PAGE) -> list[dict]:
+    """The customers behind a bar, by customer id after `after`, with what they have open in
+    it: the open invoices' index walked in customer order, stopping at `limit` customers."""
+    ctx = context(request)
+    return _as_of(ctx, today, SQL(
+        "SELECT customer_id, sum(amount_open)::bigint AS amount FROM {read}.invoices WHERE " + OPEN +
+        " AND currency = %s AND customer_id > %s AND {views}.ageing_bucket(due_date) = %s "
+        "GROUP BY customer_id ORDER BY customer_id LIMIT %s").format(**_open_invoices(ctx)),
+        (currency, after, bucket, limit))
 
 
 def balance_over_time(request, customer_id: str) -> list[tuple]:
@@ -126,7 +143,6 @@ def balance_over_time(request, customer_id: str) -> list[tuple]:
     return points
 
 
-
 @cache
 def _statuses_text() -> str:
     return load_sql("collections")["statuses"]
@@ -148,13 +164,14 @@ def collection_statuses(request, today: date) -> list[Bar]:
     return [Bar(status, status, found.get(status, 0), found.get(status, 0)) for status in STATUSES]
 
 
-def customers_in_status(request, today: date, status: str) -> list[dict]:
-    """The customers behind a status bar, longest past due first: chosen from all at once,
-    then only theirs read from the collections view (its reason in words)."""
+def customers_in_status(request, today: date, status: str, after: str = "", limit: int = PAGE) -> list[dict]:
+    """The customers behind a status bar, by customer id after `after`: the statuses of all
+    customers walked in customer order (the customers' index) until `limit` are found, then
+    only theirs read from the collections view (its reason in words)."""
     ctx = context(request)
     chosen = [r["customer_id"] for r in _as_of(ctx, today, SQL(
-        "SELECT customer_id FROM ({}) s WHERE collection_status = %s ORDER BY days_past_due DESC, customer_id "
-        "LIMIT %s").format(_statuses(ctx)), (status, SEARCH_LIMIT))]
+        "SELECT customer_id FROM ({}) s WHERE collection_status = %s AND customer_id > %s ORDER BY customer_id "
+        "LIMIT %s").format(_statuses(ctx)), (status, after, limit))]
     rows = _as_of(ctx, today, SQL("SELECT customer_id, currency, days_past_due, overdue_amount, reason FROM {} "
                                   "WHERE customer_id = ANY(%s)").format(
         Identifier(ctx.settings.views_schema, COLLECTIONS_VIEW.name)), (chosen,))
