@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from domain.roles import Permission
+from ledger.runs import COLLECTIONS_RUN
 from projections.collections import COLLECTIONS_VIEW
 from service.auth import context
 from service.console import charts, preview, reads
@@ -74,6 +75,19 @@ def collections(request: Request, on: date | None = None, after: str = "") -> HT
     return page(request, "collections.html", staff, plan=plan, on=day, after=after,
                 next_after=shown[-1] if more else None, first=shown[0] if shown else None,
                 last=shown[-1] if shown else None)
+
+
+@router.get("/collections/runs/{run_id}", response_class=HTMLResponse)
+def collections_run(request: Request, run_id: str) -> HTMLResponse:
+    """A collections run started from the console: its progress while it runs (the page
+    polls itself), its summary at the end; the same report as GET /v1/collections/runs/{id}."""
+    staff = signed_in(request)
+    staff.require(Permission.RUN_COLLECTIONS)
+    run = context(request).runs.report(run_id, COLLECTIONS_RUN)
+    if run is None:
+        return page(request, "message.html", staff, 404, message=f"no collections run {run_id}")
+    return page(request, "collections_run.html", staff, run=run, as_of=date.fromisoformat(run["parameters"]["as_of"]),
+                actions=preview.actions_in_words(run["summary"]["actions"]))
 
 
 @router.get("/ageing", response_class=HTMLResponse)

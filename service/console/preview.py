@@ -24,6 +24,11 @@ WORDS = {
 }
 
 
+def actions_in_words(actions: dict[str, int]) -> str:
+    """A run's summary of events per type, as the preview names them: "2 reminders, 1 write-off"."""
+    return ", ".join(f"{n} {WORDS.get(kind, kind)}{'' if n == 1 else 's'}" for kind, n in sorted(actions.items()))
+
+
 @dataclass(frozen=True)
 class Planned:
     customer_id: str
