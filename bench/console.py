@@ -8,8 +8,9 @@ Customers are opened with a seat and a metered subscription and a usage line in 
 one, so every invoice is far past due. A billing admin signs in through the form, then each page is loaded
 `--loads` times in turn: the support view of a customer (different customers), the
 search by part of a name, the ageing chart over all customers and the customers behind
-its over-90-days bar, the collection statuses chart and the customers behind its
-"overdue" bar, and the collections run's preview (its first page of accounts). Issue 13 asks for
+its over-90-days bar (its first page, and a page half-way down), the collection statuses
+chart and the customers behind its "overdue" bar (the same two pages), and the collections
+run's preview (its first page of accounts). Issue 13 asks for
 a page under 300 ms (with 100,000 customers projected; pass --customers to approach it).
 """
 
@@ -135,13 +136,16 @@ def main() -> None:
                 csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
                 signed_in = browser.post("/sign-in", data={"csrf": csrf, "user": ADMIN, "password": PASSWORD})
                 assert signed_in.status_code == 303, signed_in.text
+                middle = sorted(customers)[len(customers) // 2]  # a page of a bar's customers half-way down
                 pages = {
                     "support view": [f"/customers/{customers[n % len(customers)]}" for n in range(args.loads)],
                     "search": [f"/?customer={n % 10}{n % 7}" for n in range(args.loads)],
                     "ageing": ["/ageing"] * args.loads,
                     "ageing bar": ["/ageing?currency=EUR&bucket=%3E90"] * args.loads,
+                    "ageing bar, mid": [f"/ageing?currency=EUR&bucket=%3E90&after={middle}"] * args.loads,
                     "statuses": ["/collection-statuses"] * args.loads,
                     "status bar": ["/collection-statuses?status=overdue"] * args.loads,
+                    "status bar, mid": [f"/collection-statuses?status=overdue&after={middle}"] * args.loads,
                     "collections run": ["/collections"] * args.loads,
                 }
                 for name, paths in pages.items():
