@@ -10,6 +10,8 @@ CREATE TABLE IF NOT EXISTS customer_collections (
     hold_until  date,
     hold_reason text
 );
+-- the customers with a hold, in customer order (service/console/reads.py, NARROWED)
+CREATE INDEX IF NOT EXISTS customers_on_hold ON customer_collections (customer_id) WHERE hold_until IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS suspensions (
     customer_id          text NOT NULL,
@@ -184,19 +186,41 @@ FROM (
 ) status
 
 -- name: statuses
--- The collection status and days past due of every customer as of {views}.today(), for the
+-- The collection status and days past due of every customer on the day {day}, for the
 -- charts over all customers: the same inputs as the collection_status view and its rule
 -- ({views}.collection_status), but what comes from the invoices read from one row per
 -- customer that does not depend on the day (invoices.sql, customer_dues), so that a customer
--- costs two index lookups, not a pass over its invoices. An open invoice is past due plus
--- grace exactly when the oldest one is. Its rows come in customer order, so that the
--- customers of one status are paged by the customer index (`after`, a LIMIT), not sorted.
+-- costs two lookups, not a pass over its invoices; and the day a constant of the query, not
+-- the setting read again for each row. An open invoice is past due plus grace exactly when
+-- the oldest one is. The customers of one status are paged by customer id (`after`, a LIMIT).
 -- tests/integration/test_collection_statuses_at_once.py holds both to the same statuses.
 SELECT c.customer_id,
        {views}.collection_status(EXISTS (SELECT 1 FROM {read}.suspensions x WHERE x.customer_id = c.customer_id),
-                                 d.written_off, c.hold_until >= {views}.today(), d.reminded,
-                                 {views}.today() > d.oldest_open_due + p.grace_days) AS collection_status,
-       coalesce({views}.days_past_due(d.oldest_open_due), 0) AS days_past_due
+                                 d.written_off, c.hold_until >= {day}, d.reminded,
+                                 {day} > d.oldest_open_due + p.grace_days) AS collection_status,
+       coalesce({views}.days_past_due(d.oldest_open_due, {day}), 0) AS days_past_due
 FROM {read}.customer_collections c
 LEFT JOIN {read}.collections_policies p ON p.name = c.policy_name
 LEFT JOIN {read}.customer_dues d ON d.customer_id = c.customer_id
+
+-- name: customers in status
+-- The customers in one collection status on the day {day}, by customer id after %(after)s:
+-- the same inputs and rule as `statuses`, but each customer's looked up by its keys
+-- (LATERAL ... LIMIT 1) while the customers are walked in the order of their index, so that
+-- a page stops after %(limit)s found instead of computing every customer's status first.
+-- {narrowed} is a condition every customer of the status meets (service/console/reads.py),
+-- on an index of its own where the status is rare, so that the walk does not cross every
+-- customer to find a few.
+SELECT customer_id FROM (
+    SELECT c.customer_id,
+           {views}.collection_status(EXISTS (SELECT 1 FROM {read}.suspensions x WHERE x.customer_id = c.customer_id),
+                                     d.written_off, c.hold_until >= {day}, d.reminded,
+                                     {day} > d.oldest_open_due + p.grace_days) AS collection_status
+    FROM {read}.customer_collections c
+    LEFT JOIN LATERAL (SELECT p.grace_days FROM {read}.collections_policies p WHERE p.name = c.policy_name LIMIT 1) p ON true
+    LEFT JOIN LATERAL (SELECT d.* FROM {read}.customer_dues d WHERE d.customer_id = c.customer_id LIMIT 1) d ON true
+    WHERE c.customer_id > %(after)s AND {narrowed}
+    ORDER BY c.customer_id
+) s
+WHERE collection_status = %(status)s
+ORDER BY customer_id LIMIT %(limit)s

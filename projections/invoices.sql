@@ -40,6 +40,9 @@ CREATE TABLE IF NOT EXISTS customer_dues (
     reminded        boolean NOT NULL,  -- an open invoice was reminded
     written_off     boolean NOT NULL   -- an invoice was written off
 );
+-- the customers of the rarer statuses, in customer order (service/console/reads.py, NARROWED)
+CREATE INDEX IF NOT EXISTS customer_dues_written_off ON customer_dues (customer_id) WHERE written_off;
+CREATE INDEX IF NOT EXISTS customer_dues_reminded ON customer_dues (customer_id) WHERE reminded;
 -- a database from before this table: its rows from the invoices, once
 INSERT INTO customer_dues
 SELECT customer_id, min(due_date) FILTER (WHERE amount_open > 0), bool_or(amount_open > 0 AND last_reminder_step > 0),

@@ -97,7 +97,8 @@ def ageing(request: Request, bucket: str = "", currency: str = "", after: str = 
     by_currency = reads.ageing(request, today_of(request))
     charts_ = {c: charts.ageing_svg(c, bars) for c, bars in by_currency.items()}
     chosen = next((b for b in by_currency.get(currency, []) if b.bucket == bucket), None)
-    behind = reads.customers_in_bucket(request, today_of(request), currency, bucket, after, reads.PAGE + 1) if chosen else []
+    behind = reads.customers_in_bucket(request, today_of(request), currency, bucket, after, reads.PAGE + 1) \
+        if chosen and chosen.customers else []
     return page(request, "ageing.html", staff, by_currency=by_currency, charts=charts_, chosen=chosen, currency=currency,
                 **paged(behind, after))
 
@@ -108,7 +109,8 @@ def collection_statuses(request: Request, status: str = "", after: str = "") -> 
     staff.require(COLLECTIONS_VIEW.permission)
     bars = reads.collection_statuses(request, today_of(request))
     chosen = next((b for b in bars if b.bucket == status), None)
-    behind = reads.customers_in_status(request, today_of(request), status, after, reads.PAGE + 1) if chosen else []
+    behind = reads.customers_in_status(request, today_of(request), status, after, reads.PAGE + 1) \
+        if chosen and chosen.customers else []
     return page(request, "collection_statuses.html", staff, bars=bars, chart=charts.statuses_svg(bars), chosen=chosen,
                 **paged(behind, after))
 

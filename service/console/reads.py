@@ -9,7 +9,7 @@ from datetime import date
 from functools import cache
 
 import psycopg
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Identifier, Literal
 
 from projections import load_sql
 from readside.queries import ViewQuery
@@ -52,7 +52,7 @@ def search(request, text: str, today: date) -> list[dict]:
     return _as_of(ctx, today, query, (text, pattern, SEARCH_LIMIT))
 
 
-def _as_of(ctx, today: date, query, params: tuple) -> list[dict]:
+def _as_of(ctx, today: date, query, params: tuple | dict) -> list[dict]:
     """A query of the views as of the day (the views' `today()`); nothing projected yet: no rows."""
     try:
         with ctx.views_pool.connection() as conn, conn.transaction():
@@ -82,9 +82,11 @@ class Bar:
 PAGE = 50  # customers behind a bar, a page at a time
 
 
-def _open_invoices(ctx) -> dict:
-    """What the statements over open invoices name: the read models and the views' rules."""
-    return {"read": Identifier(ctx.settings.read_schema), "views": Identifier(ctx.settings.views_schema)}
+def _over_all(ctx, day: date) -> dict:
+    """What the statements over all customers name: the read models, the views' rules, and
+    the day as a constant of the query (the rules' two-argument forms: views.sql)."""
+    return {"read": Identifier(ctx.settings.read_schema), "views": Identifier(ctx.settings.views_schema),
+            "day": SQL("{}::date").format(Literal(day.isoformat()))}
 
 
 # The invoices view's open invoices (status 'open': nothing written off, something open) and
@@ -99,9 +101,9 @@ def ageing(request, today: date) -> dict[str, list[Bar]]:
     ctx = context(request)
     rows = _as_of(ctx, today, SQL(
         "SELECT currency, ageing_bucket, sum(amount)::bigint AS amount, count(*) AS customers FROM ("
-        "SELECT currency, {views}.ageing_bucket(due_date) AS ageing_bucket, customer_id, sum(amount_open) AS amount "
+        "SELECT currency, {views}.ageing_bucket(due_date, {day}) AS ageing_bucket, customer_id, sum(amount_open) AS amount "
         "FROM {read}.invoices WHERE " + OPEN + " GROUP BY 1, 2, 3) per_customer GROUP BY 1, 2").format(
-        **_open_invoices(ctx)), ())
+        **_over_all(ctx, today)), ())
     found = {(r["currency"], r["ageing_bucket"]): r for r in rows}
     return {
         currency: [Bar(bucket, label, found.get((currency, bucket), {}).get("amount", 0),
@@ -117,8 +119,8 @@ def customers_in_bucket(request, today: date, currency: str, bucket: str, after:
     ctx = context(request)
     return _as_of(ctx, today, SQL(
         "SELECT customer_id, sum(amount_open)::bigint AS amount FROM {read}.invoices WHERE " + OPEN +
-        " AND currency = %s AND customer_id > %s AND {views}.ageing_bucket(due_date) = %s "
-        "GROUP BY customer_id ORDER BY customer_id LIMIT %s").format(**_open_invoices(ctx)),
+        " AND currency = %s AND customer_id > %s AND {views}.ageing_bucket(due_date, {day}) = %s "
+        "GROUP BY customer_id ORDER BY customer_id LIMIT %s").format(**_over_all(ctx, today)),
         (currency, after, bucket, limit))
 
 
@@ -148,10 +150,9 @@ def _statuses_text() -> str:
     return load_sql("collections")["statuses"]
 
 
-def _statuses(ctx) -> SQL:
-    """Every customer's collection status and days past due, computed at once (collections.sql)."""
-    return SQL(_statuses_text()).format(read=Identifier(ctx.settings.read_schema),
-                                        views=Identifier(ctx.settings.views_schema))
+def _statuses(ctx, day: date) -> SQL:
+    """Every customer's collection status and days past due on the day, computed at once (collections.sql)."""
+    return SQL(_statuses_text()).format(**_over_all(ctx, day))
 
 
 def collection_statuses(request, today: date) -> list[Bar]:
@@ -159,19 +160,37 @@ def collection_statuses(request, today: date) -> list[Bar]:
     statuses (a bar's length is its number of customers)."""
     ctx = context(request)
     rows = _as_of(ctx, today, SQL("SELECT collection_status, count(*) AS customers FROM ({}) s GROUP BY 1").format(
-        _statuses(ctx)), ())
+        _statuses(ctx, today)), ())
     found = {r["collection_status"]: r["customers"] for r in rows}
     return [Bar(status, status, found.get(status, 0), found.get(status, 0)) for status in STATUSES]
 
 
+# A condition every customer of a status meets, for the walk of its customers (collections.sql,
+# `customers in status`): the rarer statuses walk an index of their own customers.
+NARROWED = {
+    "suspended": "c.customer_id IN (SELECT x.customer_id FROM {read}.suspensions x)",
+    "written-off": "c.customer_id IN (SELECT d.customer_id FROM {read}.customer_dues d WHERE d.written_off)",
+    "on-hold": "c.hold_until >= {day}",
+    "in-dunning": "c.customer_id IN (SELECT d.customer_id FROM {read}.customer_dues d WHERE d.reminded)",
+    "overdue": "true",
+    "current": "true",
+}
+
+
+@cache
+def _in_status_text() -> str:
+    return load_sql("collections")["customers in status"]
+
+
 def customers_in_status(request, today: date, status: str, after: str = "", limit: int = PAGE) -> list[dict]:
-    """The customers behind a status bar, by customer id after `after`: the statuses of all
-    customers walked in customer order (the customers' index) until `limit` are found, then
+    """The customers behind a status bar, by customer id after `after`: the customers walked
+    in the order of their index until `limit` in the status are found (collections.sql), then
     only theirs read from the collections view (its reason in words)."""
     ctx = context(request)
-    chosen = [r["customer_id"] for r in _as_of(ctx, today, SQL(
-        "SELECT customer_id FROM ({}) s WHERE collection_status = %s AND customer_id > %s ORDER BY customer_id "
-        "LIMIT %s").format(_statuses(ctx)), (status, after, limit))]
+    over_all = _over_all(ctx, today)
+    narrowed = SQL(NARROWED[status]).format(**over_all)
+    chosen = [r["customer_id"] for r in _as_of(ctx, today, SQL(_in_status_text()).format(narrowed=narrowed, **over_all),
+                                                 {"after": after, "status": status, "limit": limit})]
     rows = _as_of(ctx, today, SQL("SELECT customer_id, currency, days_past_due, overdue_amount, reason FROM {} "
                                   "WHERE customer_id = ANY(%s)").format(
         Identifier(ctx.settings.views_schema, COLLECTIONS_VIEW.name)), (chosen,))
