@@ -142,10 +142,10 @@ def main() -> None:
                     "search": [f"/?customer={n % 10}{n % 7}" for n in range(args.loads)],
                     "ageing": ["/ageing"] * args.loads,
                     "ageing bar": ["/ageing?currency=EUR&bucket=%3E90"] * args.loads,
-                    "ageing bar, mid": [f"/ageing?currency=EUR&bucket=%3E90&after={middle}"] * args.loads,
+                    "ageing bar mid": [f"/ageing?currency=EUR&bucket=%3E90&after={middle}"] * args.loads,
                     "statuses": ["/collection-statuses"] * args.loads,
                     "status bar": ["/collection-statuses?status=overdue"] * args.loads,
-                    "status bar, mid": [f"/collection-statuses?status=overdue&after={middle}"] * args.loads,
+                    "status bar mid": [f"/collection-statuses?status=overdue&after={middle}"] * args.loads,
                     "collections run": ["/collections"] * args.loads,
                 }
                 for name, paths in pages.items():
