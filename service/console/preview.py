@@ -24,9 +24,16 @@ WORDS = {
 }
 
 
+PLURALS = {"end of hold": "ends of holds"}  # the others take an s
+
+
 def actions_in_words(actions: dict[str, int]) -> str:
     """A run's summary of events per type, as the preview names them: "2 reminders, 1 write-off"."""
-    return ", ".join(f"{n} {WORDS.get(kind, kind)}{'' if n == 1 else 's'}" for kind, n in sorted(actions.items()))
+    def named(kind: str, n: int) -> str:
+        word = WORDS.get(kind, kind)
+        return word if n == 1 else PLURALS.get(word, word + "s")
+
+    return ", ".join(f"{n} {named(kind, n)}" for kind, n in sorted(actions.items()))
 
 
 @dataclass(frozen=True)

@@ -40,3 +40,8 @@ def test_a_failed_run_says_how_far_it_got_and_to_run_it_again():
     page = run_page("failed", 500, 100_000, {}, error="OperationalError: the server closed the connection")
     assert ("The collections run failed after 500 accounts: OperationalError: the server closed the connection. "
             "Run it again") in page
+
+
+def test_a_runs_actions_read_as_the_preview_names_them():
+    assert actions_in_words({"ReminderSent": 2, "CollectionsHoldReleased": 2, "InvoiceWrittenOff": 1}) == \
+        "2 ends of holds, 1 write-off, 2 reminders"
