@@ -196,8 +196,8 @@ FROM (
 -- tests/integration/test_collection_statuses_at_once.py holds both to the same statuses.
 SELECT c.customer_id,
        {views}.collection_status(EXISTS (SELECT 1 FROM {read}.suspensions x WHERE x.customer_id = c.customer_id),
-                                 d.written_off, c.hold_until >= {day}, d.reminded,
-                                 {day} > d.oldest_open_due + p.grace_days) AS collection_status,
+                                 d.written_off, c.hold_until, d.reminded, d.oldest_open_due, p.grace_days,
+                                 {day}) AS collection_status,
        coalesce({views}.days_past_due(d.oldest_open_due, {day}), 0) AS days_past_due
 FROM {read}.customer_collections c
 LEFT JOIN {read}.collections_policies p ON p.name = c.policy_name
@@ -205,7 +205,7 @@ LEFT JOIN {read}.customer_dues d ON d.customer_id = c.customer_id
 
 -- name: customers in status
 -- The customers in one collection status on the day {day}, by customer id after %(after)s:
--- the same inputs and rule as `statuses`, but each customer's looked up by its keys
+-- the same inputs and rule as `statuses` ({views}.collection_status on the day), but each customer's looked up by its keys
 -- (LATERAL ... LIMIT 1) while the customers are walked in the order of their index, so that
 -- a page stops after %(limit)s found instead of computing every customer's status first.
 -- {narrowed} is a condition every customer of the status meets (service/console/reads.py),
@@ -214,8 +214,8 @@ LEFT JOIN {read}.customer_dues d ON d.customer_id = c.customer_id
 SELECT customer_id FROM (
     SELECT c.customer_id,
            {views}.collection_status(EXISTS (SELECT 1 FROM {read}.suspensions x WHERE x.customer_id = c.customer_id),
-                                     d.written_off, c.hold_until >= {day}, d.reminded,
-                                     {day} > d.oldest_open_due + p.grace_days) AS collection_status
+                                     d.written_off, c.hold_until, d.reminded, d.oldest_open_due, p.grace_days,
+                                     {day}) AS collection_status
     FROM {read}.customer_collections c
     LEFT JOIN LATERAL (SELECT p.grace_days FROM {read}.collections_policies p WHERE p.name = c.policy_name LIMIT 1) p ON true
     LEFT JOIN LATERAL (SELECT d.* FROM {read}.customer_dues d WHERE d.customer_id = c.customer_id LIMIT 1) d ON true

@@ -41,6 +41,15 @@ CREATE OR REPLACE FUNCTION {views}.collection_status(suspended boolean, written_
                 WHEN overdue THEN 'overdue'
                 ELSE 'current' END;
 
+CREATE OR REPLACE FUNCTION {views}.collection_status(suspended boolean, written_off boolean, hold_until date,
+                                                     reminded boolean, oldest_open_due date, grace_days integer,
+                                                     day date) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    -- the rule above on `day`, from inputs that do not depend on the day: on hold while the
+    -- hold runs to that day or later; overdue once the oldest open invoice is past due plus grace
+    RETURN {views}.collection_status(suspended, written_off, hold_until >= day, reminded,
+                                     day > oldest_open_due + grace_days);
+
 CREATE OR REPLACE FUNCTION {views}.ageing_bucket(due date, day date) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN CASE
