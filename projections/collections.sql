@@ -10,6 +10,8 @@ CREATE TABLE IF NOT EXISTS customer_collections (
     hold_until  date,
     hold_reason text
 );
+-- the customers with a hold, in customer order (service/console/reads.py, NARROWED)
+CREATE INDEX IF NOT EXISTS customers_on_hold ON customer_collections (customer_id) WHERE hold_until IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS suspensions (
     customer_id          text NOT NULL,
@@ -184,25 +186,41 @@ FROM (
 ) status
 
 -- name: statuses
--- The collection status and days past due of every customer as of {views}.today(), for the
+-- The collection status and days past due of every customer on the day {day}, for the
 -- charts over all customers: the same inputs as the collection_status view and its rule
--- ({views}.collection_status), computed set by set (the invoices read once, grouped by
--- customer) instead of customer by customer, so that 100,000 customers take one pass, not
--- 100,000 lookups. An open invoice is past due plus grace exactly when the oldest one is.
+-- ({views}.collection_status), but what comes from the invoices read from one row per
+-- customer that does not depend on the day (invoices.sql, customer_dues), so that a customer
+-- costs two lookups, not a pass over its invoices; and the day a constant of the query, not
+-- the setting read again for each row. An open invoice is past due plus grace exactly when
+-- the oldest one is. The customers of one status are paged by customer id (`after`, a LIMIT).
 -- tests/integration/test_collection_statuses_at_once.py holds both to the same statuses.
-WITH per_customer AS (
-    SELECT customer_id, bool_or(amount_open > 0 AND last_reminder_step > 0) AS reminded,
-           min(due_date) FILTER (WHERE amount_open > 0) AS oldest_due, bool_or(written_off > 0) AS written_off
-    FROM {read}.invoices
-    GROUP BY customer_id
-), suspended AS (
-    SELECT DISTINCT customer_id FROM {read}.suspensions
-)
 SELECT c.customer_id,
-       {views}.collection_status(s.customer_id IS NOT NULL, i.written_off, c.hold_until >= {views}.today(),
-                                 i.reminded, {views}.today() > i.oldest_due + p.grace_days) AS collection_status,
-       coalesce({views}.days_past_due(i.oldest_due), 0) AS days_past_due
+       {views}.collection_status(EXISTS (SELECT 1 FROM {read}.suspensions x WHERE x.customer_id = c.customer_id),
+                                 d.written_off, c.hold_until, d.reminded, d.oldest_open_due, p.grace_days,
+                                 {day}) AS collection_status,
+       coalesce({views}.days_past_due(d.oldest_open_due, {day}), 0) AS days_past_due
 FROM {read}.customer_collections c
 LEFT JOIN {read}.collections_policies p ON p.name = c.policy_name
-LEFT JOIN per_customer i ON i.customer_id = c.customer_id
-LEFT JOIN suspended s ON s.customer_id = c.customer_id
+LEFT JOIN {read}.customer_dues d ON d.customer_id = c.customer_id
+
+-- name: customers in status
+-- The customers in one collection status on the day {day}, by customer id after %(after)s:
+-- the same inputs and rule as `statuses` ({views}.collection_status on the day), but each customer's looked up by its keys
+-- (LATERAL ... LIMIT 1) while the customers are walked in the order of their index, so that
+-- a page stops after %(limit)s found instead of computing every customer's status first.
+-- {narrowed} is a condition every customer of the status meets (service/console/reads.py),
+-- on an index of its own where the status is rare, so that the walk does not cross every
+-- customer to find a few.
+SELECT customer_id FROM (
+    SELECT c.customer_id,
+           {views}.collection_status(EXISTS (SELECT 1 FROM {read}.suspensions x WHERE x.customer_id = c.customer_id),
+                                     d.written_off, c.hold_until, d.reminded, d.oldest_open_due, p.grace_days,
+                                     {day}) AS collection_status
+    FROM {read}.customer_collections c
+    LEFT JOIN LATERAL (SELECT p.grace_days FROM {read}.collections_policies p WHERE p.name = c.policy_name LIMIT 1) p ON true
+    LEFT JOIN LATERAL (SELECT d.* FROM {read}.customer_dues d WHERE d.customer_id = c.customer_id LIMIT 1) d ON true
+    WHERE c.customer_id > %(after)s AND {narrowed}
+    ORDER BY c.customer_id
+) s
+WHERE collection_status = %(status)s
+ORDER BY customer_id LIMIT %(limit)s

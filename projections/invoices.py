@@ -65,7 +65,7 @@ def _invoice(event: dict[str, Any]) -> dict[str, Any]:
 
 class InvoicesProjection(RowsProjection):
     name = "invoices"
-    tables = ("invoices", "invoice_lines", "payments", "invoices_watermarks")
+    tables = ("invoices", "invoice_lines", "payments", "customer_dues", "invoices_watermarks")
     keys = {
         "invoices": ("invoice_number",),
         "invoice_lines": ("invoice_number", "line"),
@@ -79,6 +79,12 @@ class InvoicesProjection(RowsProjection):
 
     def fold(self, rows: RowChanges, event_type: str, event: dict[str, Any]) -> None:
         getattr(self, f"_{event_type}")(rows, event)
+
+    def after_write(self, cursor, rows: RowChanges) -> None:
+        """The dues of the customers whose events the batch applied, from their invoices as
+        now written (an event of theirs moved a watermark: rows.watermarks)."""
+        if rows.watermarks:
+            cursor.execute(self.sql["dues"], {"customer_ids": sorted(rows.watermarks)})
 
     @staticmethod
     def _settle(rows: RowChanges, invoice_number: str, **amounts: int) -> None:

@@ -26,6 +26,28 @@ CREATE TABLE IF NOT EXISTS invoices (
 -- a customer's invoices, and (smaller, what collections read) its open ones
 CREATE INDEX IF NOT EXISTS invoices_by_customer ON invoices (customer_id, invoice_number);
 CREATE INDEX IF NOT EXISTS open_invoices_by_customer ON invoices (customer_id, due_date) WHERE amount_open > 0;
+-- the invoices view's open ones (status 'open'), for the charts over all customers: the ageing
+-- chart reads only this index; the customers behind one of its bars walk it in customer order
+CREATE INDEX IF NOT EXISTS open_invoices_by_currency ON invoices (currency, customer_id, due_date)
+    INCLUDE (amount_open) WHERE amount_open > 0 AND written_off = 0;
+
+-- Per customer, what its collection status takes from its invoices, and none of it depends on
+-- the day: the collection statuses of all customers read this row instead of grouping their
+-- invoices (collections.sql, `statuses`). Kept by `dues` after each batch, for the customers in it.
+CREATE TABLE IF NOT EXISTS customer_dues (
+    customer_id     text PRIMARY KEY,
+    oldest_open_due date,     -- the due date of the open invoice due first (null: none open)
+    reminded        boolean NOT NULL,  -- an open invoice was reminded
+    written_off     boolean NOT NULL   -- an invoice was written off
+);
+-- the customers of the rarer statuses, in customer order (service/console/reads.py, NARROWED)
+CREATE INDEX IF NOT EXISTS customer_dues_written_off ON customer_dues (customer_id) WHERE written_off;
+CREATE INDEX IF NOT EXISTS customer_dues_reminded ON customer_dues (customer_id) WHERE reminded;
+-- a database from before this table: its rows from the invoices, once
+INSERT INTO customer_dues
+SELECT customer_id, min(due_date) FILTER (WHERE amount_open > 0), bool_or(amount_open > 0 AND last_reminder_step > 0),
+       bool_or(written_off > 0)
+FROM invoices WHERE NOT EXISTS (SELECT 1 FROM customer_dues) GROUP BY customer_id;
 
 CREATE TABLE IF NOT EXISTS invoice_lines (
     invoice_number  text NOT NULL,
@@ -58,6 +80,14 @@ CREATE TABLE IF NOT EXISTS payments (
     PRIMARY KEY (customer_id, payment_id)
 );
 CREATE INDEX IF NOT EXISTS payments_newest_first ON payments (customer_id, received_on DESC, payment_id DESC);
+
+-- name: dues
+INSERT INTO customer_dues AS d
+SELECT customer_id, min(due_date) FILTER (WHERE amount_open > 0), bool_or(amount_open > 0 AND last_reminder_step > 0),
+       bool_or(written_off > 0)
+FROM invoices WHERE customer_id = ANY(%(customer_ids)s) GROUP BY customer_id
+ON CONFLICT (customer_id) DO UPDATE SET
+    oldest_open_due = excluded.oldest_open_due, reminded = excluded.reminded, written_off = excluded.written_off
 
 -- name: view invoices
 -- Status, days past due and ageing are computed when the view is read, as of {views}.today().

@@ -14,9 +14,15 @@ CREATE OR REPLACE FUNCTION {views}.days_since(at timestamptz) RETURNS integer
     LANGUAGE sql STABLE PARALLEL SAFE
     RETURN {views}.today() - (at AT TIME ZONE 'UTC')::date;
 
+CREATE OR REPLACE FUNCTION {views}.days_past_due(due date, day date) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    -- as of `day`: a query over many rows passes its day once, (SELECT {views}.today()),
+    -- instead of reading the setting again for each row
+    RETURN greatest(day - due, 0);
+
 CREATE OR REPLACE FUNCTION {views}.days_past_due(due date) RETURNS integer
     LANGUAGE sql STABLE PARALLEL SAFE
-    RETURN greatest({views}.today() - due, 0);
+    RETURN {views}.days_past_due(due, {views}.today());
 
 CREATE OR REPLACE FUNCTION {views}.days_text(days integer) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -35,12 +41,25 @@ CREATE OR REPLACE FUNCTION {views}.collection_status(suspended boolean, written_
                 WHEN overdue THEN 'overdue'
                 ELSE 'current' END;
 
-CREATE OR REPLACE FUNCTION {views}.ageing_bucket(due date) RETURNS text
-    LANGUAGE sql STABLE PARALLEL SAFE
+CREATE OR REPLACE FUNCTION {views}.collection_status(suspended boolean, written_off boolean, hold_until date,
+                                                     reminded boolean, oldest_open_due date, grace_days integer,
+                                                     day date) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    -- the rule above on `day`, from inputs that do not depend on the day: on hold while the
+    -- hold runs to that day or later; overdue once the oldest open invoice is past due plus grace
+    RETURN {views}.collection_status(suspended, written_off, hold_until >= day, reminded,
+                                     day > oldest_open_due + grace_days);
+
+CREATE OR REPLACE FUNCTION {views}.ageing_bucket(due date, day date) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN CASE
-        WHEN {views}.today() <= due THEN 'not_due'
-        WHEN {views}.today() - due <= 30 THEN '0-30'
-        WHEN {views}.today() - due <= 60 THEN '31-60'
-        WHEN {views}.today() - due <= 90 THEN '61-90'
+        WHEN day <= due THEN 'not_due'
+        WHEN day - due <= 30 THEN '0-30'
+        WHEN day - due <= 60 THEN '31-60'
+        WHEN day - due <= 90 THEN '61-90'
         ELSE '>90'
     END;
+
+CREATE OR REPLACE FUNCTION {views}.ageing_bucket(due date) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN {views}.ageing_bucket(due, {views}.today());

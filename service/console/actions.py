@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -21,8 +21,7 @@ from service.auth import Acting, context
 from service.console import explanations as say
 from service.console import session
 from service.console.support_page import customer_page
-from service.console.web import done, needs, new_id, page, today_of
-from service.console.preview import start_of
+from service.console.web import done, needs, new_id, page, principal_of, today_of
 from service.errors import ServiceError
 from service.routes import billing, cases, collections
 from service.values import Money
@@ -234,12 +233,23 @@ async def work_on_case(request: Request, customer_id: str, case_id: str, work: s
 
 @router.post("/collections/runs")
 async def run_collections(request: Request):
-    staff = session.staff_of(request)
-    await form_of(request, staff)
+    return await posted(request, _run_collections)
+
+
+def _run_collections(request: Request, staff: session.Staff, form: dict):
+    """Today's collections run, started as the API starts it (a job of the server: 202 and
+    its id there); its page follows the progress and shows the summary at the end."""
     staff.require(needs(collections.run_collections))
-    day = today_of(request)
-    done_ = context(request).ledger.collect(at=start_of(day), actor=staff.user)
-    return done(request, "/collections", f"Collections run for {day}: {len(done_)} accounts had something due.")
+    try:
+        started = collections.run_collections(collections.CollectionsRun(as_of=today_of(request)), request, Response(),
+                                              principal_of(staff))
+    except (LedgerError, ServiceError) as error:
+        return done(request, "/collections", f"the collections run was not started: {_detail(error)}")
+    return RedirectResponse(f"/collections/runs/{started.run_id}", status_code=303)
+
+
+def _detail(error: Exception) -> str:
+    return str(error.detail if isinstance(error, ServiceError) else error)
 
 
 @router.post("/sign-in")

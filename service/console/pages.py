@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from domain.roles import Permission
+from ledger.runs import COLLECTIONS_RUN
 from projections.collections import COLLECTIONS_VIEW
 from service.auth import context
 from service.console import charts, preview, reads
@@ -76,24 +77,46 @@ def collections(request: Request, on: date | None = None, after: str = "") -> HT
                 last=shown[-1] if shown else None)
 
 
+@router.get("/collections/runs/{run_id}", response_class=HTMLResponse)
+def collections_run(request: Request, run_id: str) -> HTMLResponse:
+    """A collections run started from the console: its progress while it runs (the page
+    polls itself), its summary at the end; the same report as GET /v1/collections/runs/{id}."""
+    staff = signed_in(request)
+    staff.require(Permission.RUN_COLLECTIONS)
+    run = context(request).runs.report(run_id, COLLECTIONS_RUN)
+    if run is None:
+        return page(request, "message.html", staff, 404, message=f"no collections run {run_id}")
+    return page(request, "collections_run.html", staff, run=run, as_of=date.fromisoformat(run["parameters"]["as_of"]),
+                actions=preview.actions_in_words(run["summary"]["actions"]))
+
+
 @router.get("/ageing", response_class=HTMLResponse)
-def ageing(request: Request, bucket: str = "", currency: str = "") -> HTMLResponse:
+def ageing(request: Request, bucket: str = "", currency: str = "", after: str = "") -> HTMLResponse:
     staff = signed_in(request)
     staff.require(Permission.READ_BILLING_VIEWS)
     by_currency = reads.ageing(request, today_of(request))
     charts_ = {c: charts.ageing_svg(c, bars) for c, bars in by_currency.items()}
     chosen = next((b for b in by_currency.get(currency, []) if b.bucket == bucket), None)
-    behind = reads.customers_in_bucket(request, today_of(request), currency, bucket) if chosen else []
+    behind = reads.customers_in_bucket(request, today_of(request), currency, bucket, after, reads.PAGE + 1) \
+        if chosen and chosen.customers else []
     return page(request, "ageing.html", staff, by_currency=by_currency, charts=charts_, chosen=chosen, currency=currency,
-                behind=behind)
+                **paged(behind, after))
 
 
 @router.get("/collection-statuses", response_class=HTMLResponse)
-def collection_statuses(request: Request, status: str = "") -> HTMLResponse:
+def collection_statuses(request: Request, status: str = "", after: str = "") -> HTMLResponse:
     staff = signed_in(request)
     staff.require(COLLECTIONS_VIEW.permission)
     bars = reads.collection_statuses(request, today_of(request))
     chosen = next((b for b in bars if b.bucket == status), None)
-    behind = reads.customers_in_status(request, today_of(request), status) if chosen else []
+    behind = reads.customers_in_status(request, today_of(request), status, after, reads.PAGE + 1) \
+        if chosen and chosen.customers else []
     return page(request, "collection_statuses.html", staff, bars=bars, chart=charts.statuses_svg(bars), chosen=chosen,
-                behind=behind)
+                **paged(behind, after))
+
+
+def paged(rows: list[dict], after: str) -> dict:
+    """A page of the customers behind a bar (one more was read: there is a next page)."""
+    shown = rows[:reads.PAGE]
+    more = len(rows) > reads.PAGE
+    return {"behind": shown, "after": after, "next_after": shown[-1]["customer_id"] if more else None}

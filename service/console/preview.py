@@ -24,6 +24,18 @@ WORDS = {
 }
 
 
+PLURALS = {"end of hold": "ends of holds"}  # the others take an s
+
+
+def actions_in_words(actions: dict[str, int]) -> str:
+    """A run's summary of events per type, as the preview names them: "2 reminders, 1 write-off"."""
+    def named(kind: str, n: int) -> str:
+        word = WORDS.get(kind, kind)
+        return word if n == 1 else PLURALS.get(word, word + "s")
+
+    return ", ".join(f"{n} {named(kind, n)}" for kind, n in sorted(actions.items()))
+
+
 @dataclass(frozen=True)
 class Planned:
     customer_id: str
@@ -40,17 +52,24 @@ def start_of(day: date) -> datetime:
     return datetime.combine(day, time(), timezone.utc)
 
 
-def account_plan(ledger, customer_id: str, day: date, actor: str) -> list[Planned]:
-    """The events the run of `day` would emit for one account (never saved)."""
-    account = ledger.get_account(customer_id)
-    account.collect(ledger.policy_book().policy(account.policy_name), at=start_of(day), actor=actor)
+def account_plan(ledger, customer_id: str, day: date, actor: str, account=None, book=None) -> list[Planned]:
+    """The events the run of `day` would emit for one account (never saved); `account` and
+    `book`, when given, as the store holds them (a page reads its accounts at once)."""
+    account = account or ledger.get_account(customer_id)
+    book = book or ledger.policy_book()
+    account.collect(book.policy(account.policy_name), at=start_of(day), actor=actor)
     return [_planned(customer_id, event) for event in account.collect_events()]
 
 
 def run_plan(ledger, day: date, actor: str, customer_ids: list[str]) -> list[Planned]:
-    """These accounts' plans for `day`; refused like the run itself to whom may not run it."""
+    """These accounts' plans for `day`; refused like the run itself to whom may not run it.
+    The accounts are read as the collections run reads a batch (one query per kind, not a
+    load per account) and the policy book once."""
     ledger.authorize(actor, Permission.RUN_COLLECTIONS)
-    return [p for customer_id in customer_ids for p in account_plan(ledger, customer_id, day, actor)]
+    book = ledger.policy_book()
+    stored = ledger.index.accounts(customer_ids)
+    return [p for customer_id in customer_ids
+            for p in account_plan(ledger, customer_id, day, actor, stored.get(customer_id), book)]
 
 
 def _planned(customer_id: str, event) -> Planned:

@@ -9,7 +9,7 @@ from datetime import date
 from functools import cache
 
 import psycopg
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Identifier, Literal
 
 from projections import load_sql
 from readside.queries import ViewQuery
@@ -52,7 +52,7 @@ def search(request, text: str, today: date) -> list[dict]:
     return _as_of(ctx, today, query, (text, pattern, SEARCH_LIMIT))
 
 
-def _as_of(ctx, today: date, query, params: tuple) -> list[dict]:
+def _as_of(ctx, today: date, query, params: tuple | dict) -> list[dict]:
     """A query of the views as of the day (the views' `today()`); nothing projected yet: no rows."""
     try:
         with ctx.views_pool.connection() as conn, conn.transaction():
@@ -79,17 +79,31 @@ class Bar:
     customers: int
 
 
-def _on_invoices_view(request, today: date, statement: str, params: tuple) -> list[dict]:
-    """A grouping over the invoices view as of the day: summed by PostgreSQL, so the chart
-    costs the same whatever the number of customers."""
-    ctx = context(request)
-    return _as_of(ctx, today, SQL(statement).format(Identifier(ctx.settings.views_schema, INVOICES_VIEW.name)), params)
+PAGE = 50  # customers behind a bar, a page at a time
+
+
+def _over_all(ctx, day: date) -> dict:
+    """What the statements over all customers name: the read models, the views' rules, and
+    the day as a constant of the query (the rules' two-argument forms: views.sql)."""
+    return {"read": Identifier(ctx.settings.read_schema), "views": Identifier(ctx.settings.views_schema),
+            "day": SQL("{}::date").format(Literal(day.isoformat()))}
+
+
+# The invoices view's open invoices (status 'open': nothing written off, something open) and
+# its ageing rule, read off the read model's partial index instead of the view's rows.
+OPEN = "amount_open > 0 AND written_off = 0"
 
 
 def ageing(request, today: date) -> dict[str, list[Bar]]:
-    """Per currency, what open invoices hold in each ageing bucket, and how many customers."""
-    rows = _on_invoices_view(request, today, "SELECT currency, ageing_bucket, sum(amount_open)::bigint AS amount, "
-                             "count(DISTINCT customer_id) AS customers FROM {} WHERE status = 'open' GROUP BY 1, 2", ())
+    """Per currency, what open invoices hold in each ageing bucket, and how many customers:
+    from the open invoices' index alone (invoices.sql, open_invoices_by_currency), grouped per
+    customer first so that no customer is counted twice in a bucket."""
+    ctx = context(request)
+    rows = _as_of(ctx, today, SQL(
+        "SELECT currency, ageing_bucket, sum(amount)::bigint AS amount, count(*) AS customers FROM ("
+        "SELECT currency, {views}.ageing_bucket(due_date, {day}) AS ageing_bucket, customer_id, sum(amount_open) AS amount "
+        "FROM {read}.invoices WHERE " + OPEN + " GROUP BY 1, 2, 3) per_customer GROUP BY 1, 2").format(
+        **_over_all(ctx, today)), ())
     found = {(r["currency"], r["ageing_bucket"]): r for r in rows}
     return {
         currency: [Bar(bucket, label, found.get((currency, bucket), {}).get("amount", 0),
@@ -98,11 +112,16 @@ def ageing(request, today: date) -> dict[str, list[Bar]]:
     }
 
 
-def customers_in_bucket(request, today: date, currency: str, bucket: str) -> list[dict]:
-    """The customers behind a bar, most owed first."""
-    return _on_invoices_view(request, today, "SELECT customer_id, sum(amount_open)::bigint AS amount FROM {} "
-                             "WHERE status = 'open' AND currency = %s AND ageing_bucket = %s GROUP BY 1 "
-                             "ORDER BY 2 DESC, 1 LIMIT %s", (currency, bucket, SEARCH_LIMIT))
+def customers_in_bucket(request, today: date, currency: str, bucket: str, after: str = "",
+                        limit: int = PAGE) -> list[dict]:
+    """The customers behind a bar, by customer id after `after`, with what they have open in
+    it: the open invoices' index walked in customer order, stopping at `limit` customers."""
+    ctx = context(request)
+    return _as_of(ctx, today, SQL(
+        "SELECT customer_id, sum(amount_open)::bigint AS amount FROM {read}.invoices WHERE " + OPEN +
+        " AND currency = %s AND customer_id > %s AND {views}.ageing_bucket(due_date, {day}) = %s "
+        "GROUP BY customer_id ORDER BY customer_id LIMIT %s").format(**_over_all(ctx, today)),
+        (currency, after, bucket, limit))
 
 
 def balance_over_time(request, customer_id: str) -> list[tuple]:
@@ -126,16 +145,14 @@ def balance_over_time(request, customer_id: str) -> list[tuple]:
     return points
 
 
-
 @cache
 def _statuses_text() -> str:
     return load_sql("collections")["statuses"]
 
 
-def _statuses(ctx) -> SQL:
-    """Every customer's collection status and days past due, computed at once (collections.sql)."""
-    return SQL(_statuses_text()).format(read=Identifier(ctx.settings.read_schema),
-                                        views=Identifier(ctx.settings.views_schema))
+def _statuses(ctx, day: date) -> SQL:
+    """Every customer's collection status and days past due on the day, computed at once (collections.sql)."""
+    return SQL(_statuses_text()).format(**_over_all(ctx, day))
 
 
 def collection_statuses(request, today: date) -> list[Bar]:
@@ -143,18 +160,37 @@ def collection_statuses(request, today: date) -> list[Bar]:
     statuses (a bar's length is its number of customers)."""
     ctx = context(request)
     rows = _as_of(ctx, today, SQL("SELECT collection_status, count(*) AS customers FROM ({}) s GROUP BY 1").format(
-        _statuses(ctx)), ())
+        _statuses(ctx, today)), ())
     found = {r["collection_status"]: r["customers"] for r in rows}
     return [Bar(status, status, found.get(status, 0), found.get(status, 0)) for status in STATUSES]
 
 
-def customers_in_status(request, today: date, status: str) -> list[dict]:
-    """The customers behind a status bar, longest past due first: chosen from all at once,
-    then only theirs read from the collections view (its reason in words)."""
+# A condition every customer of a status meets, for the walk of its customers (collections.sql,
+# `customers in status`): the rarer statuses walk an index of their own customers.
+NARROWED = {
+    "suspended": "c.customer_id IN (SELECT x.customer_id FROM {read}.suspensions x)",
+    "written-off": "c.customer_id IN (SELECT d.customer_id FROM {read}.customer_dues d WHERE d.written_off)",
+    "on-hold": "c.hold_until >= {day}",
+    "in-dunning": "c.customer_id IN (SELECT d.customer_id FROM {read}.customer_dues d WHERE d.reminded)",
+    "overdue": "true",
+    "current": "true",
+}
+
+
+@cache
+def _in_status_text() -> str:
+    return load_sql("collections")["customers in status"]
+
+
+def customers_in_status(request, today: date, status: str, after: str = "", limit: int = PAGE) -> list[dict]:
+    """The customers behind a status bar, by customer id after `after`: the customers walked
+    in the order of their index until `limit` in the status are found (collections.sql), then
+    only theirs read from the collections view (its reason in words)."""
     ctx = context(request)
-    chosen = [r["customer_id"] for r in _as_of(ctx, today, SQL(
-        "SELECT customer_id FROM ({}) s WHERE collection_status = %s ORDER BY days_past_due DESC, customer_id "
-        "LIMIT %s").format(_statuses(ctx)), (status, SEARCH_LIMIT))]
+    over_all = _over_all(ctx, today)
+    narrowed = SQL(NARROWED[status]).format(**over_all)
+    chosen = [r["customer_id"] for r in _as_of(ctx, today, SQL(_in_status_text()).format(narrowed=narrowed, **over_all),
+                                                 {"after": after, "status": status, "limit": limit})]
     rows = _as_of(ctx, today, SQL("SELECT customer_id, currency, days_past_due, overdue_amount, reason FROM {} "
                                   "WHERE customer_id = ANY(%s)").format(
         Identifier(ctx.settings.views_schema, COLLECTIONS_VIEW.name)), (chosen,))

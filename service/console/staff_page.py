@@ -10,10 +10,10 @@ from fastapi.responses import HTMLResponse
 from domain.credentials import AccessToken, TokenKind
 from domain.errors import LedgerError
 from domain.roles import Permission, Role
-from service.auth import Principal, context
+from service.auth import context
 from service.console import session
 from service.console.actions import form_of
-from service.console.web import done, page, signed_in
+from service.console.web import done, page, principal_of, signed_in
 from service.errors import ServiceError
 from service.routes import staff as staff_routes
 from service.routes import tokens
@@ -21,10 +21,6 @@ from service.routes import tokens
 router = APIRouter(include_in_schema=False)
 SIGN_INS_SHOWN = 50
 SIGN_IN_NAMES = ("sign-in", "console sign-in")  # the names service/routes/sessions.py and session.py give
-
-
-def _principal(staff: session.Staff) -> Principal:
-    return Principal(staff.user, TokenKind.SESSION, staff.token_id, staff.must_change_password)
 
 
 def sign_ins(request: Request) -> list:
@@ -43,7 +39,7 @@ def staff_page(request: Request, secret: str = "") -> HTMLResponse:
     staff = signed_in(request)
     staff.require(Permission.MANAGE_USERS)
     users = staff_routes.list_staff(request, limit=500, starting_after=None).data
-    own_tokens = tokens.list_tokens(request, _principal(staff), limit=500, starting_after=None).data
+    own_tokens = tokens.list_tokens(request, principal_of(staff), limit=500, starting_after=None).data
     return page(request, "staff.html", staff, users=users, roles=list(Role), tokens=own_tokens,
                 sign_ins=sign_ins(request))
 
@@ -71,7 +67,7 @@ async def create_service_token(request: Request):
     staff.require(Permission.MANAGE_USERS)
     try:
         body = tokens.NewServiceToken(service=str(form.get("service", "")), name=str(form.get("name", "")))
-        created = tokens.create_service_token(body, request, _principal(staff))
+        created = tokens.create_service_token(body, request, principal_of(staff))
     except ValueError as error:  # pydantic's ValidationError is one
         return done(request, "/staff", f"Refused: {str(error).splitlines()[0]}")
     # The secret is shown once, on this answer only: never in a cookie or a URL.
@@ -83,7 +79,7 @@ async def revoke_token(request: Request, token_id: str):
     staff = session.staff_of(request)
     await form_of(request, staff)
     try:
-        changed = tokens.revoke_token(token_id, request, _principal(staff)).changed
+        changed = tokens.revoke_token(token_id, request, principal_of(staff)).changed
     except (ServiceError, LedgerError) as error:
         return done(request, "/staff", f"Refused: {getattr(error, 'detail', error)}")
     return done(request, "/staff", f"Token {token_id} revoked." if changed else f"Token {token_id} was revoked before.")
@@ -104,7 +100,7 @@ async def choose_password(request: Request):
     try:
         body = staff_routes.NewPassword(password=str(form.get("password", "")),
                                         current_password=str(form.get("current_password", "")))
-        staff_routes.set_password(staff.user, body, request, _principal(staff))
+        staff_routes.set_password(staff.user, body, request, principal_of(staff))
     except (ServiceError, LedgerError, ValueError) as error:
         detail = getattr(error, "detail", None) or str(error).splitlines()[0]
         return page(request, "password.html", staff, 422, error=detail)

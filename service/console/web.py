@@ -15,9 +15,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from domain.credentials import TokenKind
 from domain.money import format_minor_units
 from domain.roles import Permission
-from service.auth import context
+from service.auth import Principal, context
 from service.console import HERE, explanations
 from service.console.session import COOKIE, CsrfRefused, MustChoosePassword, Refused, SignedOut, Staff, set_cookie, staff_of
 
@@ -58,6 +59,11 @@ def done(request: Request, to: str, message: str) -> RedirectResponse:
     response = RedirectResponse(to, status_code=303)
     set_cookie(request, response, FLASH, quote(message[:300]), max_age=60)
     return response
+
+
+def principal_of(staff: Staff) -> Principal:
+    """The signed-in staff member as the API's endpoints take their caller."""
+    return Principal(staff.user, TokenKind.SESSION, staff.token_id, staff.must_change_password)
 
 
 @cache

@@ -64,8 +64,13 @@ def test_the_collections_run_is_previewed_per_account_then_run(console, late_cus
     assert console.notifications() == before, "a preview records nothing"
 
     clerk.get_by_role("button", name="Run today's collections").click()
-    assert clerk.locator(".flash").inner_text() == "Collections run for 2026-11-20: 2 accounts had something due."
+    assert re.search(r"/collections/runs/run_\w+$", clerk.url), "the run is a job of the server, with its own page"
+    summary = clerk.locator("#run[data-state=done] .summary")
+    summary.wait_for(timeout=60_000)  # the page follows the run (it polls the server) until it is done
+    assert re.fullmatch(r"Collections run for 2026-11-20 done: \d+ accounts, 2 had something due \(2 reminders\)\.",
+                        summary.inner_text()), summary.inner_text()
     assert console.notifications() > before
+    clerk.get_by_role("link", name="Back to the preview").click()
     assert clerk.get_by_text("Nothing is due on that day.").is_visible(), "the same run again would do nothing"
 
 

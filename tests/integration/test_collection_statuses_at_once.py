@@ -8,7 +8,7 @@ from datetime import date
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Identifier, Literal
 
 from domain.policy import CollectionsPolicy
 from projections import load_sql
@@ -31,7 +31,8 @@ def invoiced(app, customer_id: str) -> None:
 
 def all_at_once(settings, as_of: date) -> dict[str, tuple[str, int]]:
     statement = SQL(load_sql("collections")["statuses"]).format(read=Identifier(settings.read_schema),
-                                                                views=Identifier(settings.views_schema))
+                                                                views=Identifier(settings.views_schema),
+                                                                day=Literal(as_of))
     with psycopg.connect(settings.database_url, row_factory=dict_row) as conn:
         conn.execute("SELECT set_config('ledger.as_of', %s, false)", (as_of.isoformat(),))
         return {r["customer_id"]: (r["collection_status"], r["days_past_due"]) for r in conn.execute(statement)}
