@@ -284,21 +284,22 @@ class BillingLedger(Application):
         self, accounts: dict[str, CustomerAccount], drafts: dict[str, InvoiceDraft], period_start: date,
         period_end: date, refuse: bool, at: datetime, actor: str,
     ) -> tuple[list[IssuedInvoice], list[tuple[str, str]]]:
-        series = self.number_series(INVOICE_SERIES, at=at, actor=actor)
-        issued, refused = [], []
-        for customer_id, account in accounts.items():
-            draft = drafts[customer_id]
-            try:  # the number is taken only once the account accepts the invoice: no gap
-                account.issue_invoice(series.next_number(), draft, period_start, period_end, at=at, actor=actor)
-            except LedgerError as error:
-                if refuse:
-                    raise
-                refused.append((customer_id, str(error)))
-                continue
-            number = series.take(customer_id, at=at, actor=actor)
-            issued.append(IssuedInvoice(customer_id, number, account.currency, draft.total))
-        if issued:
-            self.save(series, *(accounts[i.customer_id] for i in issued))
+        with self.index.numbering_turn(series_id(INVOICE_SERIES)):
+            series = self.number_series(INVOICE_SERIES, at=at, actor=actor)
+            issued, refused = [], []
+            for customer_id, account in accounts.items():
+                draft = drafts[customer_id]
+                try:  # the number is taken only once the account accepts the invoice: no gap
+                    account.issue_invoice(series.next_number(), draft, period_start, period_end, at=at, actor=actor)
+                except LedgerError as error:
+                    if refuse:
+                        raise
+                    refused.append((customer_id, str(error)))
+                    continue
+                number = series.take(customer_id, at=at, actor=actor)
+                issued.append(IssuedInvoice(customer_id, number, account.currency, draft.total))
+            if issued:
+                self.save(series, *(accounts[i.customer_id] for i in issued))
         return issued, refused
 
     def number_series(self, prefix: str, *, at: datetime, actor: str) -> NumberSeries:

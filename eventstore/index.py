@@ -12,7 +12,8 @@ only slower.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from operator import itemgetter
 from uuid import UUID
 
@@ -120,6 +121,18 @@ class PostgresLedgerIndex(LedgerIndex):
         for stored in select_events_after(self.app.recorder, after):
             accounts[stored.originator_id] = to_domain_event(stored).mutate(accounts.get(stored.originator_id))
         return {ids[i]: account for i, account in accounts.items()}
+
+    @contextlib.contextmanager
+    def numbering_turn(self, series_id: UUID) -> Iterator[None]:
+        # A session-level advisory lock on a connection of its own (autocommit, so not idle in a
+        # transaction while the batch is numbered and saved); a writer that dies leaves it free.
+        key = int.from_bytes(series_id.bytes[:8], "big", signed=True)
+        with self.datastore.get_connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+            try:
+                yield
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     def current_versions(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, int]:
         return self.app.recorder.current_versions(aggregate_ids)
