@@ -18,6 +18,7 @@ from operator import itemgetter
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier, Literal
 
 from domain.accounts import CustomerAccount, account_id, stored_topics
@@ -97,17 +98,18 @@ class PostgresLedgerIndex(LedgerIndex):
     def uninvoiced_usage_of(self, customer_ids: Sequence[str]) -> dict[str, list[UsageToBill]]:
         customers = list(customer_ids)
         # binary: the events' bytes as they are (text would send each state hex-encoded, twice its size)
-        with self.datastore.get_connection() as conn, conn.cursor(binary=True) as curs:
+        # tuple rows: a batch reads 7,500 usage lines, and a dict per row cost more than its decoding's checks
+        with self.datastore.get_connection() as conn, conn.cursor(binary=True, row_factory=tuple_row) as curs:
             curs.execute(self.billed_sql, (customers,), prepare=True)
-            billed = {(r["customer_id"], r["usage_id"]) for r in curs.fetchall()}
+            billed = set(curs.fetchall())  # (customer id, usage id)
             curs.execute(self.uninvoiced_sql, (customers,), prepare=True)
-            rows = curs.fetchall()
+            rows = curs.fetchall()  # (notification id, customer id, state)
         found: dict[str, list[UsageToBill]] = {c: [] for c in customers}
         fields = self.app.mapper.transcoder.decode_fields
-        for r in sorted(rows, key=itemgetter("notification_id")):
-            usage_id, subscription_id, product, unit, quantity, amount, start, end = fields(bytes(r["state"]), TO_BILL)
-            if (r["customer_id"], usage_id) not in billed:
-                found[r["customer_id"]].append(
+        for _, customer_id, state in sorted(rows, key=itemgetter(0)):
+            usage_id, subscription_id, product, unit, quantity, amount, start, end = fields(state, TO_BILL)
+            if (customer_id, usage_id) not in billed:
+                found[customer_id].append(
                     UsageToBill(usage_id, subscription_id, product, unit, quantity, amount, start.date(), end.date())
                 )
         return found
