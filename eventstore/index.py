@@ -13,6 +13,7 @@ only slower.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator, Sequence
 from operator import itemgetter
 from uuid import UUID
@@ -74,6 +75,7 @@ WHERE topic IN ({opened}) ORDER BY notification_id
 class PostgresLedgerIndex(LedgerIndex):
     def __init__(self, app, create: bool = True):
         self.app = app
+        self._turn = threading.Lock()  # numbering_turn's, within this process
         recorder = app.recorder
         self.datastore = recorder.datastore
         names = {
@@ -98,7 +100,7 @@ class PostgresLedgerIndex(LedgerIndex):
     def uninvoiced_usage_of(self, customer_ids: Sequence[str]) -> dict[str, list[UsageToBill]]:
         customers = list(customer_ids)
         # binary: the events' bytes as they are (text would send each state hex-encoded, twice its size)
-        # tuple rows: a batch reads 7,500 usage lines, and a dict per row cost more than its decoding's checks
+        # tuple rows: a batch reads 7,500 usage lines, and a dict for each cost more than it gave
         with self.datastore.get_connection() as conn, conn.cursor(binary=True, row_factory=tuple_row) as curs:
             curs.execute(self.billed_sql, (customers,), prepare=True)
             billed = set(curs.fetchall())  # (customer id, usage id)
@@ -128,8 +130,10 @@ class PostgresLedgerIndex(LedgerIndex):
     def numbering_turn(self, series_id: UUID) -> Iterator[None]:
         # A session-level advisory lock on a connection of its own (autocommit, so not idle in a
         # transaction while the batch is numbered and saved); a writer that dies leaves it free.
+        # Threads of one process (the API's) queue here first, each without a connection: waiting
+        # ones holding the pool's connections could leave the turn's holder none to save with.
         key = int.from_bytes(series_id.bytes[:8], "big", signed=True)
-        with self.datastore.get_connection() as conn:
+        with self._turn, self.datastore.get_connection() as conn:
             conn.execute("SELECT pg_advisory_lock(%s)", (key,))
             try:
                 yield
