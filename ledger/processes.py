@@ -21,7 +21,7 @@ from consumers import kafka_clients
 from consumers.dead_letters import DeadLetterSender
 from consumers.ingest import UsageIngest
 from consumers.partitions import TrackedMember
-from consumers.projector import Projector, connect_read_models
+from consumers.projector import Projector, connect_projector
 from consumers.relay import NewEvents, Relay
 from domain.application import BillingLedger
 from ledger.config import Settings
@@ -165,7 +165,7 @@ def projector_process(settings: Settings, until_idle: bool = False) -> Projector
     dead_letters = DeadLetterSender(kafka_clients.dead_letter_producer(settings), dlq_topic)
 
     def connect() -> psycopg.Connection:
-        return connect_read_models(settings.database_url, settings.read_schema)
+        return connect_projector(settings.database_url, settings.read_schema)
 
     projector = Projector(
         connect(), settings.group("projector"), views_schema=settings.views_schema, dead_letters=dead_letters
