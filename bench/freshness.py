@@ -246,15 +246,15 @@ class StageLog:
 
     STAGE_SECONDS = 5.0
 
-    def __init__(self, settings: Settings, rate: int, begin: float, processes: dict[str, subprocess.Popen]):
+    def __init__(self, settings: Settings, rate: int, begin: float, seconds: float, processes: dict[str, subprocess.Popen]):
         self.conn = psycopg.connect(settings.database_url, autocommit=True)
         self.sql, self.rate, self.begin, self.next_at = STAGES.format(read=settings.read_schema), rate, begin, begin
-        self.processes = processes
+        self.seconds, self.processes = seconds, processes  # how long the publisher publishes
 
     def positions(self) -> dict[str, int]:
         """Usage events published (as due by the rate) and consumed by the ingest; the last
         event stored, relayed, projected."""
-        published = round((time.monotonic() - self.begin) * self.rate)
+        published = round(min(time.monotonic() - self.begin, self.seconds) * self.rate)
         row = self.conn.execute(self.sql).fetchone()
         return {"published": published} | dict(zip(("consumed", "stored", "relayed", "projected"), map(int, row)))
 
@@ -264,8 +264,8 @@ class StageLog:
             return
         self.next_at = now + self.STAGE_SECONDS
         with contextlib.suppress(psycopg.errors.UndefinedTable):
-            _, consumed, stored, relayed, projected = self.positions().values()
-            say(f"  {now - self.begin:5.0f} s: published ~{(now - self.begin) * self.rate:,.0f}, ingested {consumed:,}, "
+            published, consumed, stored, relayed, projected = self.positions().values()
+            say(f"  {now - self.begin:5.0f} s: published ~{published:,}, ingested {consumed:,}, "
                 f"stored to #{stored:,}, relayed to #{relayed:,}, projected to #{projected:,}; MiB "
                 + " ".join(f"{name} {resident_kib(p.pid) / 1024:.0f}" for name, p in self.processes.items() if p.poll() is None))
 
@@ -393,7 +393,7 @@ def main() -> None:
             begin = time.monotonic()
             say(f"publishing {args.rate:,} usage events/s for {args.warmup:.0f} s of warm-up and {args.seconds:.0f} s")
             rebalance: dict[str, float] = {}
-            stages = StageLog(settings, args.rate, begin, processes)
+            stages = StageLog(settings, args.rate, begin, total, processes)
             cpu = Cpu(settings, processes, stages)
             cpu.add("publisher", publisher.pid)
 
