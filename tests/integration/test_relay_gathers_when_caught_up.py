@@ -37,3 +37,17 @@ def test_a_relay_woken_long_after_its_last_batch_publishes_at_once(settings, app
         assert time.monotonic() - woken < 0.5
     finally:
         process.close()
+
+
+def test_the_pipelines_relay_encodes_even_large_batches_itself_without_a_worker(settings, app):
+    """Beside the ingest and the projector an encoding worker costs more CPU than it gives
+    (ledger/processes.py, relay_process)."""
+    for n in range(1_800):
+        open_customer(app, f"CUST-{n}")  # 3,600 events: a full batch, and a next one to read ahead
+    process = relay_process(settings, app)
+    try:
+        assert process.step() == process.relay.batch_size
+        assert process.step() >= 1_000
+        assert process.relay._encoder is None
+    finally:
+        process.close()
