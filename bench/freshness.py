@@ -34,6 +34,7 @@ from pathlib import Path
 import psycopg
 
 from bench.common import bench_settings, open_customers, report, resident_kib, say, usage_records
+from bench.process_cpu import broker_pid, postmaster_pid, tree_cpu_seconds
 from consumers import kafka_clients
 from eventstore.postgres import open_application
 from ledger.config import Settings
@@ -63,16 +64,73 @@ def start(command: str, env: dict[str, str], logs: Path) -> subprocess.Popen:
                             start_new_session=True)
 
 
+# The publisher sends in ticks of 10 ms; a linger of 20 ms makes a produce request of two
+# ticks' messages: the broker's CPU goes with requests (measured, 5,000 messages/s for 10 s:
+# the broker 0.6 s with 5 ms, 0.3 s with 20; the publisher 3.5 s and 3.0 s). A sample's
+# latency counts its linger (it is stamped when handed to the producer).
+PUBLISHER_LINGER_MS = 20
+ID_DIGITS = 12  # usage ids of one width, so that one encoded template per customer serves them all
+
+
+class UsageMessages:
+    """Distinct encoded usage events, cheaply: each customer's event is encoded once with a
+    placeholder id, and each message splices a new id of the same width into it (an Avro
+    string is its length and its bytes). Encoding every event costs the publisher about half
+    a core at 5,000/s, taken from the pipeline it measures; splicing, next to nothing."""
+
+    def __init__(self, codec, customers: list[str]):
+        placeholder = "@" * (len("load-") + ID_DIGITS)
+        self.parts: dict[str, tuple[bytes, bytes]] = {}
+        for customer in customers:
+            (record,) = usage_records([customer], 1)
+            record["event_id"] = placeholder
+            head, tail = codec.encode("billing.usage.UsageEvent", record).split(placeholder.encode())
+            self.parts[customer] = (head, tail)
+
+    def encoded(self, customer: str, kind: str, n: int) -> bytes:
+        """Usage event `n` of a `kind` (four letters: "load", "smpl", "redy") for the customer."""
+        head, tail = self.parts[customer]
+        return head + f"{kind}-{n:0{ID_DIGITS}d}".encode() + tail
+
+
+class UsageProducer:
+    """The publisher's producer: librdkafka's (confluent-kafka, the `bench` extra) where it is
+    installed, else the project's kafka-python producer. With kafka-python, publisher and
+    broker together cost some 25 µs a message more (measured twice, 5,000 messages/s for
+    10 s, 20 ms linger: the publisher 3.0 and 3.7 s of CPU against 2.0 and 1.8 s, the broker
+    0.3 and 0.4 s against 0.6 and 0.7 s): an eighth of a core at 5,000/s, taken from the
+    pipeline it measures."""
+
+    def __init__(self, settings: Settings):
+        try:
+            from confluent_kafka import Producer
+        except ImportError:
+            self.name, producer = "kafka-python", kafka_clients.producer(settings, linger_ms=PUBLISHER_LINGER_MS)
+            self.send = lambda topic, key, value: producer.send(topic, key=key, value=value)
+            self.serve = lambda: None
+            self.close = lambda: (producer.flush(), producer.close())
+            return
+        producer = Producer({
+            "bootstrap.servers": settings.bootstrap_servers, "enable.idempotence": True, "acks": "all",
+            "linger.ms": PUBLISHER_LINGER_MS, "partitioner": "murmur2_random",  # kafka-python's partitions
+        })
+        self.name = "librdkafka"
+        self.send = lambda topic, key, value: producer.produce(topic, value=value, key=key)
+        self.serve = lambda: producer.poll(0)  # its delivery reports, which nothing waits for
+        self.close = lambda: producer.flush(60)
+
+
 def publish(settings: Settings, customers: list[str], probes: list[str], rate: int, seconds: float,
             samples: multiprocessing.Queue, started: multiprocessing.Event) -> None:
     """The publisher process: `rate` usage events a second for `seconds`, of which
-    SAMPLES_PER_SECOND go to the probes, each sample put on `samples` as (probe, n, sent at)."""
-    codec, producer = registry(), kafka_clients.producer(settings)
+    SAMPLES_PER_SECOND go to the probes, each sample put on `samples` as (probe, n, sent at);
+    at the end its own CPU seconds, as ("publisher", seconds)."""
+    producer = UsageProducer(settings)
+    messages = UsageMessages(registry(), customers + probes)
     per_tick = rate * TICK_SECONDS
     sample_every = max(1, round(rate / SAMPLES_PER_SECOND))
-    # Usage records are made in slices: a record's content does not matter, only its id.
-    made, sent, probe_counts = 0, 0, dict.fromkeys(probes, 0)
-    slice_records: list[dict] = []
+    sent, probe_counts, send, topic = 0, dict.fromkeys(probes, 0), producer.send, settings.usage_topic
+    keys = {customer: customer.encode() for customer in customers + probes}
     started.set()
     begin = time.monotonic()
     while (now := time.monotonic()) - begin < seconds:
@@ -80,21 +138,17 @@ def publish(settings: Settings, customers: list[str], probes: list[str], rate: i
         while sent < due:
             if sent % sample_every == 0:
                 probe = probes[(sent // sample_every) % len(probes)]
-                (record,) = usage_records([probe], 1, prefix=f"sample-{sent}")
-                producer.send(settings.usage_topic, key=probe.encode(), value=codec.encode("billing.usage.UsageEvent", record))
+                send(topic, keys[probe], messages.encoded(probe, "smpl", sent))
                 probe_counts[probe] += 1
                 samples.put((probe, probe_counts[probe], time.monotonic()))
             else:
-                if not slice_records:
-                    slice_records = usage_records(customers, 10_000, prefix=f"load-{made}")
-                    made += 10_000
-                record = slice_records.pop()
-                producer.send(settings.usage_topic, key=record["customer_id"].encode(),
-                              value=codec.encode("billing.usage.UsageEvent", record))
+                customer = customers[sent % len(customers)]
+                send(topic, keys[customer], messages.encoded(customer, "load", sent))
             sent += 1
+        producer.serve()
         time.sleep(max(0.0, begin + (sent / per_tick) * TICK_SECONDS - time.monotonic()))
-    producer.flush()
     producer.close()
+    samples.put(("publisher", time.process_time()))
     samples.put(None)
 
 
@@ -124,10 +178,11 @@ def shown_usage_lines(conn: psycopg.Connection, settings: Settings, probes: list
     return dict(rows)
 
 
-def watch(settings, probes, samples, counted_from: float, rebalance_at, tick, deadline: float) -> tuple:
-    """Resolve each sample as its probe's row shows it, calling `tick` on every poll; returns
-    the latencies of the samples sent after `counted_from` outside and inside the rebalance
-    window, and how many samples no row showed by `deadline`."""
+def watch(settings, probes, samples, counted_from: float, rebalance_at, tick, deadline: float, published_by) -> tuple:
+    """Resolve each sample as its probe's row shows it, calling `tick` on every poll and
+    `published_by` once with the publisher's CPU seconds when it has sent everything;
+    returns the latencies of the samples sent after `counted_from` outside and inside the
+    rebalance window, and how many samples no row showed by `deadline`."""
     steady, rebalance = Latencies(), Latencies()
     waiting: list[tuple[str, int, float]] = []
     published = False
@@ -139,6 +194,8 @@ def watch(settings, probes, samples, counted_from: float, rebalance_at, tick, de
                     item = samples.get_nowait()
                     if item is None:
                         published = True
+                    elif item[0] == "publisher":  # its own CPU seconds, sent last
+                        published_by(item[1])
                     else:
                         waiting.append(item)
             shown, now = shown_usage_lines(conn, settings, probes), time.monotonic()
@@ -156,6 +213,24 @@ def watch(settings, probes, samples, counted_from: float, rebalance_at, tick, de
             time.sleep(POLL_SECONDS)
 
 
+def wait_until_running(settings: Settings, probe: str, processes: dict[str, subprocess.Popen], deadline_seconds: float) -> float:
+    """Publish one usage event and wait until its balance row shows it: every process has
+    started, joined its group and set up its tables. Without this the load would start while
+    the members join (several seconds on the embedded broker), and the measurement would
+    begin with a backlog that says nothing about a running pipeline. Returns the seconds it took."""
+    producer, begin = kafka_clients.producer(settings), time.monotonic()
+    producer.send(settings.usage_topic, key=probe.encode(), value=UsageMessages(registry(), [probe]).encoded(probe, "redy", 0))
+    producer.flush()
+    producer.close()
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        while shown_usage_lines(conn, settings, [probe]).get(probe, 0) < 1:
+            if time.monotonic() - begin > deadline_seconds or any(p.poll() is not None for p in processes.values()):
+                raise SystemExit(f"the pipeline did not show a first usage event within {deadline_seconds:.0f} s "
+                                 "(or a process stopped): see the processes' logs")
+            time.sleep(POLL_SECONDS)
+    return time.monotonic() - begin
+
+
 STAGES = """
 SELECT (SELECT coalesce(sum(consumed), 0) FROM event_store.ledger_ingest_counts),
        (SELECT coalesce(max(notification_id), 0) FROM event_store.ledger_events),
@@ -171,10 +246,17 @@ class StageLog:
 
     STAGE_SECONDS = 5.0
 
-    def __init__(self, settings: Settings, rate: int, begin: float, processes: dict[str, subprocess.Popen]):
+    def __init__(self, settings: Settings, rate: int, begin: float, seconds: float, processes: dict[str, subprocess.Popen]):
         self.conn = psycopg.connect(settings.database_url, autocommit=True)
         self.sql, self.rate, self.begin, self.next_at = STAGES.format(read=settings.read_schema), rate, begin, begin
-        self.processes = processes
+        self.seconds, self.processes = seconds, processes  # how long the publisher publishes
+
+    def positions(self) -> dict[str, int]:
+        """Usage events published (as due by the rate) and consumed by the ingest; the last
+        event stored, relayed, projected."""
+        published = round(min(time.monotonic() - self.begin, self.seconds) * self.rate)
+        row = self.conn.execute(self.sql).fetchone()
+        return {"published": published} | dict(zip(("consumed", "stored", "relayed", "projected"), map(int, row)))
 
     def tick(self) -> None:
         now = time.monotonic()
@@ -182,22 +264,110 @@ class StageLog:
             return
         self.next_at = now + self.STAGE_SECONDS
         with contextlib.suppress(psycopg.errors.UndefinedTable):
-            consumed, stored, relayed, projected = self.conn.execute(self.sql).fetchone()
-            say(f"  {now - self.begin:5.0f} s: published ~{(now - self.begin) * self.rate:,.0f}, ingested {consumed:,}, "
+            published, consumed, stored, relayed, projected = self.positions().values()
+            say(f"  {now - self.begin:5.0f} s: published ~{published:,}, ingested {consumed:,}, "
                 f"stored to #{stored:,}, relayed to #{relayed:,}, projected to #{projected:,}; MiB "
                 + " ".join(f"{name} {resident_kib(p.pid) / 1024:.0f}" for name, p in self.processes.items() if p.poll() is None))
 
 
-def memory_line(name: str, start_kib: int, end_kib: int) -> dict:
-    return {"process": name, "start_mib": round(start_kib / 1024, 1), "end_mib": round(end_kib / 1024, 1),
-            "growth": round(end_kib / start_kib - 1, 3)}
+# Memory is judged from this many seconds of load on: in the first minute each process fills
+# its first full polls and batches, its PostgreSQL statements and Python's allocator arenas;
+# after it, what a process holds is bounded by a poll or a batch, and any further growth
+# would be one that goes on with time (the target: within GROWTH_TARGET to the end).
+MEMORY_SETTLED_SECONDS = 60.0
+
+
+class Memory:
+    """Each process's resident memory after the warm-up, once settled, at its peak after
+    that, and at the end."""
+
+    def __init__(self, processes: dict[str, subprocess.Popen]):
+        self.processes = processes
+        self.start: dict[str, int] = {}
+        self.settled: dict[str, int] = {}
+        self.peak: dict[str, int] = {}
+        self.end: dict[str, int] = {}
+
+    def now(self) -> dict[str, int]:
+        return {name: resident_kib(p.pid) for name, p in self.processes.items()}
+
+    def read(self, elapsed: float, warmup: float, settled_at: float) -> None:
+        """Called on every poll of the watcher (cheap: one small /proc file per process)."""
+        if not self.start and elapsed >= warmup:
+            self.start = self.now()
+            say("warm-up done: " + ", ".join(f"{n} {k / 1024:.0f} MiB" for n, k in self.start.items()))
+        if not self.settled and elapsed >= settled_at:
+            self.settled = self.now()
+            say(f"{settled_at:.0f} s: " + ", ".join(f"{n} {k / 1024:.0f} MiB" for n, k in self.settled.items()))
+        if self.settled:
+            for name, kib in self.now().items():
+                self.peak[name] = max(kib, self.peak.get(name, 0))
+
+    def lines(self) -> list[dict]:
+        base = self.settled or self.start
+        return [
+            {"process": name, "start_mib": mib(self.start[name]), "settled_mib": mib(base[name]),
+             "peak_mib": mib(self.peak.get(name, base[name])), "end_mib": mib(self.end[name]),
+             "growth": round(max(self.end[name], self.peak.get(name, 0)) / base[name] - 1, 3)}
+            for name in self.processes
+        ]
+
+
+def mib(kib: int) -> float:
+    return round(kib / 1024, 1)
+
+
+class Cpu:
+    """CPU seconds of each long-running process (with its children) and of the embedded
+    PostgreSQL and broker over the measured window (from the warm-up's end to the
+    publisher's last send), per 1,000 events it handled in that window: a stage behind
+    handles fewer than were published, and its cost is per event it handled (the ingest,
+    the relay and the projector each by its own count; the others by the ingest's)."""
+
+    COUNTED_BY = {"relay": "relayed", "project": "projected", "publisher": "published"}
+
+    def __init__(self, settings: Settings, processes: dict[str, subprocess.Popen], stages: StageLog):
+        self.stages = stages
+        self.pids = {name: p.pid for name, p in processes.items()}
+        postgres = postmaster_pid(settings.home / "pgdata")
+        broker = broker_pid(settings.bootstrap_servers or "")
+        self.pids |= {name: pid for name, pid in (("postgres", postgres), ("broker", broker)) if pid is not None}
+        self.first: dict[str, float] = {}
+        self.last: dict[str, float] = {}
+
+    def add(self, name: str, pid: int) -> None:
+        self.pids[name] = pid
+
+    def mark_start(self) -> None:
+        self.first, self.started_at = tree_cpu_seconds(self.pids), time.monotonic()
+        self.first_positions = self.stages.positions()
+
+    def mark_end(self, publisher_seconds: float) -> None:
+        self.last, self.ended_at = tree_cpu_seconds(self.pids) | {"publisher": publisher_seconds}, time.monotonic()
+        self.last_positions = self.stages.positions()
+
+    def lines(self) -> list[dict]:
+        if not self.first or not self.last:
+            return []
+        window = self.ended_at - self.started_at
+        used_by: dict[str, float] = {}
+        for name, seconds in self.last.items():
+            process = name.split(" (")[0]  # the second ingest member counts with the first
+            used_by[process] = used_by.get(process, 0.0) + seconds - self.first.get(name, 0.0)
+        lines = []
+        for name, used in used_by.items():
+            counted = self.COUNTED_BY.get(name, "consumed")
+            events = max(1, self.last_positions[counted] - self.first_positions[counted])
+            lines.append({"process": name, "cpu_seconds": round(used, 2), "cores": round(used / window, 2),
+                          "events": events, "ms_per_1000_events": round(used / events * 1e6, 1)})
+        return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=int, default=5000, help="usage events published per second")
     parser.add_argument("--seconds", type=float, default=300, help="how long to publish, after the warm-up")
-    parser.add_argument("--warmup", type=float, default=15, help="seconds of load before memory and latency count")
+    parser.add_argument("--warmup", type=float, default=15, help="seconds of load before latency and CPU count")
     parser.add_argument("--customers", type=int, default=200, help="customers the load is spread over")
     parser.add_argument("--no-rebalance", action="store_true", help="no second ingest member halfway")
     parser.add_argument("--logs", type=Path, default=Path("/tmp"), help="where the processes' output goes")
@@ -205,9 +375,9 @@ def main() -> None:
 
     with bench_settings() as settings:
         app = open_application(settings)
-        customers = open_customers(app, args.customers + PROBES)
+        customers = open_customers(app, args.customers + PROBES + 1)
         app.close()
-        customers, probes = customers[PROBES:], customers[:PROBES]
+        ready, probes, customers = customers[0], customers[1:PROBES + 1], customers[PROBES + 1:]
         kafka_clients.ensure_topics(settings)
         env = environment(settings)
         processes = {name: start(name, env, args.logs) for name in PROCESSES}
@@ -216,34 +386,40 @@ def main() -> None:
         samples, started = context.Queue(), context.Event()
         total = args.warmup + args.seconds
         publisher = context.Process(target=publish, args=(settings, customers, probes, args.rate, total, samples, started))
+        memory = Memory(processes)
+        # Memory is judged from MEMORY_SETTLED_SECONDS of load on, in a run long enough to have a rest to judge.
+        settled_at = MEMORY_SETTLED_SECONDS if total >= 2 * MEMORY_SETTLED_SECONDS else args.warmup
         try:
+            say(f"the pipeline showed a first usage event after {wait_until_running(settings, ready, processes, 120):.1f} s")
             publisher.start()
             started.wait(60)
             begin = time.monotonic()
             say(f"publishing {args.rate:,} usage events/s for {args.warmup:.0f} s of warm-up and {args.seconds:.0f} s")
             rebalance: dict[str, float] = {}
-            stages = StageLog(settings, args.rate, begin, processes)
-            memory_start: dict[str, int] = {}
+            stages = StageLog(settings, args.rate, begin, total, processes)
+            cpu = Cpu(settings, processes, stages)
+            cpu.add("publisher", publisher.pid)
 
             def rebalance_at() -> float | None:
                 return rebalance.get("at")
 
             def on_the_way() -> None:
-                """Memory after the warm-up; the second ingest member halfway (from the watcher's loop)."""
+                """Memory and CPU after the warm-up; the second ingest member halfway (from the watcher's loop)."""
                 nonlocal second_ingest
                 stages.tick()
                 elapsed = time.monotonic() - begin
-                if not memory_start and elapsed >= args.warmup:
-                    memory_start.update({name: resident_kib(p.pid) for name, p in processes.items()})
-                    say("warm-up done: " + ", ".join(f"{n} {k / 1024:.0f} MiB" for n, k in memory_start.items()))
+                if not cpu.first and elapsed >= args.warmup:
+                    cpu.mark_start()
+                memory.read(elapsed, args.warmup, settled_at)
                 if not args.no_rebalance and second_ingest is None and elapsed >= args.warmup + args.seconds / 2:
                     second_ingest = start("ingest", env, args.logs)
+                    cpu.add("ingest (second)", second_ingest.pid)
                     rebalance["at"] = time.monotonic()
                     say("a second ingest member started")
 
             steady, during, unseen = watch(settings, probes, samples, begin + args.warmup, rebalance_at, on_the_way,
-                                           deadline=begin + total + 60)
-            memory_end = {name: resident_kib(p.pid) for name, p in processes.items()}
+                                           deadline=begin + total + 60, published_by=cpu.mark_end)
+            memory.end = memory.now()
         finally:
             publisher.join(timeout=30)
             for process in [*processes.values(), second_ingest]:
@@ -253,20 +429,26 @@ def main() -> None:
                 if process is not None:
                     process.wait(timeout=60)
 
-    memory = [memory_line(name, memory_start[name], memory_end[name]) for name in PROCESSES]
+    memory_lines, cpu_lines = memory.lines(), cpu.lines()
     steady_figures, rebalance_figures = steady.summary(), during.summary()
     say(f"freshness at {args.rate:,} usage events/s over {args.seconds:.0f} s (publish to customer_balances row):")
     say(f"  steady:    {figures_text(steady_figures)}")
     say(f"  rebalance: {figures_text(rebalance_figures)} (samples sent within {REBALANCE_SECONDS:.0f} s of a second ingest member starting)")
     say(f"  never shown: {unseen}")
-    for line in memory:
-        say(f"  {line['process']:8} resident {line['start_mib']:7.1f} MiB after warm-up, {line['end_mib']:7.1f} MiB at the end ({line['growth']:+.1%})")
+    for line in memory_lines:
+        say(f"  {line['process']:8} resident MiB: {line['start_mib']:6.1f} after warm-up, {line['settled_mib']:6.1f} at "
+            f"{settled_at:.0f} s, peak {line['peak_mib']:6.1f} after, {line['end_mib']:6.1f} at the end "
+            f"({line['growth']:+.1%}: peak or end against {settled_at:.0f} s)")
+    for line in cpu_lines:
+        say(f"  {line['process']:16} CPU {line['cpu_seconds']:7.1f} s ({line['cores']:.2f} of a core), "
+            f"{line['ms_per_1000_events']:6.1f} ms per 1,000 events it handled ({line['events']:,})")
     report(
         "freshness_p99_seconds", steady_figures.get("p99", float("nan")), "s",
         rate=args.rate, seconds=args.seconds, steady=steady_figures, rebalance=rebalance_figures, unseen=unseen,
-        memory=memory, target_p99=P99_TARGET, target_growth=GROWTH_TARGET,
+        memory=memory_lines, memory_from_seconds=settled_at, cpu=cpu_lines, target_p99=P99_TARGET,
+        target_growth=GROWTH_TARGET,
         met=bool(steady_figures.get("p99", math.inf) < P99_TARGET and unseen == 0
-                 and all(line["growth"] <= GROWTH_TARGET for line in memory)),
+                 and all(line["growth"] <= GROWTH_TARGET for line in memory_lines)),
     )
 
 

@@ -68,6 +68,19 @@ def connect_read_models(database_url: str, schema: str) -> psycopg.Connection:
     return conn
 
 
+def connect_projector(database_url: str, schema: str) -> psycopg.Connection:
+    """The projector's connection: its commits do not wait for PostgreSQL to flush them to
+    disk (synchronous_commit off; about a millisecond a commit here, and a steady stream
+    commits a batch per partition per poll). What it writes can be made again: a crash of
+    PostgreSQL may lose its last commits, rows and offsets together (one transaction), and
+    the projector reads those records from the topic again. The event store's own writes
+    (the ingest's, the commands') keep waiting: they are the record."""
+    conn = connect_read_models(database_url, schema)
+    conn.execute("SET synchronous_commit TO off")
+    conn.commit()
+    return conn
+
+
 def set_up_read_side(conn: psycopg.Connection, projections: list[Projection], views_schema: str) -> None:
     """Create the offsets table, the projections' tables in the connection's schema, and their views."""
     with conn.transaction(), conn.cursor() as cursor:

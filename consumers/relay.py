@@ -149,10 +149,16 @@ class _Batch:
         return self.head.result() + tail  # the tail was encoded while the worker did the head
 
 
+# Batches this large are encoded in the worker while the one before is sent.
+PIPELINE_FROM = 1000
+# A pipeline_from no batch reaches: every batch is encoded in the relay itself, no worker.
+NO_WORKER = 2**62
+
+
 class Relay:
     def __init__(
         self, app: BillingLedger, producer: KafkaProducer, topic: str, batch_size: int = 2500,
-        pipeline_from: int = 1000,
+        pipeline_from: int = PIPELINE_FROM,
     ):
         self.app = app
         self.producer = producer

@@ -181,11 +181,13 @@ def cmd_dlq_redrive(api: Api, args) -> int:
 @with_services
 def cmd_relay(settings: Settings, args) -> int:
     from eventstore.postgres import open_application
+    from consumers.relay import PIPELINE_FROM
     from ledger.processes import relay_process
 
     def build(s):
         process = relay_process(s, open_application(s))
         if args.from_start:
+            process.relay.pipeline_from = PIPELINE_FROM  # alone at work: the encoding worker helps
             process.relay.restart_from_beginning()
             say("relay: publishing the whole event store again")
         return [process]
