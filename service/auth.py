@@ -58,11 +58,15 @@ async def current_principal(request: Request) -> Principal:
 
 
 def _authenticate(request: Request) -> Principal:
-    header = request.headers.get("authorization", "")
+    return authenticate(context(request), request.headers.get("authorization", ""))
+
+
+def authenticate(ctx, header: str) -> Principal:
+    """The principal of an `Authorization` header's bearer token, looked up in the store on
+    every request (a token revoked or expired is refused at once, by every process)."""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise not_signed_in("sign in (POST /v1/sessions) and send `Authorization: Bearer <token>`")
-    ctx = context(request)
     row = ctx.credentials.token_by_secret(token.strip())
     if row is None:
         raise not_signed_in("the token is not known")
@@ -100,14 +104,7 @@ def allowed_to(permission: Permission) -> Callable[..., Principal]:
     """The dependency that refuses a principal whose roles do not allow `permission`."""
 
     def check_now(request: Request) -> Principal:
-        who = principal_of(request)
-        if who.kind is TokenKind.SERVICE:
-            if permission not in SERVICE_PERMISSIONS:
-                raise PermissionDenied(who.id, permission.value, ["a service token"])
-            return who
-        _ready(who)
-        context(request).ledger.authorize(who.id, permission)
-        return who
+        return authorize(context(request), principal_of(request), permission)
 
     async def check(request: Request) -> Principal:
         # One thread for who and whether they may: the token, then the kept staff directory
@@ -116,6 +113,17 @@ def allowed_to(permission: Permission) -> Callable[..., Principal]:
 
     check.__name__ = f"allowed_to_{permission.name.lower()}"
     return check
+
+
+def authorize(ctx, who: Principal, permission: Permission) -> Principal:
+    """`who`, if their roles (the kept staff directory) allow `permission`; else PermissionDenied."""
+    if who.kind is TokenKind.SERVICE:
+        if permission not in SERVICE_PERMISSIONS:
+            raise PermissionDenied(who.id, permission.value, ["a service token"])
+        return who
+    _ready(who)
+    ctx.ledger.authorize(who.id, permission)
+    return who
 
 
 def endpoint(router: APIRouter, method: str, path: str, *, needs: Permission | str, response_model: Any,
