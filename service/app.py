@@ -144,7 +144,8 @@ def create_app(ctx: ServiceContext) -> FastAPI:
     app.state.context = ctx
     errors.install(app)
 
-    app.add_middleware(views.SupportViewLane)
+    for lane in (views.SupportViewLane, billing.PaymentLane):
+        app.add_middleware(lane)
     app.add_middleware(LastWord)  # added last, so outermost: the lane's answers get its last word too
 
     for module in (sessions, tokens, staff, accounts, billing, collections, cases, policies, views, history, dead_letters, usage):

@@ -18,10 +18,9 @@ from pydantic import BaseModel, Field, create_model
 from readside.queries import ViewQuery
 from projections.base import View
 from projections.registry import view_named
-from domain.errors import LedgerError
-from service.auth import authenticate, authorize, context, endpoint
-from service.errors import ServiceError, refusal
-from service.threads import in_thread
+from service.auth import context, endpoint
+from service.errors import ServiceError
+from service.lanes import Lane, header_text
 from service.versions import tag_answer
 from service.routes import new_router
 from service.values import Money, as_json, paged
@@ -148,35 +147,12 @@ def support_answer(ctx, customer_id: str, as_of: date | None) -> bytes:
     return orjson.dumps(row_out(SUPPORT, rows[0]))
 
 
-class SupportViewLane:
-    """`GET /v1/views/support/{customer_id}` as it is most often asked (no query, the view as of
-    today), answered before FastAPI routes it: the same checks (authenticate, authorize), the
-    same answer (support_answer) and the same tagging (tag_answer) as read_support, in one thread
-    of the pool. It is the API's most frequent read (a support desk's every screen), and
-    FastAPI's route search, dependency solving and answer checking cost the server several times
-    the read itself. Anything else (`as_of`, another method) goes on to the declared endpoint."""
+class SupportViewLane(Lane):
+    """A support view as of today (no query): read_support's answer, tagged the same way."""
 
-    PREFIX = "/v1/views/support/"
+    prefix = "/v1/views/support/"
+    needs = SUPPORT.permission
 
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send) -> None:
-        path = scope.get("path", "")
-        if (scope["type"] != "http" or scope["method"] != "GET" or scope["query_string"]
-                or not path.startswith(self.PREFIX) or "/" in path[len(self.PREFIX):] or path == self.PREFIX):
-            return await self.app(scope, receive, send)
-        ctx = scope["app"].state.context
-        headers = dict(scope["headers"])
-        response = await in_thread(self._answer, ctx, headers, path[len(self.PREFIX):])
-        await response(scope, receive, send)
-
-    @staticmethod
-    def _answer(ctx, headers: dict[bytes, bytes], customer_id: str) -> Response:
-        try:
-            authorize(ctx, authenticate(ctx, headers.get(b"authorization", b"").decode("latin-1")), SUPPORT.permission)
-            body = support_answer(ctx, customer_id, None)
-        except (LedgerError, ServiceError) as error:
-            return refusal(error)
-        unless = headers.get(b"if-none-match")
-        return tag_answer(Response(body, media_type="application/json"), None if unless is None else unless.decode("latin-1"))
+    def answer(self, ctx, who, headers: dict[bytes, bytes], key: str, body: bytes) -> Response:
+        return tag_answer(Response(support_answer(ctx, key, None), media_type="application/json"),
+                          header_text(headers, b"if-none-match"))

@@ -1,7 +1,8 @@
-"""The support view's most frequent request (no query) is answered before FastAPI routes it
-(service/routes/views.SupportViewLane); with a query it goes to the declared endpoint. Both
-must give the same answer, the same ETag and the same refusals, and prove who is calling on
-every request: a token revoked, expired, or a role revoked is refused at the very next one."""
+"""The plain form of the API's most frequent requests (a support view without a query, a
+payment without Idempotency-Key or If-Match) is answered before FastAPI routes it
+(service/lanes.py); any other form goes to the declared endpoint. Both must give the same
+answers, ETags and refusals, record the signed-in actor, and prove who is calling on every
+request: a token revoked, expired, or a role revoked is refused at the very next one."""
 
 from __future__ import annotations
 
@@ -80,3 +81,55 @@ def test_the_support_view_refuses_a_token_or_a_role_at_the_next_request_after_it
         finally:
             api.ctx.clock = real_clock
         assert expired.status_code == 401 and "expired" in expired.json()["detail"]
+
+
+PAYMENTS = "/v1/customers/CUST-1/payments"
+CLERK = "bob@reseller.example"
+
+
+def payment(payment_id: str, **more) -> dict:
+    return {"payment_id": payment_id, "amount": {"amount": 100, "currency": "EUR"}, **more}
+
+
+def test_a_payment_answers_the_same_with_or_without_an_idempotency_key_and_records_who_signed_in(api, admin):
+    open_customer(api.ctx.ledger)
+    first = admin.post(PAYMENTS, json=payment("PAY-1"))
+    retried = admin.post(PAYMENTS, json=payment("PAY-1"))
+    declared = admin.post(PAYMENTS, json=payment("PAY-1"), headers={"Idempotency-Key": "k-1"})
+
+    assert first.status_code == retried.status_code == declared.status_code == 200
+    assert first.json() == {"changed": True, "customer_id": "CUST-1", "payment_id": "PAY-1"}
+    assert retried.content == declared.content and retried.json()["changed"] is False
+    assert retried.headers["content-type"] == declared.headers["content-type"] == "application/json"
+    assert retried.headers["cache-control"] == declared.headers["cache-control"] == "no-store"
+    received = [e for e in api.events() if type(e).__name__ == "PaymentReceived"]
+    assert [(e.payment_id, e.actor) for e in received] == [("PAY-1", ADMIN)]
+
+
+def test_a_payment_is_refused_alike_by_either_path_and_a_refusal_records_nothing(api, admin):
+    open_customer(api.ctx.ledger)
+    api.add_staff(AGENT, Role.HELPDESK_AGENT)  # may not record payments
+    before = api.notifications()
+    with api.client() as anonymous, api.sign_in(AGENT) as agent:
+        for client, status, code in [(anonymous, 401, "not_signed_in"), (agent, 403, "permission_denied")]:
+            lane = client.post(PAYMENTS, json=payment("PAY-1"))
+            declared = client.post(PAYMENTS, json=payment("PAY-1"), headers={"Idempotency-Key": "k-1"})
+            assert (lane.status_code, lane.json()["code"]) == (status, code), lane.text
+            assert lane.json() == declared.json()
+    forged = admin.post(PAYMENTS, json=payment("PAY-1", actor="root@partner.example"))
+    assert forged.status_code == 400 and forged.json()["code"] == "malformed_request", forged.text
+    unknown = admin.post("/v1/customers/NOPE/payments", json=payment("PAY-1"))
+    assert unknown.status_code == 404 and unknown.json()["code"] == "unknown_customer", unknown.text
+    assert api.notifications() == before
+
+
+def test_a_payment_refuses_a_role_at_the_next_request_after_its_revocation(api, admin):
+    open_customer(api.ctx.ledger)
+    api.add_staff(CLERK, Role.BILLING_ADMIN)
+    with api.sign_in(CLERK) as clerk:
+        assert clerk.post(PAYMENTS, json=payment("PAY-1")).status_code == 200
+        assert admin.delete(f"/v1/staff/{CLERK}/roles/billing-admin").json()["changed"] is True
+        before = api.notifications()
+        refused = clerk.post(PAYMENTS, json=payment("PAY-2"))
+        assert refused.status_code == 403 and refused.json()["permission"] == "record, reverse and refund payments"
+        assert api.notifications() == before
