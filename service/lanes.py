@@ -31,6 +31,7 @@ class Lane:
     suffix = ""
     needs: Permission
     declined_headers: frozenset[bytes] = frozenset()  # present: the declared endpoint answers
+    roles_checked_by_the_command = False  # see service.auth.authorize
 
     def __init__(self, app):
         self.app = app
@@ -56,7 +57,8 @@ class Lane:
 
     def _answer(self, ctx, headers: dict[bytes, bytes], key: str, body: bytes) -> Response | None:
         try:
-            who = authorize(ctx, authenticate(ctx, _text(headers.get(b"authorization"))), self.needs)
+            who = authorize(ctx, authenticate(ctx, _text(headers.get(b"authorization"))), self.needs,
+                            roles_checked_by_the_command=self.roles_checked_by_the_command)
             return self.answer(ctx, who, headers, key, body)
         except (LedgerError, ServiceError) as error:
             return refusal(error)

@@ -139,6 +139,7 @@ class PaymentLane(Lane):
     suffix = "/payments"
     needs = Permission.RECORD_PAYMENTS
     declined_headers = frozenset({b"idempotency-key", b"if-match"})
+    roles_checked_by_the_command = True  # BillingLedger.receive_payment authorizes first
 
     def answer(self, ctx, who, headers: dict[bytes, bytes], key: str, body: bytes) -> Response | None:
         if headers.get(b"content-type") != b"application/json":
