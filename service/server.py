@@ -76,8 +76,11 @@ def serve_workers(settings, workers: int, host: str = DEFAULT_HOST, port: int = 
     import signal
 
     os.environ.update({"LEDGER_DATABASE_URL": settings.database_url, "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers})
-    with _socket(host, reuse_port=False) as probe:
-        probe.bind((host, port))  # in use by anything else: refused here, as uvicorn would
+    with _socket(host, reuse_port=False) as probe:  # in use by anything else: refused here, as uvicorn would
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise OSError(f"cannot listen on {host}:{port}: {error.strerror}") from error
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
