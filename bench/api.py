@@ -1,19 +1,22 @@
 """Commands and reads over HTTP (`ledger serve`) against the same calls in-process.
 
-    .venv/bin/python -m bench.api [--customers 200] [--clients 32] [--seconds 5] [--workers 1]
+    .venv/bin/python -m bench.api [--customers 200] [--clients 32] [--seconds 5] [--workers 1] [--warmup 1]
 
-`ledger serve` runs in a process of its own (as in production: one uvicorn worker), on the
-benchmark's database and broker. `--clients` threads, each with its own keep-alive HTTP
+`ledger serve` runs in a process of its own (`--workers` uvicorn workers), on the
+benchmark's database and broker. `--clients` clients, each with its own keep-alive HTTP
 connection and its own share of the customers (a customer's commands are serialised by the
 ledger; clients of different customers are not), send payment commands for `--seconds`,
-then read support views. The same commands and reads are then run in-process by as many
-threads on the application itself: the boundary's cost is the ratio. Targets of issue 11:
+then read support views. The clients are one asyncio loop on raw sockets (bench/http_load.py):
+its CPU per call is printed beside the server's. The same commands and reads, on the same
+customers, are then run in-process by as many threads on the application itself: the
+boundary's cost is the ratio. Targets of issue 11:
 300 payments/s with p99 < 100 ms, 1,000 support reads/s with p99 < 50 ms, 32 clients, 2 cores.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import statistics
@@ -27,6 +30,7 @@ from pathlib import Path
 import httpx
 
 from bench.common import ADMIN, bench_settings, open_customers, report, say
+from bench.http_load import Request, hammer_http, request
 from domain.credentials import TokenKind
 from ledger.processes import projector_process, relay_process, run
 from readside.queries import ViewQuery
@@ -35,12 +39,20 @@ from projections.support import SUPPORT_VIEW
 PASSWORD = "bench password, long enough"
 
 
+# The warm-up's calls are numbered from here: its payment ids are not the measured calls'.
+WARMUP_CALLS = 10_000_000
+
+
 def p99(timings: list[float]) -> float:
     return statistics.quantiles(timings, n=100)[98] if len(timings) > 1 else timings[0]
 
 
-def hammer(clients: int, seconds: float, work) -> tuple[float, float, float]:
-    """`work(client, n)` by `clients` threads for `seconds`: calls/s, p50 and p99 in ms."""
+def hammer(clients: int, seconds: float, work, warmup: float = 0) -> tuple[float, float, float, float]:
+    """`work(client, n)` by `clients` threads for `seconds`: calls/s, p50 and p99 in ms, and
+    this process's CPU milliseconds per call (the in-process figure's "server"); after
+    `warmup` seconds of the same work that are not counted."""
+    if warmup:
+        hammer(clients, warmup, lambda c, n: work(c, WARMUP_CALLS + n))
     timings: list[list[float]] = [[] for _ in range(clients)]
     failures: list[BaseException] = []
     deadline = time.perf_counter() + seconds
@@ -57,16 +69,16 @@ def hammer(clients: int, seconds: float, work) -> tuple[float, float, float]:
             failures.append(error)
 
     threads = [threading.Thread(target=loop, args=(c,)) for c in range(clients)]
-    started = time.perf_counter()
+    cpu, started = time.process_time(), time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     if failures:
         raise failures[0]
     every = [t for per_client in timings for t in per_client]
-    return len(every) / elapsed, statistics.median(every), p99(every)
+    return len(every) / elapsed, statistics.median(every), p99(every), cpu * 1000 / len(every)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -80,11 +92,21 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def server_cost(server: subprocess.Popen, clients: int, seconds: float, work) -> tuple[float, float, float, float]:
-    """`hammer`, and the server's CPU milliseconds per call."""
+def over_http(server: subprocess.Popen, port: int, clients: int, seconds: float, warmup: float,
+              build: Request) -> tuple[float, float, float, float, float]:
+    """Calls/s, p50 and p99 in ms, and the server's and the load generator's CPU milliseconds
+    per call, after `warmup` seconds of the same calls that are not counted."""
+    def enough(duration: float) -> int:  # requests built for 20,000 calls/s: a client never runs out
+        return int(20_000 * duration / clients) + 10
+
+    if warmup:
+        hammer_http(port, clients, warmup, lambda c, n: build(c, WARMUP_CALLS + n), per_client=enough(warmup))
     before = cpu_seconds(server.pid)
-    rate, p50, p99_ms = hammer(clients, seconds, work)
-    return rate, p50, p99_ms, (cpu_seconds(server.pid) - before) * 1000 / (rate * seconds)
+    timings, elapsed, client_cpu = hammer_http(port, clients, seconds, build, per_client=enough(seconds))
+    calls = len(timings)
+    server_ms = (cpu_seconds(server.pid) - before) * 1000 / calls
+    ms = [t * 1000 for t in timings]
+    return calls / elapsed, statistics.median(ms), p99(ms), server_ms, client_cpu * 1000 / calls
 
 
 def free_port() -> int:
@@ -116,6 +138,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--workers", type=int, default=1, help="`ledger serve --workers`")
+    parser.add_argument("--warmup", type=float, default=1, help="seconds of each mix run first and not counted "
+                        "(threads, connections and prepared statements made; kept aggregates read)")
     args = parser.parse_args()
 
     from service.access import issue_token, set_password
@@ -144,23 +168,16 @@ def main() -> None:
         server = serve(settings, port, args.workers)
         figures = {}
         try:
-            sessions = [httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"})
-                        for _ in range(args.clients)]
+            def pay_over_http(client: int, n: int) -> bytes:
+                body = json.dumps({"payment_id": f"H-{client}-{n}", "amount": {"amount": 100, "currency": "EUR"}})
+                return request("POST", f"/v1/customers/{own(client, n)}/payments", token, body.encode())
 
-            def pay_over_http(client: int, n: int) -> None:
-                answer = sessions[client].post(f"/v1/customers/{own(client, n)}/payments",
-                                               json={"payment_id": f"H-{client}-{n}", "amount": {"amount": 100, "currency": "EUR"}})
-                assert answer.status_code == 200, answer.text
-
-            def read_over_http(client: int, n: int) -> None:
-                answer = sessions[client].get(f"/v1/views/support/{own(client, n)}")
-                assert answer.status_code == 200, answer.text
+            def read_over_http(client: int, n: int) -> bytes:
+                return request("GET", f"/v1/views/support/{own(client, n)}", token)
 
             say(f"over HTTP: {args.clients} clients, {args.seconds} s each")
-            figures["http_payments"] = server_cost(server, args.clients, args.seconds, pay_over_http)
-            figures["http_support_reads"] = server_cost(server, args.clients, args.seconds, read_over_http)
-            for session in sessions:
-                session.close()
+            figures["http_payments"] = over_http(server, port, args.clients, args.seconds, args.warmup, pay_over_http)
+            figures["http_support_reads"] = over_http(server, port, args.clients, args.seconds, args.warmup, read_over_http)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -174,20 +191,22 @@ def main() -> None:
                 assert ViewQuery(SUPPORT_VIEW, key=own(client, n)).rows(conn, settings.views_schema)
 
         say(f"in-process: {args.clients} threads, {args.seconds} s each")
-        figures["in_process_payments"] = hammer(args.clients, args.seconds, pay_in_process)
-        figures["in_process_support_reads"] = hammer(args.clients, args.seconds, read_in_process)
+        figures["in_process_payments"] = hammer(args.clients, args.seconds, pay_in_process, args.warmup)
+        figures["in_process_support_reads"] = hammer(args.clients, args.seconds, read_in_process, args.warmup)
         ctx.close()
 
-    print(f"{'':28}{'per s':>10}{'p50 ms':>10}{'p99 ms':>10}{'server CPU ms/call':>20}")
+    print(f"{args.customers} customers, {args.clients} clients, {args.seconds:g} s each after {args.warmup:g} s of warm-up, "
+          f"ledger serve --workers {args.workers}")
+    print(f"{'':28}{'per s':>10}{'p50 ms':>10}{'p99 ms':>10}{'server CPU ms/call':>20}{'client CPU ms/call':>20}")
     for name, (rate, p50, p99_ms, *cpu) in figures.items():
-        print(f"{name:28}{rate:10.0f}{p50:10.1f}{p99_ms:10.1f}" + (f"{cpu[0]:20.2f}" if cpu else ""))
+        print(f"{name:28}{rate:10.0f}{p50:10.1f}{p99_ms:10.1f}" + "".join(f"{c:20.2f}" for c in cpu))
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for what in ("payments", "support_reads"):
         ratio = figures[f"in_process_{what}"][0] / figures[f"http_{what}"][0]
         print(f"{what}: in-process / HTTP = {ratio:.1f}x")
     report("api", figures["http_payments"][0], "payments/s over HTTP",
            **{f"{k}_{m}": round(v, 2) for k, f in figures.items()
-              for m, v in zip(("per_s", "p50_ms", "p99_ms", "server_cpu_ms"), f)}, load_average=os.getloadavg()[0])
+              for m, v in zip(("per_s", "p50_ms", "p99_ms", "server_cpu_ms", "client_cpu_ms"), f)}, load_average=os.getloadavg()[0], workers=args.workers)
 
 
 if __name__ == "__main__":

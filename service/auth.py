@@ -15,12 +15,12 @@ from functools import cache, wraps
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from starlette.concurrency import run_in_threadpool
 
 from domain.credentials import TokenKind
 from domain.errors import PermissionDenied
 from domain.roles import Permission
 from service.errors import ERROR_RESPONSES, not_signed_in
+from service.threads import in_thread
 
 # What an endpoint needs, when it is not a permission of the role matrix.
 SIGNED_IN = "signed in as staff"
@@ -54,15 +54,19 @@ def principal_of(request: Request) -> Principal:
 async def current_principal(request: Request) -> Principal:
     # Usually known already: then no thread is taken from the pool to say so.
     known = getattr(request.state, "principal", None)
-    return known if known is not None else await run_in_threadpool(principal_of, request)
+    return known if known is not None else await in_thread(principal_of, request)
 
 
 def _authenticate(request: Request) -> Principal:
-    header = request.headers.get("authorization", "")
+    return authenticate(context(request), request.headers.get("authorization", ""))
+
+
+def authenticate(ctx, header: str) -> Principal:
+    """The principal of an `Authorization` header's bearer token, looked up in the store on
+    every request (a token revoked or expired is refused at once, by every process)."""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise not_signed_in("sign in (POST /v1/sessions) and send `Authorization: Bearer <token>`")
-    ctx = context(request)
     row = ctx.credentials.token_by_secret(token.strip())
     if row is None:
         raise not_signed_in("the token is not known")
@@ -99,19 +103,31 @@ def _ready(who: Principal) -> Principal:
 def allowed_to(permission: Permission) -> Callable[..., Principal]:
     """The dependency that refuses a principal whose roles do not allow `permission`."""
 
-    def check(request: Request) -> Principal:
-        # One thread for who and whether they may: the token, then the kept staff directory.
-        who = principal_of(request)
-        if who.kind is TokenKind.SERVICE:
-            if permission not in SERVICE_PERMISSIONS:
-                raise PermissionDenied(who.id, permission.value, ["a service token"])
-            return who
-        _ready(who)
-        context(request).ledger.authorize(who.id, permission)
-        return who
+    def check_now(request: Request) -> Principal:
+        return authorize(context(request), principal_of(request), permission)
+
+    async def check(request: Request) -> Principal:
+        # One thread for who and whether they may: the token, then the kept staff directory
+        # (a blocking dependency would take one of anyio's: service/threads.py says why not).
+        return await in_thread(check_now, request)
 
     check.__name__ = f"allowed_to_{permission.name.lower()}"
     return check
+
+
+def authorize(ctx, who: Principal, permission: Permission, *, roles_checked_by_the_command: bool = False) -> Principal:
+    """`who`, if their roles (the kept staff directory) allow `permission`; else PermissionDenied.
+    A command of the ledger that checks the actor's roles itself, first, before it reads or
+    changes anything, needs only the rest here (its refusal is the same PermissionDenied):
+    the directory's version is then asked once per request, not twice."""
+    if who.kind is TokenKind.SERVICE:
+        if permission not in SERVICE_PERMISSIONS:
+            raise PermissionDenied(who.id, permission.value, ["a service token"])
+        return who
+    _ready(who)
+    if not roles_checked_by_the_command:
+        ctx.ledger.authorize(who.id, permission)
+    return who
 
 
 def endpoint(router: APIRouter, method: str, path: str, *, needs: Permission | str, response_model: Any,
@@ -142,7 +158,7 @@ def in_one_thread(function: Callable) -> Callable:
 
     @wraps(function)  # FastAPI reads the signature, and its annotations' module, through it
     async def run(*args: Any, **kwargs: Any) -> Any:
-        return await run_in_threadpool(function, *args, **kwargs)
+        return await in_thread(function, *args, **kwargs)
 
     return run
 
@@ -173,5 +189,5 @@ async def acting(request: Request, who: Principal = Depends(current_principal)) 
 
     ctx = context(request)
     if "if-match" in request.headers:  # before anything changes: a stale decision is refused
-        await run_in_threadpool(check_if_match, request, ctx.ledger)
+        await in_thread(check_if_match, request, ctx.ledger)
     return Acting(ctx.ledger, who.id, ctx.clock, ctx.settings)

@@ -78,12 +78,15 @@ def _ids_of(error: domain.LedgerError) -> dict[str, Any]:
     return ids
 
 
-async def _ledger_error(request: Request, error: domain.LedgerError) -> JSONResponse:
+def refusal(error: domain.LedgerError | ServiceError) -> JSONResponse:
+    """The problem a refusal of the ledger or of the service answers."""
+    if isinstance(error, ServiceError):
+        return problem(error.status, error.code, error.detail, error.headers, **error.ids)
     return problem(status_of(error), error.code, str(error), **_ids_of(error))
 
 
-async def _service_error(request: Request, error: ServiceError) -> JSONResponse:
-    return problem(error.status, error.code, error.detail, error.headers, **error.ids)
+async def _refused(request: Request, error: domain.LedgerError | ServiceError) -> JSONResponse:
+    return refusal(error)
 
 
 async def _malformed(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -128,8 +131,8 @@ def unexpected(error: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(domain.LedgerError, _ledger_error)
-    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(domain.LedgerError, _refused)
+    app.add_exception_handler(ServiceError, _refused)
     app.add_exception_handler(RequestValidationError, _malformed)
     app.add_exception_handler(HTTPException, _http_error)
 

@@ -17,10 +17,10 @@ from collections.abc import Callable
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
-from starlette.concurrency import run_in_threadpool
 
 from service.credentials import SCHEMA
 from service.errors import ServiceError
+from service.threads import in_thread
 
 HEADER = "Idempotency-Key"
 KEPT = "24 hours"
@@ -100,7 +100,7 @@ class IdempotentRoute(APIRoute):
             fingerprint = hashlib.sha256(
                 b"\0".join([request.method.encode(), request.url.path.encode(), request.url.query.encode(), body])
             ).digest()
-            kept = await run_in_threadpool(store.claim, scope, key, fingerprint)
+            kept = await in_thread(store.claim, scope, key, fingerprint)
             if kept is not None:
                 status, content = kept
                 return Response(content, status_code=status, media_type="application/json",
@@ -108,12 +108,12 @@ class IdempotentRoute(APIRoute):
             try:
                 response = await handle(request)
             except BaseException:
-                await run_in_threadpool(store.release, scope, key)
+                await in_thread(store.release, scope, key)
                 raise
             if 200 <= response.status_code < 300:
-                await run_in_threadpool(store.keep, scope, key, response.status_code, _without_secret(response.body))
+                await in_thread(store.keep, scope, key, response.status_code, _without_secret(response.body))
             else:
-                await run_in_threadpool(store.release, scope, key)
+                await in_thread(store.release, scope, key)
             return response
 
         return idempotent

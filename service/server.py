@@ -65,12 +65,66 @@ def serve(app, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
 
 
 def serve_workers(settings, workers: int, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
-    """`workers` processes sharing the port, each with its own context (service.app.from_environment)."""
+    """`workers` processes on the port, each with its own context (service.app.from_environment)
+    and its own listening socket (SO_REUSEPORT): the kernel spreads new connections over the
+    sockets by their addresses. With uvicorn's workers, which share one socket, whichever
+    accepted first took most of a burst of connections (21 and 11 of 32, then 24 and 8, in
+    bench.api): one process served twice the clients of the other, and they waited for it.
+    Ctrl-C (SIGINT) or SIGTERM stops them all; so does the end of any one of them."""
+    import multiprocessing
     import os
+    import signal
 
     os.environ.update({"LEDGER_DATABASE_URL": settings.database_url, "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers})
-    uvicorn.run("service.app:from_environment", factory=True, workers=workers, host=host, port=port,
-                lifespan="on", **SERVER_OPTIONS)
+    with _socket(host, reuse_port=False) as probe:  # in use by anything else: refused here, as uvicorn would
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise OSError(f"cannot listen on {host}:{port}: {error.strerror}") from error
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    spawn = multiprocessing.get_context("spawn")
+    processes = [spawn.Process(target=_worker, args=(host, port, os.getpid()), name=f"ledger-serve-{n}")
+                 for n in range(workers)]
+    for process in processes:
+        process.start()
+    try:
+        while not stop.wait(0.5) and all(process.is_alive() for process in processes):
+            pass
+    finally:
+        for process in processes:
+            if process.is_alive():
+                os.kill(process.pid, signal.SIGTERM)  # uvicorn's graceful shutdown
+        for process in processes:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+
+def _socket(host: str, reuse_port: bool) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    return sock
+
+
+def _worker(host: str, port: int, parent: int) -> None:
+    """One process of `serve_workers`: its own socket on the port; it ends when its parent does."""
+    import os
+    import signal
+
+    def end_with_parent() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=end_with_parent, name="end-with-parent", daemon=True).start()
+    sock = _socket(host, reuse_port=True)
+    sock.bind((host, port))
+    uvicorn.Server(config("service.app:from_environment", factory=True, lifespan="on")).run(sockets=[sock])
 
 
 @contextlib.contextmanager

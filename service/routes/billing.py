@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from fastapi import Depends, Request, Response
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from domain.errors import InvalidCommand, UnknownInvoice
 from domain.roles import Permission
 from service.auth import Acting, acting, context, endpoint
 from ledger.runs import BILL_RUN, RunSpec
+from service.lanes import Lane
 from service.routes import new_router, runs
 from service.routes.accounts import InvoiceSummary, invoice_summary
 from service.values import Changed, Command, Money
@@ -127,6 +128,28 @@ def receive_payment(customer_id: str, body: ReceivePayment, by: Acting = Depends
         body.invoice_number, **by.at(body.at),
     )
     return PaymentChange(customer_id=customer_id, payment_id=body.payment_id, changed=received)
+
+
+class PaymentLane(Lane):
+    """A payment without Idempotency-Key or If-Match (its payment id makes a retry harmless):
+    receive_payment itself, with the signed-in actor, its body checked by the same model."""
+
+    method = "POST"
+    prefix = "/v1/customers/"
+    suffix = "/payments"
+    needs = Permission.RECORD_PAYMENTS
+    declined_headers = frozenset({b"idempotency-key", b"if-match"})
+    roles_checked_by_the_command = True  # BillingLedger.receive_payment authorizes first
+
+    def answer(self, ctx, who, headers: dict[bytes, bytes], key: str, body: bytes) -> Response | None:
+        if headers.get(b"content-type") != b"application/json":
+            return None
+        try:
+            command = ReceivePayment.model_validate_json(body)
+        except ValidationError:
+            return None  # the declared endpoint names what is wrong, as it always has
+        change = receive_payment(key, command, Acting(ctx.ledger, who.id, ctx.clock, ctx.settings))
+        return Response(change.model_dump_json(), media_type="application/json")
 
 
 @endpoint(router, "POST", "/customers/{customer_id}/payments/{payment_id}/reversal", needs=Permission.RECORD_PAYMENTS,
