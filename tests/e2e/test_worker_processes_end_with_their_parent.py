@@ -60,10 +60,11 @@ def test_a_relay_killed_with_sigkill_leaves_no_encoding_worker_nor_resource_trac
 
     open_customer(app, "CUST-1")
     encode = registry().encode
-    # More than a batch and a read-ahead: the relay starts its encoding worker.
+    # More than a batch and a read-ahead, republished from the start (the live relay encodes
+    # each batch itself): the relay starts its encoding worker.
     app.record_usage([decode_usage(encode("billing.usage.UsageEvent", usage_record(f"u-{n}"))) for n in range(7000)],
                      actor="t")
-    relay = subprocess.Popen([sys.executable, "-m", "ledger.cli", "relay"], env=cli_env,
+    relay = subprocess.Popen([sys.executable, "-m", "ledger.cli", "relay", "--from-start"], env=cli_env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         helpers = wait_for(
