@@ -178,6 +178,11 @@ class Acting:
     clock: Callable[[], datetime]
     settings: Any  # the installation's (e.g. its partner support plan)
 
+    @classmethod
+    def of(cls, ctx, actor: str) -> Acting:
+        """`actor` (who authenticated) acting on this server's ledger, clock and settings."""
+        return cls(ctx.ledger, actor, ctx.clock, ctx.settings)
+
     def at(self, given: datetime | None) -> dict[str, Any]:
         from service.values import business_time
 
@@ -190,4 +195,4 @@ async def acting(request: Request, who: Principal = Depends(current_principal)) 
     ctx = context(request)
     if "if-match" in request.headers:  # before anything changes: a stale decision is refused
         await in_thread(check_if_match, request, ctx.ledger)
-    return Acting(ctx.ledger, who.id, ctx.clock, ctx.settings)
+    return Acting.of(ctx, who.id)

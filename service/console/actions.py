@@ -53,7 +53,7 @@ def one_line(error: ValidationError) -> str:
 
 def acting_as(request: Request, staff: session.Staff) -> Acting:
     ctx = context(request)
-    return Acting(ctx.ledger, staff.user, ctx.clock, ctx.settings)
+    return Acting.of(ctx, staff.user)
 
 
 async def posted(request: Request, work: Callable[..., Any], *args: Any):

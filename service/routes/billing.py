@@ -148,7 +148,7 @@ class PaymentLane(Lane):
             command = ReceivePayment.model_validate_json(body)
         except ValidationError:
             return None  # the declared endpoint names what is wrong, as it always has
-        change = receive_payment(key, command, Acting(ctx.ledger, who.id, ctx.clock, ctx.settings))
+        change = receive_payment(key, command, Acting.of(ctx, who.id))
         return Response(change.model_dump_json(), media_type="application/json")
 
 
