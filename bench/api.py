@@ -25,10 +25,10 @@ import sys
 import threading
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 
+from bench.process_cpu import tree_cpu_seconds
 from bench.common import ADMIN, bench_settings, open_customers, report, say
 from bench.http_load import Request, hammer_http, request
 from domain.credentials import TokenKind
@@ -82,14 +82,9 @@ def hammer(clients: int, seconds: float, work, warmup: float = 0) -> tuple[float
 
 
 def cpu_seconds(pid: int) -> float:
-    """A process's CPU time so far, its children's (uvicorn's workers) included (Linux /proc):
-    what a call costs the server, whatever else the machine is doing."""
-    pids = [pid] + [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    ticks = 0
-    for each in pids:
-        fields = Path(f"/proc/{each}/stat").read_text().rpartition(")")[2].split()
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
+    """A process's CPU time so far, its children's (uvicorn's workers) included: what a call
+    costs the server, whatever else the machine is doing."""
+    return tree_cpu_seconds({"server": pid})["server"]
 
 
 def over_http(server: subprocess.Popen, port: int, clients: int, seconds: float, warmup: float,

@@ -26,6 +26,7 @@ from uuid import uuid4
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from bench.process_cpu import postmaster_pid, tree_cpu_seconds
 from ledger import embedded
 from ledger.config import Settings
 
@@ -113,20 +114,10 @@ def postgres_cpu_seconds(settings: Settings) -> float | None:
     postmaster's, its live processes' (backends, checkpointer, WAL writer, autovacuum), and
     those of its processes that ended (counted in the postmaster's children's times). None
     for a server this machine does not run."""
-    pid_file = settings.home / "pgdata" / "postmaster.pid"
-    if settings.database_url is None or not pid_file.exists():
+    postmaster = postmaster_pid(settings.home / "pgdata")
+    if settings.database_url is None or postmaster is None:
         return None
-    postmaster = pid_file.read_text().split()[0]
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if stat.parent.name == postmaster:  # utime, stime, cutime, cstime
-                total += sum(int(f) for f in fields[11:15])
-            elif fields[1] == postmaster:  # ppid
-                total += int(fields[11]) + int(fields[12])
-    return total / ticks
+    return tree_cpu_seconds({"postgres": postmaster})["postgres"]
 
 
 def children_cpu_seconds() -> float:
