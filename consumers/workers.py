@@ -17,16 +17,23 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 
 PARENT_CHECK_SECONDS = 0.2
 
 
-def exit_with_parent(parent_pid: int) -> None:
-    """Call first thing in a worker, with the pid of the process that started it."""
+def _exit_now() -> None:
+    os._exit(1)  # the parent is gone: nobody reads what this worker would produce
+
+
+def exit_with_parent(parent_pid: int, end: Callable[[], None] = _exit_now) -> None:
+    """Call first thing in a worker, with the pid of the process that started it; `end` is
+    called once the parent is gone (an orphan is adopted by another process: its parent id
+    changes). By default the worker exits at once."""
 
     def watch() -> None:
         while os.getppid() == parent_pid:
             time.sleep(PARENT_CHECK_SECONDS)
-        os._exit(1)  # the parent is gone: nobody reads what this worker would produce
+        end()
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()

@@ -116,12 +116,9 @@ def _worker(host: str, port: int, parent: int) -> None:
     import os
     import signal
 
-    def end_with_parent() -> None:
-        while os.getppid() == parent:
-            time.sleep(1)
-        os.kill(os.getpid(), signal.SIGTERM)
+    from consumers.workers import exit_with_parent
 
-    threading.Thread(target=end_with_parent, name="end-with-parent", daemon=True).start()
+    exit_with_parent(parent, end=lambda: os.kill(os.getpid(), signal.SIGTERM))  # uvicorn's graceful shutdown
     sock = _socket(host, reuse_port=True)
     sock.bind((host, port))
     uvicorn.Server(config("service.app:from_environment", factory=True, lifespan="on")).run(sockets=[sock])

@@ -11,10 +11,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
+from consumers.workers import exit_with_parent
 from domain.errors import LedgerError
 from ledger.runs.kinds import RunSpec, RunSummary
 
@@ -87,14 +87,7 @@ def _open_worker(settings, parent: int) -> None:
     from eventstore.postgres import open_application
 
     _worker_app = open_application(settings)
-    threading.Thread(target=_leave_with, args=(parent,), daemon=True).start()
-
-
-def _leave_with(parent: int) -> None:
-    # An orphan is adopted by another process: its parent id changes.
-    while os.getppid() == parent:
-        time.sleep(0.5)
-    os._exit(1)
+    exit_with_parent(parent)
 
 
 def _run_batch(spec: RunSpec, customer_ids: list[str]):
