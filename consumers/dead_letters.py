@@ -13,12 +13,16 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-
-from consumers import kafka_clients
-from consumers.kafka_clients import SEND_TIMEOUT, KafkaSettings
 from domain import bounds
+
+# The reasons below are the choices of `ledger dlq list --reason`, read as every `ledger`
+# command builds its parser: kafka-python is imported where a dead letter is read or sent.
+if TYPE_CHECKING:
+    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+    from consumers.kafka_clients import KafkaSettings
 
 # Every reason a usage message is refused, with its meaning: the dead-letter header
 # `reason` carries the code. Kept in one place so that docs and tests see the same list
@@ -72,12 +76,6 @@ OWN_HEADERS = {REASON, DETAIL, SOURCE_TOPIC, SOURCE_PARTITION, SOURCE_OFFSET, DE
 MAX_DETAIL_CHARS = 1_000
 
 
-def dead_letter_topic(source_topic: str) -> str:
-    """Where the dead letters of a topic go: the usage topic's, and the ledger topic's (what
-    the projector cannot read)."""
-    return f"{source_topic}.dlq"
-
-
 def dead_letter_headers(record, reason: str, detail: str, at: datetime) -> list[tuple[str, bytes]]:
     """Why and whence, then the message's own headers unchanged."""
     own = [
@@ -113,6 +111,8 @@ class DeadLetterSender:
         is handled again), so a dead letter is never counted without being kept."""
         pending, self.pending = self.pending, []
         if pending:
+            from consumers.kafka_clients import SEND_TIMEOUT
+
             self.producer.flush(timeout=SEND_TIMEOUT)
             for future in pending:
                 future.get(timeout=0)
@@ -156,6 +156,10 @@ def read_dead_letters(settings: KafkaSettings, topic: str, timeout: float = 30.0
     The end is each partition's high watermark as the fetches report it (the embedded
     broker's ListOffsets answer falls short of the true end).
     """
+    from kafka import TopicPartition
+
+    from consumers import kafka_clients
+
     consumer = kafka_clients.consumer(settings, None)  # no group: read, never commit
     try:
         partitions = consumer.partitions_for_topic(topic) or set()

@@ -30,10 +30,6 @@ class KafkaSettings(Protocol):
     def dlq_topic(self) -> str: ...
 
 
-SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
-SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
-
-
 def security_options(settings: KafkaSettings) -> dict:
     """What every client is given to reach the broker: TLS (with the CA that signed the broker's
     certificate) and SASL credentials, as configured; plain text with none (the embedded broker)."""

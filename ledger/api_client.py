@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DEFAULT_URL = "http://127.0.0.1:8080"
+from service.address import DEFAULT_HOST, DEFAULT_PORT
+
+DEFAULT_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
 TIMEOUT_SECONDS = 60  # a collections run over every account takes a while
 NOT_SIGNED_IN = "not signed in: run `ledger login`"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import platformdirs
 
-from consumers.dead_letters import dead_letter_topic
+from consumers.kafka_names import SASL_MECHANISMS, SECURITY_PROTOCOLS, dead_letter_topic
 from domain.errors import LedgerError
 
 
@@ -94,8 +94,6 @@ class Settings:
 def kafka_security(env) -> dict:
     """KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and
     KAFKA_SSL_CAFILE, checked together: a setting that cannot work is refused here, by name."""
-    from consumers.kafka_clients import SASL_MECHANISMS, SECURITY_PROTOCOLS
-
     protocol = (env.get("KAFKA_SECURITY_PROTOCOL") or "PLAINTEXT").upper()
     mechanism = (env.get("KAFKA_SASL_MECHANISM") or "").upper() or None
     if protocol not in SECURITY_PROTOCOLS:

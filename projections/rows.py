@@ -17,12 +17,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from psycopg.sql import SQL, Composed, Identifier
 
 from projections.base import LedgerEvent, Projection
+
+# psycopg.sql is imported where a statement is composed: every `ledger` command lists the
+# views (projections.registry) to build its parser, and psycopg's import is most of that.
+if TYPE_CHECKING:
+    from psycopg.sql import Composed
 
 
 @dataclass
@@ -109,6 +113,8 @@ def _plain(value: Any) -> Any:
 
 
 def _records(table: str) -> Composed:
+    from psycopg.sql import SQL, Identifier
+
     # The table's own row type, found on the search_path like the table (live, shadow, pg_temp).
     return SQL("jsonb_populate_recordset(NULL::{}, %s::jsonb)").format(Identifier(table))
 
@@ -131,6 +137,8 @@ class RowsProjection(Projection):
         )
 
     def create(self, cursor) -> None:
+        from psycopg.sql import SQL, Identifier
+
         cursor.execute(SQL(
             "CREATE TABLE IF NOT EXISTS {} (customer_id text PRIMARY KEY, last_notification_id bigint NOT NULL)"
         ).format(Identifier(self.watermark_table)))
@@ -147,6 +155,8 @@ class RowsProjection(Projection):
         return rows.as_list()
 
     def write(self, cursor, changes: list) -> None:
+        from psycopg.sql import SQL, Identifier
+
         rows = RowChanges(self.keys).merge(changes)
         self.before_write(cursor, rows)
         for table in self.keys:
@@ -171,6 +181,8 @@ class RowsProjection(Projection):
     def _write_table(self, cursor, table: str, changes: list[RowChange]) -> None:
         if not changes:
             return
+        from psycopg.sql import SQL, Identifier
+
         key = self.keys[table]
         on_key = SQL(" AND ").join(SQL("t.{0} = s.{0}").format(Identifier(c)) for c in key)
         deleted = [dict(zip(key, c.key)) for c in changes if c.deleted and c.put is None]

@@ -7,7 +7,7 @@ so it is always current, and shows the same numbers the next command will act on
 from __future__ import annotations
 
 from domain.money import format_minor_units
-from readside.queries import cell
+from readside.tables import cell
 
 
 def account_summary(account) -> dict:

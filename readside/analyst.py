@@ -29,12 +29,10 @@ from consumers.projector import connect_read_models, set_up_read_side
 from domain.errors import LedgerError
 from projections.registry import all_projections
 from projections.views import ANALYSTS, grant_views
-from readside.settings import ReadSideSettings
+from readside.settings import CONNECTION_LIMIT, STATEMENT_TIMEOUT, ReadSideSettings
 
 _ROLES_LOCK = 0x1ED9E6  # CREATE ROLE races with itself across sessions; serialise it
-STATEMENT_TIMEOUT = "30s"
 IDLE_IN_TRANSACTION_TIMEOUT = "60s"
-CONNECTION_LIMIT = 4
 MAINTENANCE_DATABASES = ("postgres", "template1")
 
 

@@ -15,3 +15,9 @@ class ReadSideSettings(Protocol):
     ledger_topic: str
 
     def group(self, process: str) -> str: ...
+
+
+# An analyst login's bounds unless `ledger db grant-analyst` is told otherwise (readside/analyst.py
+# applies them): here, so that the command line can show them without importing psycopg.
+STATEMENT_TIMEOUT = "30s"
+CONNECTION_LIMIT = 4

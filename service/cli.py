@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ledger.commands import add_command, say, with_services
 from ledger.config import Settings
-from service.server import DEFAULT_HOST, DEFAULT_PORT
+from service.address import DEFAULT_HOST, DEFAULT_PORT
 
 
 @with_services

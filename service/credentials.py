@@ -87,9 +87,6 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.runs (  -- bill and collections runs (servic
 """
 
 _hasher = PasswordHasher()  # Argon2id
-# Verified against when the user is unknown, so that a wrong user name takes as long as a
-# wrong password (no way to learn which users exist from the time an answer takes).
-_UNKNOWN_USER_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
 def digest(token: str) -> bytes:
@@ -185,12 +182,18 @@ class CredentialStore:
             row = conn.execute(
                 f"SELECT password_hash FROM {SCHEMA}.staff_passwords WHERE user_id = %s", (user_id,)
             ).fetchone()
-        stored = row["password_hash"] if row else _UNKNOWN_USER_HASH
+        if row is None:
+            # One Argon2id run all the same, with the parameters of a new hash, so that a
+            # wrong user name takes as long as a wrong password (no way to learn which users
+            # exist from the time an answer takes). Hashing what was typed costs what verifying
+            # it would, and needs no dummy hash made at import (an Argon2id run in every
+            # process that imports this module: `ledger serve`'s workers, `staff bootstrap`).
+            _hasher.hash(password)
+            return False
+        stored = row["password_hash"]
         try:
             _hasher.verify(stored, password)
         except (VerificationError, InvalidHashError):
-            return False
-        if row is None:
             return False
         if _hasher.check_needs_rehash(stored):
             with self.pool.connection() as conn:

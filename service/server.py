@@ -12,8 +12,7 @@ from collections.abc import Iterator
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-DEFAULT_HOST = "127.0.0.1"  # nothing configured: reachable from this machine only
-DEFAULT_PORT = 8080
+from service.address import DEFAULT_HOST, DEFAULT_PORT
 
 
 class BatchedWrites:

@@ -1,6 +1,11 @@
 """Pieces shared by the `ledger` command groups: argument types, output, service resolution.
 
 Each group (operations, billing, read) is a module with `register(subparsers)`.
+
+A group imports at module level only what building the parser needs: every `ledger` start
+builds all of it, and a staff command is an HTTP client of the API. What a command runs (Kafka,
+psycopg, the event store, uvicorn, fastavro) is imported in its function, so that a staff
+command does not pay an operator command's imports (tests/unit/test_staff_commands_start_light.py).
 """
 
 from __future__ import annotations

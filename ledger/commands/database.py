@@ -119,7 +119,7 @@ def _verify_store(settings: Settings, args) -> int:
 
 def register(sub) -> None:
     from projections.registry import names
-    from readside.analyst import CONNECTION_LIMIT, STATEMENT_TIMEOUT
+    from readside.settings import CONNECTION_LIMIT, STATEMENT_TIMEOUT
 
     db = add_group(sub, "db", "the ledger in PostgreSQL: migrations, roles, analyst access")
     p = add_command(db, "grant-analyst", cmd_grant_analyst, "create or update a login that may read the views and nothing else")

@@ -12,7 +12,7 @@ from ledger import embedded
 from ledger.api_client import Api
 from ledger.commands import add_command, add_group, output_options, say, with_api, with_services
 from ledger.config import Settings
-from service.server import DEFAULT_HOST, DEFAULT_PORT
+from service.address import DEFAULT_HOST, DEFAULT_PORT
 
 
 def cmd_up(settings: Settings, args) -> int:
@@ -101,7 +101,7 @@ COUNTED = STATS_COLUMNS[1:-1]
 def stats_table(rows: list[dict], fmt: str) -> str:
     """Committed ingest counts per source and in total; each row must reconcile:
     consumed = recorded + duplicates + conflicting duplicates + dead letters."""
-    from readside.queries import render
+    from readside.tables import render
 
     total = {"source": "total", **{c: sum(r[c] for r in rows) for c in COUNTED}}
     shown = [{k: v for k, v in r.items() if k != "updated_at"} for r in rows] + [total]
@@ -143,7 +143,7 @@ DEAD_LETTER_COLUMNS = ["id", "reason", "source", "dead_lettered_at", "key", "det
 
 
 def cmd_dlq_list(settings: Settings, args) -> int:
-    from readside.queries import render
+    from readside.tables import render
 
     if args.ledger:  # the projector's dead letters: the operator's, read from the broker itself
         return list_ledger_dead_letters(settings, args)
@@ -157,7 +157,7 @@ def cmd_dlq_list(settings: Settings, args) -> int:
 @with_services
 def list_ledger_dead_letters(settings: Settings, args) -> int:
     from consumers.dead_letters import read_dead_letters, select
-    from readside.queries import render
+    from readside.tables import render
 
     letters = select(read_dead_letters(settings, settings.ledger_dlq_topic), set(args.id),
                      set(args.reason))

@@ -31,7 +31,7 @@ def exact_amount(text: str | None, currency: str | None, fmt: str) -> str | None
     """An exact price not yet invoiced (a decimal string): shown at the currency's minor unit."""
     from decimal import Decimal
 
-    from readside.queries import display_amount
+    from readside.tables import display_amount
 
     if text is None:
         return None
@@ -42,7 +42,7 @@ def exact_amount(text: str | None, currency: str | None, fmt: str) -> str | None
 def rows_out(rows: list[dict], columns: list[str], fmt: str, key: str = "customer_id") -> str:
     """Rows of a view as JSON (the API's values), CSV or a table (one block per row when
     a row holds lists: a customer's invoices, payments...)."""
-    from readside.queries import render
+    from readside.tables import render
 
     if fmt == "json":
         return json.dumps([{c: r.get(c) for c in columns} for r in rows], indent=2)
@@ -56,7 +56,7 @@ def rows_out(rows: list[dict], columns: list[str], fmt: str, key: str = "custome
 
 
 def sections(rows: list[dict], columns: list[str], key: str) -> str:
-    from readside.queries import cell, render
+    from readside.tables import cell, render
 
     blocks = []
     for row in rows:
@@ -87,7 +87,7 @@ def _flat(value: Any) -> str:
 
 def account_table(account: dict) -> str:
     """`ledger account show`: the account's terms, then its subscriptions and invoices."""
-    from readside.queries import cell
+    from readside.tables import cell
 
     shown = for_people(account)
     lines = [f"{cell(shown['customer_id'])}  {cell(shown['name'])}  ({shown['status']}, {shown['currency']})"]

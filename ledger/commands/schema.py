@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-
-from fastavro.schema import to_parsing_canonical_form
+from typing import TYPE_CHECKING
 
 from domain.errors import LedgerError
 from ledger.commands import add_command, add_group
 from ledger.config import Settings
-from schemas import HEADER_LENGTH, MARKER, SchemaVersion, encode_with, registry
+
+if TYPE_CHECKING:
+    from schemas import SchemaVersion
 
 # Short names for the schemas integrators write; any full name works too.
 SHORT_NAMES = {"usage": "billing.usage.UsageEvent"}
@@ -40,6 +41,10 @@ SAMPLES = {"billing.usage.UsageEvent": SAMPLE_USAGE}
 
 
 def describe(schema: SchemaVersion) -> str:
+    from fastavro.schema import to_parsing_canonical_form
+
+    from schemas import HEADER_LENGTH, MARKER, encode_with
+
     fingerprint = schema.fingerprint
     lines = [
         f"schema: {schema.file_name}",
@@ -64,6 +69,8 @@ def describe(schema: SchemaVersion) -> str:
 
 
 def schema_named(name: str) -> SchemaVersion:
+    from schemas import registry
+
     full = SHORT_NAMES.get(name, name)
     try:
         return registry().latest(full)

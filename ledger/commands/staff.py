@@ -43,7 +43,7 @@ def role_change(method: str, done: str, undone: str):
 
 @with_api
 def cmd_list(api: Api, args) -> int:
-    from readside.queries import cell
+    from readside.tables import cell
 
     for staff in api.pages("/staff"):
         print(f"{cell(staff['user'])}: {', '.join(staff['roles']) or '(no role)'}")

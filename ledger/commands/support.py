@@ -54,7 +54,7 @@ def cmd_case_escalate(api: Api, args) -> int:
 
 
 def case_table(view: dict) -> str:
-    from readside.queries import cell
+    from readside.tables import cell
 
     width = max(map(len, view))
     lines = [

@@ -1,5 +1,5 @@
 """Free text is stored as given, but never reaches a terminal raw, and a CSV export never hands
-a spreadsheet a formula: one cell formatter (readside/queries.py `cell`) for every table and CSV."""
+a spreadsheet a formula: one cell formatter (readside/tables.py `cell`) for every table and CSV."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import json
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from readside.queries import cell, render
+from readside.tables import cell, render
 from tests.cli_helpers import ledger, staff  # noqa: F401 - fixture
 from tests.factories import ADMIN
 
