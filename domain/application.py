@@ -24,7 +24,7 @@ from domain.accounts import CustomerAccount, account_id
 from domain.accounts.invoicing import InvoiceDraft, draft_invoice
 from domain.bounds import check_id
 from domain.errors import LedgerError, UnknownCase, UnknownCustomer
-from domain.kept import Kept
+from domain.kept import ASK, Kept
 from domain.ledger_index import LedgerIndex
 from domain.numbering import INVOICE_SERIES, NumberSeries, is_in_series, series_id
 from domain.policy import POLICY_BOOK_ID, CollectionsPolicy, PolicyBook
@@ -98,9 +98,11 @@ class BillingLedger(Application):
         except AggregateNotFoundError:
             return StaffDirectory.create(at=BEGINNING, actor=SYSTEM)
 
-    def authorize(self, actor: str, permission: Permission) -> None:
-        """Refuse, before anything changes, a command the actor's roles do not allow."""
-        self._directory.read().check_allowed(actor, permission)
+    def authorize(self, actor: str, permission: Permission, *, directory_version=ASK) -> None:
+        """Refuse, before anything changes, a command the actor's roles do not allow.
+        `directory_version`: the staff directory's stored version (DIRECTORY_ID), when the
+        caller asked the store for it just now (see Kept.read)."""
+        self._directory.read(directory_version).check_allowed(actor, permission)
 
     def bootstrap_admin(self, user_id: str, *, at: datetime, actor: str) -> bool:
         directory = self.staff_directory()

@@ -117,10 +117,16 @@ class LedgerRecorder(PostgresProcessRecorder):
         )
         self._append_statement = append_statement(self.datastore.schema, self.events_table_name).as_bytes(None)
         # Asked on every command (domain/kept.py): composed once, not per call.
+        events = SQL("{}.{}").format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
         self._current_versions_statement = SQL(
-            "SELECT originator_id, max(originator_version) AS version FROM {}.{} "
+            "SELECT originator_id, max(originator_version) AS version FROM {} "
             "WHERE originator_id = ANY(%s) GROUP BY originator_id"
-        ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name)).as_bytes(None)
+        ).format(events).as_bytes(None)
+        # One aggregate's, as a scalar subquery (%s: its id; NULL when it has no events): for a
+        # query of another table that needs the version in the same round trip (the service
+        # asks for a token and for the staff directory's version together).
+        self.version_subquery = SQL("(SELECT max(originator_version) FROM {} WHERE originator_id = %s)").format(
+            events).as_string(None)
 
     def create_table(self) -> None:
         super().create_table()
