@@ -7,9 +7,17 @@ the GIL for more of each request than the query itself. The event loop's executo
 in the profile: a concurrent Future with its Condition, the executor's idle semaphore (a
 Condition too, in Python) and the chaining of that Future to the loop's cost several lock
 rounds per call. Here a call is an asyncio future and a queue entry: a thread takes it from a
-C queue, runs it, and settles the future through `call_soon_threadsafe`. The threads are as
-many as anyio's default (40), started at the first call: more requests than that wait for
-one, as they did.
+C queue, runs it, and settles the future through `call_soon_threadsafe`.
+
+The threads are 8, started at the first call: twice the connections of a pool (each of the
+service's three pools has 4, and a request uses one at a time). With anyio's default of 40, a
+process kept as many threads busy as it had clients waiting (16 of bench.api's 32 with two
+workers), most of them waiting on a pool's Condition (Python, holding the GIL to wait and to
+wake) and on each other for the GIL; with 8, the others wait in the C queue. The cost: 8
+requests that block long (a usage batch waiting for an unreachable broker) hold every thread
+of the process meanwhile, where 40 such requests did. Measured by server CPU per call (one process, 64 customers, 32
+clients, two pairs of runs alternated, docs/performance.md): a support read 0.75-0.95 ms with
+40 threads, 0.68-0.72 ms with 8; a payment 1.99-2.28 ms and 1.89-2.04 ms.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-THREADS = 40
+THREADS = 8
 T = TypeVar("T")
 _work: queue.SimpleQueue = queue.SimpleQueue()
 _started = threading.Lock()
