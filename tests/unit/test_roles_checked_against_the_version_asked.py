@@ -40,3 +40,12 @@ def test_a_role_revoked_counts_at_the_version_given_though_an_older_directory_wa
     app.revoke_role(AGENT, Role.HELPDESK_AGENT, at=OPENED_AT, actor=ADMIN)
     with pytest.raises(PermissionDenied):
         app.authorize(AGENT, Permission.READ_SUPPORT_VIEW, directory_version=stored_version(app))
+
+
+def test_a_payment_asks_for_the_directorys_and_the_policy_books_versions_in_one_query(app, monkeypatch):
+    from tests.factories import open_customer
+
+    open_customer(app, "CUST-1")
+    asked = count_asks(app, monkeypatch)
+    assert app.receive_payment("CUST-1", "PAY-1", 100, "EUR", "transfer", "", at=OPENED_AT, actor=ADMIN)
+    assert asked == [1]
