@@ -1,6 +1,7 @@
 """Commands and reads over HTTP (`ledger serve`) against the same calls in-process.
 
     .venv/bin/python -m bench.api [--customers 200] [--clients 32] [--seconds 5] [--workers 1] [--warmup 1]
+                                  [--paced] [--paced-payments 300] [--paced-reads 1000]
 
 `ledger serve` runs in a process of its own (`--workers` uvicorn workers), on the
 benchmark's database and broker. `--clients` clients, each with its own keep-alive HTTP
@@ -11,6 +12,13 @@ its CPU per call is printed beside the server's. The same commands and reads, on
 customers, are then run in-process by as many threads on the application itself: the
 boundary's cost is the ratio. Targets of issue 11:
 300 payments/s with p99 < 100 ms, 1,000 support reads/s with p99 < 50 ms, 32 clients, 2 cores.
+
+The closed loop (each client sends its next call when its last is answered) is the headline
+and the strict reading. `--paced` adds, after each closed loop, the same calls at a fixed
+offered rate (`--paced-payments`, `--paced-reads`), wrk2-style: the connections together
+send on a schedule, and each call's time is counted from when it was due (coordinated
+omission corrected: bench/http_load.py). Its rows are named `paced_...`, with the offered
+rate beside the achieved one.
 """
 
 from __future__ import annotations
@@ -41,14 +49,15 @@ PASSWORD = "bench password, long enough"
 
 # The warm-up's calls are numbered from here: its payment ids are not the measured calls'.
 WARMUP_CALLS = 10_000_000
+PACED_CALLS = 20_000_000  # and the paced run's from here
 
 
 def p99(timings: list[float]) -> float:
     return statistics.quantiles(timings, n=100)[98] if len(timings) > 1 else timings[0]
 
 
-def hammer(clients: int, seconds: float, work, warmup: float = 0) -> tuple[float, float, float, float]:
-    """`work(client, n)` by `clients` threads for `seconds`: calls/s, p50 and p99 in ms, and
+def hammer(clients: int, seconds: float, work, warmup: float = 0) -> dict[str, float]:
+    """`work(client, n)` by `clients` threads for `seconds`: calls/s, p50, p99 and max in ms, and
     this process's CPU milliseconds per call (the in-process figure's "server"); after
     `warmup` seconds of the same work that are not counted."""
     if warmup:
@@ -78,7 +87,11 @@ def hammer(clients: int, seconds: float, work, warmup: float = 0) -> tuple[float
     if failures:
         raise failures[0]
     every = [t for per_client in timings for t in per_client]
-    return len(every) / elapsed, statistics.median(every), p99(every), cpu * 1000 / len(every)
+    return {"per_s": len(every) / elapsed, **spread(every), "server_cpu_ms": cpu * 1000 / len(every)}
+
+
+def spread(ms: list[float]) -> dict[str, float]:
+    return {"p50_ms": statistics.median(ms), "p99_ms": p99(ms), "max_ms": max(ms)}
 
 
 def cpu_seconds(pid: int) -> float:
@@ -88,20 +101,23 @@ def cpu_seconds(pid: int) -> float:
 
 
 def over_http(server: subprocess.Popen, port: int, clients: int, seconds: float, warmup: float,
-              build: Request) -> tuple[float, float, float, float, float]:
-    """Calls/s, p50 and p99 in ms, and the server's and the load generator's CPU milliseconds
-    per call, after `warmup` seconds of the same calls that are not counted."""
-    def enough(duration: float) -> int:  # requests built for 20,000 calls/s: a client never runs out
-        return int(20_000 * duration / clients) + 10
+              build: Request, rate: float | None = None) -> dict[str, float]:
+    """Calls/s, p50, p99 and max in ms, and the server's and the load generator's CPU
+    milliseconds per call, after `warmup` seconds of the same calls that are not counted;
+    at `rate` calls/s (paced), each call's time counted from when it was due."""
+    def enough(duration: float, per_s: float = 20_000) -> int:  # a client never runs out
+        return int(per_s * duration / clients) + 10
 
     if warmup:
         hammer_http(port, clients, warmup, lambda c, n: build(c, WARMUP_CALLS + n), per_client=enough(warmup))
     before = cpu_seconds(server.pid)
-    timings, elapsed, client_cpu = hammer_http(port, clients, seconds, build, per_client=enough(seconds))
+    timings, elapsed, client_cpu = hammer_http(port, clients, seconds, build, per_client=enough(seconds, rate or 20_000),
+                                               rate=rate)
     calls = len(timings)
     server_ms = (cpu_seconds(server.pid) - before) * 1000 / calls
-    ms = [t * 1000 for t in timings]
-    return calls / elapsed, statistics.median(ms), p99(ms), server_ms, client_cpu * 1000 / calls
+    paced = {} if rate is None else {"offered_per_s": rate}
+    return {**paced, "per_s": calls / elapsed, **spread([t * 1000 for t in timings]), "server_cpu_ms": server_ms,
+            "client_cpu_ms": client_cpu * 1000 / calls}
 
 
 def free_port() -> int:
@@ -135,6 +151,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="`ledger serve --workers`")
     parser.add_argument("--warmup", type=float, default=1, help="seconds of each mix run first and not counted "
                         "(threads, connections and prepared statements made; kept aggregates read)")
+    parser.add_argument("--paced", action="store_true", help="after each closed loop, the same calls at a fixed "
+                        "offered rate, each call timed from when it was due")
+    parser.add_argument("--paced-payments", type=float, default=300, help="offered payments/s of --paced")
+    parser.add_argument("--paced-reads", type=float, default=1000, help="offered support reads/s of --paced")
     args = parser.parse_args()
 
     from service.access import issue_token, set_password
@@ -171,8 +191,12 @@ def main() -> None:
                 return request("GET", f"/v1/views/support/{own(client, n)}", token)
 
             say(f"over HTTP: {args.clients} clients, {args.seconds} s each")
-            figures["http_payments"] = over_http(server, port, args.clients, args.seconds, args.warmup, pay_over_http)
-            figures["http_support_reads"] = over_http(server, port, args.clients, args.seconds, args.warmup, read_over_http)
+            for what, build, offered in (("payments", pay_over_http, args.paced_payments),
+                                         ("support_reads", read_over_http, args.paced_reads)):
+                figures[f"http_{what}"] = over_http(server, port, args.clients, args.seconds, args.warmup, build)
+                if args.paced:  # calls numbered apart from the closed loop's: new payment ids
+                    figures[f"paced_{what}"] = over_http(server, port, args.clients, args.seconds, 0,
+                                                         lambda c, n, build=build: build(c, PACED_CALLS + n), offered)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -192,16 +216,23 @@ def main() -> None:
 
     print(f"{args.customers} customers, {args.clients} clients, {args.seconds:g} s each after {args.warmup:g} s of warm-up, "
           f"ledger serve --workers {args.workers}")
-    print(f"{'':28}{'per s':>10}{'p50 ms':>10}{'p99 ms':>10}{'server CPU ms/call':>20}{'client CPU ms/call':>20}")
-    for name, (rate, p50, p99_ms, *cpu) in figures.items():
-        print(f"{name:28}{rate:10.0f}{p50:10.1f}{p99_ms:10.1f}" + "".join(f"{c:20.2f}" for c in cpu))
+    columns = ("offered_per_s", "per_s", "p50_ms", "p99_ms", "max_ms", "server_cpu_ms", "client_cpu_ms")
+    print(f"{'':28}{'offered/s':>10}{'per s':>10}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}"
+          f"{'server CPU ms/call':>20}{'client CPU ms/call':>20}")
+    for name, figure in figures.items():
+        cells = [figure.get(c) for c in columns]
+        print(f"{name:28}" + "".join(f"{'':>{w}}" if v is None else f"{v:{w}.{d}f}"
+                                     for v, w, d in zip(cells, (10, 10, 10, 10, 10, 20, 20), (0, 0, 1, 1, 1, 2, 2))))
+    if args.paced:
+        print("http_...: the closed loop (each client waits for its answer); paced_...: calls sent at the offered "
+              "rate on a schedule, each timed from when it was due")
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for what in ("payments", "support_reads"):
-        ratio = figures[f"in_process_{what}"][0] / figures[f"http_{what}"][0]
+        ratio = figures[f"in_process_{what}"]["per_s"] / figures[f"http_{what}"]["per_s"]
         print(f"{what}: in-process / HTTP = {ratio:.1f}x")
-    report("api", figures["http_payments"][0], "payments/s over HTTP",
-           **{f"{k}_{m}": round(v, 2) for k, f in figures.items()
-              for m, v in zip(("per_s", "p50_ms", "p99_ms", "server_cpu_ms", "client_cpu_ms"), f)}, load_average=os.getloadavg()[0], workers=args.workers)
+    report("api", figures["http_payments"]["per_s"], "payments/s over HTTP",
+           **{f"{k}_{m}": round(v, 2) for k, f in figures.items() for m, v in f.items()},
+           load_average=os.getloadavg()[0], workers=args.workers)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,13 @@ on the same two cores: the client's cost was part of every figure. Here each cli
 waits for its answer before it sends the next request (a closed loop, as a staff member or
 a script does), and the generator's own CPU per call is measured and printed beside the
 server's, so the reader sees what is left of it.
+
+Paced (`rate`), as wrk2 does: the connections together send at a fixed offered rate, each
+its share of a schedule fixed before the start, and a call's time is counted from when the
+schedule meant it to be sent, not from when it was sent. A closed loop sends nothing while
+the server is slow (each client waits for its answer), so its slow moments hold few calls
+and hide in its percentiles ("coordinated omission"); on a schedule, the calls that should
+have been sent meanwhile wait, and their wait is counted.
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ async def _answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
 
 
 async def _run(port: int, clients: int, seconds: float, prebuilt: list[list[bytes]],
-               expect: int) -> tuple[list[float], float, float]:
+               expect: int, rate: float | None) -> tuple[list[float], float, float]:
     connections = []
     for _ in range(clients):
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -48,14 +55,18 @@ async def _run(port: int, clients: int, seconds: float, prebuilt: list[list[byte
         connections.append((reader, writer))
     timings: list[float] = []
     clock = time.perf_counter
-    deadline = clock() + seconds
 
     async def client(number: int) -> None:
         reader, writer = connections[number]
-        for wire in prebuilt[number]:
-            if clock() >= deadline:
+        for n, wire in enumerate(prebuilt[number]):
+            if rate is None:  # closed: the next call as soon as the last is answered
+                started = clock()
+            else:  # paced: this client's calls are every `clients`-th of the schedule
+                started = begun + (n * clients + number) / rate
+            if started >= deadline:
                 return
-            started = clock()
+            if started > clock():
+                await asyncio.sleep(started - clock())
             writer.write(wire)
             status, body = await _answer(reader)
             timings.append(clock() - started)
@@ -63,18 +74,20 @@ async def _run(port: int, clients: int, seconds: float, prebuilt: list[list[byte
                 raise RuntimeError(f"HTTP {status}, expected {expect}: {body[:300]!r}")
         raise RuntimeError(f"client {number} ran out of prebuilt requests: build more")
 
-    cpu, started = time.process_time(), clock()
+    cpu, begun = time.process_time(), clock()
+    deadline = begun + seconds
     await asyncio.gather(*(client(c) for c in range(clients)))
-    elapsed, cpu = clock() - started, time.process_time() - cpu
+    elapsed, cpu = clock() - begun, time.process_time() - cpu
     for _, writer in connections:
         writer.close()
     return timings, elapsed, cpu
 
 
 def hammer_http(port: int, clients: int, seconds: float, build: Request, per_client: int,
-                expect: int = 200) -> tuple[list[float], float, float]:
+                expect: int = 200, rate: float | None = None) -> tuple[list[float], float, float]:
     """`clients` connections each sending its own requests (`build(client, n)`, built first)
-    one after another for `seconds`: the answers' times (s), the elapsed time and the
-    generator's own CPU seconds."""
+    one after another for `seconds`, or, at `rate` calls/s, on a schedule (each call's time then
+    counted from when it was due): the answers' times (s), the elapsed time (until the last
+    answer) and the generator's own CPU seconds."""
     prebuilt = [[build(c, n) for n in range(per_client)] for c in range(clients)]
-    return asyncio.run(_run(port, clients, seconds, prebuilt, expect))
+    return asyncio.run(_run(port, clients, seconds, prebuilt, expect, rate))

@@ -24,7 +24,7 @@ from domain.accounts import CustomerAccount, account_id
 from domain.accounts.invoicing import InvoiceDraft, draft_invoice
 from domain.bounds import check_id
 from domain.errors import LedgerError, UnknownCase, UnknownCustomer
-from domain.kept import Kept
+from domain.kept import ASK, Kept
 from domain.ledger_index import LedgerIndex
 from domain.numbering import INVOICE_SERIES, NumberSeries, is_in_series, series_id
 from domain.policy import POLICY_BOOK_ID, CollectionsPolicy, PolicyBook
@@ -98,9 +98,11 @@ class BillingLedger(Application):
         except AggregateNotFoundError:
             return StaffDirectory.create(at=BEGINNING, actor=SYSTEM)
 
-    def authorize(self, actor: str, permission: Permission) -> None:
-        """Refuse, before anything changes, a command the actor's roles do not allow."""
-        self._directory.read().check_allowed(actor, permission)
+    def authorize(self, actor: str, permission: Permission, *, directory_version=ASK) -> None:
+        """Refuse, before anything changes, a command the actor's roles do not allow.
+        `directory_version`: the staff directory's stored version (DIRECTORY_ID), when the
+        caller asked the store for it just now (see Kept.read)."""
+        self._directory.read(directory_version).check_allowed(actor, permission)
 
     def bootstrap_admin(self, user_id: str, *, at: datetime, actor: str) -> bool:
         directory = self.staff_directory()
@@ -129,8 +131,15 @@ class BillingLedger(Application):
         except AggregateNotFoundError:
             return PolicyBook.create(at=BEGINNING, actor=SYSTEM)
 
-    def policy_for(self, account: CustomerAccount) -> CollectionsPolicy:
-        return self._policies.read().policy(account.policy_name)
+    def policy_for(self, account: CustomerAccount, book_version=ASK) -> CollectionsPolicy:
+        """The account's policy in the book as stored (`book_version`: as for `authorize`)."""
+        return self._policies.read(book_version).policy(account.policy_name)
+
+    def _kept_versions(self) -> tuple[int | None, int | None]:
+        """The staff directory's and the policy book's stored versions, in one query: for a
+        command that checks the one and reads the other (a round trip fewer per payment)."""
+        versions = self.index.current_versions([DIRECTORY_ID, POLICY_BOOK_ID])
+        return versions.get(DIRECTORY_ID), versions.get(POLICY_BOOK_ID)
 
     def publish_policy(self, policy: CollectionsPolicy, *, at: datetime, actor: str) -> bool:
         self.authorize(actor, Permission.CHANGE_COLLECTIONS_POLICY)
@@ -314,10 +323,11 @@ class BillingLedger(Application):
         self, customer_id: str, payment_id: str, amount: int, currency: str, method: str, reference: str,
         invoice_number: str | None = None, *, at: datetime, actor: str,
     ) -> bool:
-        self.authorize(actor, Permission.RECORD_PAYMENTS)
+        directory, book = self._kept_versions()
+        self.authorize(actor, Permission.RECORD_PAYMENTS, directory_version=directory)
         account = self.get_account(customer_id)
         received = account.receive_payment(
-            payment_id, amount, currency, method, reference, invoice_number, self.policy_for(account), at=at, actor=actor
+            payment_id, amount, currency, method, reference, invoice_number, self.policy_for(account, book), at=at, actor=actor
         )
         self.save(account)
         return received

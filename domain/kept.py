@@ -25,6 +25,16 @@ from domain.ledger_index import LedgerIndex
 A = TypeVar("A", bound=Aggregate)
 
 
+class _Ask:
+    def __repr__(self) -> str:
+        return "ASK"
+
+
+# `Kept.read`'s default: ask the store for the stored version now. A caller that asked for it
+# itself, in the same round trip as something else it needed, passes the answer instead.
+ASK = _Ask()
+
+
 class Kept(Generic[A]):
     def __init__(self, aggregate_id: UUID, load: Callable[[], A], index: Callable[[], LedgerIndex]):
         self.aggregate_id = aggregate_id
@@ -32,9 +42,12 @@ class Kept(Generic[A]):
         self._index = index  # the application's, read when asked: it is set after construction
         self._kept: tuple[int | None, A] | None = None  # the stored version it was read at, and it
 
-    def read(self) -> A:
-        """The aggregate as stored now, to read and never to change."""
-        stored = self._index().current_versions([self.aggregate_id]).get(self.aggregate_id)
+    def read(self, stored_version: int | None | _Ask = ASK) -> A:
+        """The aggregate as stored now, to read and never to change. `stored_version` (None:
+        nothing stored), when given, is what the store answered for this very call: a version
+        asked for an earlier request would let a revoked role or policy count one request late."""
+        stored = (self._index().current_versions([self.aggregate_id]).get(self.aggregate_id)
+                  if stored_version is ASK else stored_version)
         kept = self._kept
         if kept is not None and kept[0] == stored:
             return kept[1]

@@ -15,6 +15,10 @@ Three triggers on the recorder's events table, installed with the table:
   transaction, under that lock: where the order is decided, so concurrent writers
   cannot fork the chain.
 
+The recorder appends through `append_<table>(...)`: the lock, the library's NOTIFY and
+the insert in one statement, so that a command's append (autocommit) holds the lock only
+inside the database, never across a round trip to a Python process waiting for its GIL.
+
 An event stored before the chain existed has neither: its commit time is unknown (NULL,
 never invented) and its hash is filled by `ledger db migrate` (`fill_chain`), in
 notification order. Until then, new events chain from nothing (NULL), and the migration
@@ -69,6 +73,21 @@ CREATE OR REPLACE FUNCTION {lock}() RETURNS void
             RAISE EXCEPTION 'events are stored in READ COMMITTED transactions only' USING ERRCODE = '25001';
         END IF;
         LOCK TABLE {schema}.{events} IN EXCLUSIVE MODE;
+    END $$;
+-- An append in one statement: the lock, the notification and the insert, so that a writer
+-- in autocommit holds the lock for no round trip to the client (and no wait of the client's
+-- for its CPU): it is released by the statement's own commit. The insert is the caller's.
+CREATE OR REPLACE FUNCTION {append}(ids uuid[], versions bigint[], topics text[], states bytea[],
+        customers text[], lock_wait text) RETURNS SETOF bigint
+    LANGUAGE plpgsql SET search_path = pg_catalog
+    AS $$ BEGIN
+        PERFORM set_config('lock_timeout', lock_wait, true);
+        PERFORM {lock}();
+        NOTIFY {channel};
+        RETURN QUERY INSERT INTO {schema}.{events} (originator_id, originator_version, topic, state, customer_id)
+            SELECT i, v, t, s, coalesce(c, {schema}.event_json(s) ->> 'customer_id', '')
+            FROM unnest(ids, versions, topics, states, customers) AS e(i, v, t, s, c)
+            RETURNING notification_id;
     END $$;
 CREATE OR REPLACE FUNCTION {serialise}() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog
@@ -134,6 +153,9 @@ def chain_names(schema: str, events_table: str) -> dict:
         "schema": Identifier(schema),
         "events": Identifier(events_table),
         "lock": Identifier(schema, f"lock_{events_table}"),
+        "append": Identifier(schema, f"append_{events_table}"),
+        # the library's channel for the table (PostgresApplicationRecorder.channel_name)
+        "channel": Identifier(events_table.replace(".", "_")),
         "serialise": Identifier(schema, f"serialise_{events_table}"),
         "chain": Identifier(schema, f"chain_{events_table}"),
         "log": Identifier(MAINTENANCE_LOG),
@@ -145,6 +167,12 @@ def chain_names(schema: str, events_table: str) -> dict:
 def install_chain(cursor, schema: str, events_table: str) -> None:
     """Add the columns, the maintenance log, the functions and the triggers (idempotent)."""
     cursor.execute(SQL(CHAIN_DDL).format(**chain_names(schema, events_table)))
+
+
+def append_statement(schema: str, events_table: str) -> SQL:
+    """One append (`append_<table>`): five arrays of the events' fields, and the lock timeout."""
+    return SQL("SELECT n AS notification_id FROM {}(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], %b::text[], %s) AS n").format(
+        Identifier(schema, f"append_{events_table}"))
 
 
 def lock_statement(schema: str, events_table: str) -> SQL:

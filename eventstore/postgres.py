@@ -18,7 +18,7 @@ from psycopg.sql import SQL, Identifier, Literal
 
 from domain.application import BillingLedger
 from domain.credentials import AccessLog
-from eventstore.chain import install_chain, lock_statement
+from eventstore.chain import append_statement, install_chain
 from eventstore.transcoding import FastJSONTranscoder
 
 
@@ -88,10 +88,10 @@ class LedgerRecorder(PostgresProcessRecorder):
 
     The library inserts a batch with executemany in pipeline mode; with batches of
     thousands of events that stalled here (client and server each waiting to read).
-    One INSERT ... SELECT FROM unnest() per batch sends the batch as five arrays, in the
-    same transaction as the tracking record and under the same table lock that keeps
-    notification ids in commit order. The fifth is each event's customer (LedgerMapper);
-    an event stored by other means has its customer read from its JSON.
+    One statement per batch (`append_<table>`, eventstore/chain.py) takes the table lock
+    that keeps notification ids in commit order and inserts the batch, sent as five arrays:
+    alone in autocommit when there is no tracking record (a command's events), last in the
+    tracking record's transaction when there is one.
 
     A tracking object that carries `counts` (the ingest's CountedTracking) also adds them
     to its source's row of `ledger_ingest_counts`, in the same transaction: the counts
@@ -115,11 +115,18 @@ class LedgerRecorder(PostgresProcessRecorder):
         self.sql_create_statements.append(
             SQL("ALTER TABLE {}.{} ADD COLUMN IF NOT EXISTS conflicting bigint NOT NULL DEFAULT 0").format(*self.counts_table)
         )
+        self._append_statement = append_statement(self.datastore.schema, self.events_table_name).as_bytes(None)
         # Asked on every command (domain/kept.py): composed once, not per call.
+        events = SQL("{}.{}").format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
         self._current_versions_statement = SQL(
-            "SELECT originator_id, max(originator_version) AS version FROM {}.{} "
+            "SELECT originator_id, max(originator_version) AS version FROM {} "
             "WHERE originator_id = ANY(%s) GROUP BY originator_id"
-        ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name)).as_bytes(None)
+        ).format(events).as_bytes(None)
+        # One aggregate's, as a scalar subquery (%s: its id; NULL when it has no events): for a
+        # query of another table that needs the version in the same round trip (the service
+        # asks for a token and for the staff directory's version together).
+        self.version_subquery = SQL("(SELECT max(originator_version) FROM {} WHERE originator_id = %s)").format(
+            events).as_string(None)
 
     def create_table(self) -> None:
         super().create_table()
@@ -135,45 +142,46 @@ class LedgerRecorder(PostgresProcessRecorder):
             # Last: from here on the table refuses updates (eventstore/chain.py).
             install_chain(curs, self.datastore.schema, self.events_table_name)
 
-    def _lock_table(self, curs) -> None:
-        # The library's lock, taken through a function with the owner's right to it: the
-        # application role may insert into the store, not lock it (eventstore/chain.py).
-        curs.execute(self.lock_table_statements[0], prepare=True)  # SET LOCAL lock_timeout
-        curs.execute(lock_statement(self.datastore.schema, self.events_table_name), prepare=True)
-
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs) -> Sequence[int] | None:
         tracking: Tracking | None = kwargs.get("tracking")
-        with self.datastore.transaction(commit=True) as curs:
-            if tracking is not None:
-                self._insert_tracking(curs, tracking)
-                counts = getattr(tracking, "counts", None)
-                if counts is not None:
-                    self._add_counts(curs, tracking.application_name, counts)
+        if tracking is None:
             if not stored_events:
                 return []
-            self._lock_table(curs)
-            self._notify_channel(curs)
-            curs.execute(
-                self._unnest_insert_statement(),
-                (
-                    [e.originator_id for e in stored_events],
-                    [e.originator_version for e in stored_events],
-                    [e.topic for e in stored_events],
-                    [e.state for e in stored_events],
-                    [getattr(e, "customer_id", None) for e in stored_events],
-                ),
-                prepare=True,
-            )
-            return [row["notification_id"] for row in curs.fetchall()]
+            # One statement in autocommit (the pool's connections are): the lock is taken,
+            # the events inserted and the lock released by the statement's commit, all in the
+            # database, with no round trip to this process while it is held. Taken across
+            # round trips, each answer had to wait for this thread to get the GIL back.
+            with self.datastore.get_connection() as conn, conn.cursor() as curs:
+                return self._append(curs, stored_events)
+        with self.datastore.transaction(commit=True) as curs:
+            self._insert_tracking(curs, tracking)
+            counts = getattr(tracking, "counts", None)
+            if counts is not None:
+                self._add_counts(curs, tracking.application_name, counts)
+            if not stored_events:
+                return []
+            # last, so that the lock is held for this statement and the commit only
+            return self._append(curs, stored_events)
 
-    def _unnest_insert_statement(self) -> SQL:
-        # %b: the arrays go in binary, without per-element quoting and escaping.
-        return SQL(
-            "INSERT INTO {0}.{1} (originator_id, originator_version, topic, state, customer_id) "
-            "SELECT i, v, t, s, coalesce(c, {0}.event_json(s) ->> 'customer_id', '') "
-            "FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], %b::text[]) AS e(i, v, t, s, c) "
-            "RETURNING notification_id"
-        ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+    def _append(self, curs, stored_events: Sequence[StoredEvent]) -> list[int]:
+        # `append_<table>` takes the library's lock through the owner's function (the
+        # application role may insert into the store, not lock it), notifies the library's
+        # channel and inserts the arrays (%b: binary, without per-element quoting). The fifth
+        # is each event's customer (LedgerMapper); an event stored by other means has its
+        # customer read from its JSON.
+        curs.execute(
+            self._append_statement,
+            (
+                [e.originator_id for e in stored_events],
+                [e.originator_version for e in stored_events],
+                [e.topic for e in stored_events],
+                [e.state for e in stored_events],
+                [getattr(e, "customer_id", None) for e in stored_events],
+                f"{self.datastore.lock_timeout}s",
+            ),
+            prepare=True,
+        )
+        return [row["notification_id"] for row in curs.fetchall()]
 
     def _add_counts(self, curs, source: str, counts) -> None:
         values = [getattr(counts, c) for c in self.COUNT_COLUMNS]

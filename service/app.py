@@ -81,9 +81,12 @@ def open_ledger(settings: Settings) -> BillingLedger:
 def from_environment() -> FastAPI:
     """The app of one worker of `ledger serve --workers N`: each worker a process with its
     own context, on the services the parent resolved and put in the environment."""
+    from service.server import settled
+
     ctx = ServiceContext.open(Settings.from_env())
     app = create_app(ctx)
     app.router.on_shutdown.append(ctx.close)
+    settled()
     return app
 
 

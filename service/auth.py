@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache, wraps
 from typing import Any
@@ -18,7 +18,8 @@ from fastapi import APIRouter, Depends, Request
 
 from domain.credentials import TokenKind
 from domain.errors import PermissionDenied
-from domain.roles import Permission
+from domain.kept import ASK
+from domain.roles import DIRECTORY_ID, Permission
 from service.errors import ERROR_RESPONSES, not_signed_in
 from service.threads import in_thread
 
@@ -36,6 +37,9 @@ class Principal:
     kind: TokenKind
     token_id: str
     must_change_password: bool = False
+    # The staff directory's stored version, asked with the token in this request's one round
+    # trip (ASK: not asked; `authorize` asks). Never carried to another request.
+    directory_version: object = field(default=ASK, compare=False, repr=False)
 
 
 def context(request: Request):
@@ -63,18 +67,19 @@ def _authenticate(request: Request) -> Principal:
 
 def authenticate(ctx, header: str) -> Principal:
     """The principal of an `Authorization` header's bearer token, looked up in the store on
-    every request (a token revoked or expired is refused at once, by every process)."""
+    every request (a token revoked or expired is refused at once, by every process); with the
+    staff directory's version, which its roles are checked against, in the same query."""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise not_signed_in("sign in (POST /v1/sessions) and send `Authorization: Bearer <token>`")
-    row = ctx.credentials.token_by_secret(token.strip())
+    row, directory_version = ctx.credentials.token_and(token.strip(), ctx.ledger.recorder.version_subquery, DIRECTORY_ID)
     if row is None:
         raise not_signed_in("the token is not known")
     if row.revoked_at is not None:
         raise not_signed_in(f"token {row.token_id} was revoked", token_id=row.token_id)
     if row.expires_at <= ctx.clock():
         raise not_signed_in(f"token {row.token_id} expired at {row.expires_at.isoformat()}", token_id=row.token_id)
-    return Principal(row.principal, row.kind, row.token_id, row.must_change_password)
+    return Principal(row.principal, row.kind, row.token_id, row.must_change_password, directory_version)
 
 
 async def staff_principal(who: Principal = Depends(current_principal)) -> Principal:
@@ -126,7 +131,7 @@ def authorize(ctx, who: Principal, permission: Permission, *, roles_checked_by_t
         return who
     _ready(who)
     if not roles_checked_by_the_command:
-        ctx.ledger.authorize(who.id, permission)
+        ctx.ledger.authorize(who.id, permission, directory_version=who.directory_version)
     return who
 
 

@@ -18,6 +18,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import psycopg
 from argon2 import PasswordHasher
@@ -223,14 +224,22 @@ class CredentialStore:
     def token_by_secret(self, secret: str) -> TokenRow | None:
         """Asked on every request, and never kept: a token revoked, or a password set, by any
         `ledger serve` process is refused by all at the next request (one indexed query)."""
+        return self.token_and(secret, "NULL")[0]
+
+    def token_and(self, secret: str, scalar: str, *params: Any) -> tuple[TokenRow | None, Any]:
+        """The token, and the value of a scalar subquery (`scalar`, with `params`) of the same
+        database, asked in the same round trip; (None, None) for a token that is not known."""
         with self.pool.connection() as conn:
             row = conn.execute(
-                f"SELECT {_TOKEN_COLUMNS}, coalesce(p.must_change, false) AS must_change_password "
+                f"SELECT {_TOKEN_COLUMNS}, coalesce(p.must_change, false) AS must_change_password, {scalar} AS also "
                 f"FROM {SCHEMA}.tokens t LEFT JOIN {SCHEMA}.staff_passwords p ON p.user_id = t.principal "
                 "WHERE t.secret_sha256 = %s",
-                (digest(secret),), prepare=True,
+                (*params, digest(secret)), prepare=True,
             ).fetchone()
-        return None if row is None else TokenRow.from_row(row)
+        if row is None:
+            return None, None
+        also = row.pop("also")
+        return TokenRow.from_row(row), also
 
     def token(self, token_id: str) -> TokenRow | None:
         with self.pool.connection() as conn:

@@ -55,11 +55,23 @@ class HttpProtocol(HttpToolsProtocol):
 SERVER_OPTIONS = {"access_log": False, "log_level": "warning", "server_header": False, "http": HttpProtocol}
 
 
+def settled() -> None:
+    """Once a server process has built its app: what it holds for good (modules, the app, its
+    pools) is left out of the garbage collector's full collections from here on. Each full
+    collection walked all of it, holding the GIL: 80 to 110 ms in a worker of bench.api, every
+    request of the process stalled meanwhile (the tail of the p99s, docs/performance.md)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def config(app, **options) -> uvicorn.Config:
     return uvicorn.Config(app, **{**SERVER_OPTIONS, "lifespan": "off", **options})
 
 
 def serve(app, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+    settled()
     uvicorn.Server(config(app, host=host, port=port)).run()
 
 

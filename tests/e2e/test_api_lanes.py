@@ -133,3 +133,14 @@ def test_a_payment_refuses_a_role_at_the_next_request_after_its_revocation(api, 
         refused = clerk.post(PAYMENTS, json=payment("PAY-2"))
         assert refused.status_code == 403 and refused.json()["permission"] == "record, reverse and refund payments"
         assert api.notifications() == before
+
+
+def test_a_read_asks_for_the_token_and_the_staff_directorys_version_in_one_query(api, admin, monkeypatch):
+    open_customer(api.ctx.ledger)
+    relay_and_project(api.ctx.settings, api.ctx.ledger)
+    asked = []
+    ask = api.ctx.ledger.index.current_versions
+    monkeypatch.setattr(api.ctx.ledger.index, "current_versions", lambda ids: asked.append(ids) or ask(ids))
+    assert admin.get(SUPPORT).status_code == 200
+    assert admin.get(SUPPORT, params={"as_of": today()}).status_code == 200
+    assert asked == []  # by either path: the version came with the token
