@@ -1,0 +1,49 @@
+"""The C allocator's settings for the long-running consumer processes (ingest, relay, projector).
+
+Their resident memory crept up under a steady load, with no Python object left behind (a
+drain of 3,000 or 6,000 usage events leaves the same few thousand cyclic objects, those of the
+clients it closes): it was glibc's allocator keeping what it had been given.
+- Its mmap threshold moves: a freed block of, say, 1 MiB (a fetch response, a batch's arrays)
+  raises the threshold to that size, and the next blocks of that size come from the heap,
+  where what is freed between live blocks is never given back.
+- Each thread that allocates gets an arena of its own (kafka-python's network thread, the
+  heartbeat thread, the process's step thread), and each keeps its own free blocks.
+Measured at 3,000 usage events/s over 150 s of steady load: the projector grew from 70 to 81
+MiB and the ingest from 74 to 81 (+17 % and +9 %); with a fixed threshold of 128 KiB and two
+arenas, neither grew (68 and 71 MiB from start to end), for no CPU that stood out of the noise.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import sys
+
+# mallopt's parameters (glibc's malloc.h)
+M_MMAP_THRESHOLD = -3
+M_ARENA_MAX = -8
+
+# glibc's own default starting threshold, kept fixed: larger blocks are mapped, and given back
+# to the system when freed.
+MMAP_THRESHOLD = 128 * 1024
+ARENAS = 2
+# The environment variables that set the same (an operator's choice wins).
+ENVIRONMENT = {M_MMAP_THRESHOLD: "MALLOC_MMAP_THRESHOLD_", M_ARENA_MAX: "MALLOC_ARENA_MAX"}
+
+
+def keep_heap_flat() -> bool:
+    """Fix glibc's mmap threshold and bound its arenas, for this process, unless the environment
+    sets them. Call before the process starts its threads (an arena is a thread's from its first
+    allocation). Returns whether the allocator took them (False off glibc: nothing to do)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    took = True
+    for parameter, value in ((M_MMAP_THRESHOLD, MMAP_THRESHOLD), (M_ARENA_MAX, ARENAS)):
+        if ENVIRONMENT[parameter] not in os.environ:
+            took = bool(mallopt(parameter, value)) and took  # musl's mallopt does nothing and says 0
+    return took
