@@ -8,9 +8,12 @@ clients it closes): it was glibc's allocator keeping what it had been given.
   where what is freed between live blocks is never given back.
 - Each thread that allocates gets an arena of its own (kafka-python's network thread, the
   heartbeat thread, the process's step thread), and each keeps its own free blocks.
-Measured at 3,000 usage events/s over 150 s of steady load: the projector grew from 70 to 81
-MiB and the ingest from 74 to 81 (+17 % and +9 %); with a fixed threshold of 128 KiB and two
-arenas, neither grew (68 and 71 MiB from start to end), for no CPU that stood out of the noise.
+Measured at 3,000 usage events/s (bench.freshness, 30 s of warm-up): without these settings
+the projector went from 70 to 78 MiB in the first 75 s of steady load and the relay from 67
+to 73; with a fixed threshold of 128 KiB and two arenas, the ingest, the relay and the
+projector stayed at 71, 65 and 68 MiB for the first 110 s (the relay to the end), for no CPU
+that stood out of the noise. (The ingest and the projector then grew again, by about a
+quarter MiB a second each, from the same moment: docs/performance.md.)
 """
 
 from __future__ import annotations
