@@ -35,15 +35,35 @@ ARENAS = 2
 ENVIRONMENT = {M_MMAP_THRESHOLD: "MALLOC_MMAP_THRESHOLD_", M_ARENA_MAX: "MALLOC_ARENA_MAX"}
 
 
+def _libc():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+
+
+def give_back_free_memory() -> bool:
+    """Return the free pages inside the heap to the system (glibc's malloc_trim): free() gives
+    back only the heap's top, and blocks freed between live ones (a record's value, a row
+    dumped for PostgreSQL) stay resident however long they stay free. Walks the arenas: a few
+    milliseconds, for a process that calls it every TRIM_SECONDS. Returns whether any was
+    given back (False off glibc)."""
+    trim = getattr(_libc(), "malloc_trim", None)
+    return bool(trim(0)) if trim is not None else False
+
+
+# How often a long-running consumer process gives its free pages back (ledger/processes.py).
+TRIM_SECONDS = 10.0
+
+
 def keep_heap_flat() -> bool:
     """Fix glibc's mmap threshold and bound its arenas, for this process, unless the environment
     sets them. Call before the process starts its threads (an arena is a thread's from its first
     allocation). Returns whether the allocator took them (False off glibc: nothing to do)."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
-    except (OSError, AttributeError):
+    mallopt = getattr(_libc(), "mallopt", None)
+    if mallopt is None:
         return False
     took = True
     for parameter, value in ((M_MMAP_THRESHOLD, MMAP_THRESHOLD), (M_ARENA_MAX, ARENAS)):

@@ -18,6 +18,7 @@ from pathlib import Path
 import psycopg
 
 from consumers import kafka_clients
+from consumers.allocator import TRIM_SECONDS, give_back_free_memory
 from consumers.dead_letters import DeadLetterSender
 from consumers.ingest import UsageIngest
 from consumers.partitions import TrackedMember
@@ -382,6 +383,7 @@ def run(
         follow_relays(processes)
     runners = [Runner(process, stop, outage_deadline, wakeable_pause=pause, gather=gather) for process in processes]
     beat = Heartbeat(heartbeat).beat if heartbeat is not None else None
+    trim_at = time.monotonic() + TRIM_SECONDS
     with BrokerWatch(", ".join(process.name for process in processes), outage_deadline).watching() as broker:
         for runner in runners:
             runner.start()
@@ -392,6 +394,9 @@ def run(
                 if until_drained and pipeline_drained(runners):
                     break
                 broker.check_deadline()
+                if time.monotonic() >= trim_at:  # resident memory that follows what is held, not its peak
+                    give_back_free_memory()
+                    trim_at = time.monotonic() + TRIM_SECONDS
         finally:
             stop.set()
             for runner in runners:
