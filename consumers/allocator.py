@@ -8,12 +8,16 @@ clients it closes): it was glibc's allocator keeping what it had been given.
   where what is freed between live blocks is never given back.
 - Each thread that allocates gets an arena of its own (kafka-python's network thread, the
   heartbeat thread, the process's step thread), and each keeps its own free blocks.
+- free() gives back only the top of the heap: the pages freed between blocks that stay (a
+  ledger record's value, 600-700 bytes, is past Python's small-object allocator) stay
+  resident; malloc_trim gives them back (give_back_free_memory, every TRIM_SECONDS).
 Measured at 3,000 usage events/s (bench.freshness, 30 s of warm-up): without these settings
 the projector went from 70 to 78 MiB in the first 75 s of steady load and the relay from 67
 to 73; with a fixed threshold of 128 KiB and two arenas, the ingest, the relay and the
 projector stayed at 71, 65 and 68 MiB for the first 110 s (the relay to the end), for no CPU
 that stood out of the noise. (The ingest and the projector then grew again, by about a
-quarter MiB a second each, from the same moment: docs/performance.md.)
+quarter MiB a second each, from the same moment: docs/performance.md; the periodic trim came
+after that run.)
 """
 
 from __future__ import annotations
