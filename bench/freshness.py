@@ -3,7 +3,7 @@
 (`ledger ingest`, `ledger relay`, `ledger project`, as in docker-compose), and whether any of
 them grows.
 
-    .venv/bin/python -m bench.freshness [--rate 5000] [--seconds 300] [--customers 200]
+    .venv/bin/python -m bench.freshness [--rate 5000] [--seconds 300] [--rebalance-seconds 60]
 
 A publisher process sends usage at a steady rate (in ticks of 10 ms). Some of it are
 samples: usage of probe customers, who get nothing else, so that the n-th sample of a
@@ -11,9 +11,14 @@ probe is shown once the probe's row counts n usage lines. This process polls tho
 (every POLL_SECONDS) and takes, for each sample, the time from its send to the first poll
 that shows it (the producer's linger is part of it; the poll adds up to POLL_SECONDS).
 
-Halfway, a second `ledger ingest` joins the group: the samples sent in the REBALANCE_SECONDS
-after it started are reported apart. Each process's resident memory (VmRSS) is read after
-the warm-up and at the end; growth within 10 % is the target.
+The run has three phases, reported apart (and the whole run besides):
+- the warm-up (`--warmup`): not counted;
+- the steady phase (`--seconds`): nobody joins or leaves; its latencies, each process's
+  resident memory (VmRSS: at its start, its peak, at its end; growth within 10 % is the
+  target) and each process's CPU per 1,000 events;
+- the rebalance phase (`--rebalance-seconds`): a second `ledger ingest` starts as it begins,
+  and the publisher goes on at the same rate; its latencies, how long until they were back
+  under the target, and the memory the catching up took.
 """
 
 from __future__ import annotations
@@ -42,7 +47,6 @@ from schemas import registry
 
 POLL_SECONDS = 0.01
 TICK_SECONDS = 0.01
-REBALANCE_SECONDS = 30.0
 PROBES = 20
 SAMPLES_PER_SECOND = 20
 PROCESSES = ("ingest", "relay", "project")
@@ -155,6 +159,11 @@ def publish(settings: Settings, customers: list[str], probes: list[str], rate: i
 @dataclass
 class Latencies:
     seconds: list[float] = field(default_factory=list)
+    sent_at: list[float] = field(default_factory=list)  # each sample's send, in the same order
+
+    def add(self, sent_at: float, latency: float) -> None:
+        self.sent_at.append(sent_at)
+        self.seconds.append(latency)
 
     def summary(self) -> dict:
         if not self.seconds:
@@ -165,6 +174,15 @@ class Latencies:
             return round(ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)], 3)
 
         return {"samples": len(ordered), "p50": at(0.50), "p99": at(0.99), "max": round(ordered[-1], 3)}
+
+    def back_under(self, target: float, since: float) -> float | None:
+        """Seconds from `since` to the send of the first sample from which every later one was
+        shown within `target` (None if the last one was not)."""
+        ordered = sorted(zip(self.sent_at, self.seconds))
+        if not ordered or ordered[-1][1] >= target:
+            return None
+        last_late = max((n for n, (_, latency) in enumerate(ordered) if latency >= target), default=-1)
+        return round(max(0.0, ordered[last_late + 1][0] - since), 1)
 
 
 def shown_usage_lines(conn: psycopg.Connection, settings: Settings, probes: list[str]) -> dict[str, int]:
@@ -178,12 +196,12 @@ def shown_usage_lines(conn: psycopg.Connection, settings: Settings, probes: list
     return dict(rows)
 
 
-def watch(settings, probes, samples, counted_from: float, rebalance_at, tick, deadline: float, published_by) -> tuple:
+def watch(settings, probes, samples, phase_of, tick, deadline: float, published_by) -> tuple[dict, int]:
     """Resolve each sample as its probe's row shows it, calling `tick` on every poll and
     `published_by` once with the publisher's CPU seconds when it has sent everything;
-    returns the latencies of the samples sent after `counted_from` outside and inside the
-    rebalance window, and how many samples no row showed by `deadline`."""
-    steady, rebalance = Latencies(), Latencies()
+    returns the latencies of the samples by the phase `phase_of` gives their send (None:
+    not counted), and how many samples no row showed by `deadline`."""
+    phases: dict[str, Latencies] = {}
     waiting: list[tuple[str, int, float]] = []
     published = False
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
@@ -203,13 +221,11 @@ def watch(settings, probes, samples, counted_from: float, rebalance_at, tick, de
             for probe, n, sent_at in waiting:
                 if shown.get(probe, 0) < n:
                     still.append((probe, n, sent_at))
-                elif sent_at >= counted_from:
-                    at = rebalance_at()
-                    window = rebalance if at is not None and at <= sent_at < at + REBALANCE_SECONDS else steady
-                    window.seconds.append(now - sent_at)
+                elif (phase := phase_of(sent_at)) is not None:
+                    phases.setdefault(phase, Latencies()).add(sent_at, now - sent_at)
             waiting = still
             if published and (not waiting or now > deadline):
-                return steady, rebalance, len(waiting)
+                return phases, len(waiting)
             time.sleep(POLL_SECONDS)
 
 
@@ -270,46 +286,43 @@ class StageLog:
                 + " ".join(f"{name} {resident_kib(p.pid) / 1024:.0f}" for name, p in self.processes.items() if p.poll() is None))
 
 
-# Memory is judged from this many seconds of load on: in the first minute each process fills
-# its first full polls and batches, its PostgreSQL statements and Python's allocator arenas;
-# after it, what a process holds is bounded by a poll or a batch, and any further growth
-# would be one that goes on with time (the target: within GROWTH_TARGET to the end).
-MEMORY_SETTLED_SECONDS = 60.0
-
-
 class Memory:
-    """Each process's resident memory after the warm-up, once settled, at its peak after
-    that, and at the end."""
+    """Each process's resident memory over a phase: at its start, at its peak, at its end.
 
-    def __init__(self, processes: dict[str, subprocess.Popen]):
-        self.processes = processes
-        self.start: dict[str, int] = {}
-        self.settled: dict[str, int] = {}
-        self.peak: dict[str, int] = {}
-        self.end: dict[str, int] = {}
+    The target is judged over the steady phase, from its start: the warm-up before it is
+    where each process fills its first polls and batches, its PostgreSQL statements and
+    Python's allocator arenas; after it, what a process holds is bounded by a poll or a
+    batch, and growth that goes on with time is what the target is about."""
 
-    def now(self) -> dict[str, int]:
-        return {name: resident_kib(p.pid) for name, p in self.processes.items()}
+    def __init__(self):
+        self.readings: dict[str, dict[str, dict[str, int]]] = {}  # phase -> start/peak/end -> process -> KiB
 
-    def read(self, elapsed: float, warmup: float, settled_at: float) -> None:
+    @staticmethod
+    def now(processes: dict[str, subprocess.Popen]) -> dict[str, int]:
+        return {name: resident_kib(p.pid) for name, p in processes.items() if p.poll() is None}
+
+    def begin(self, phase: str, processes: dict[str, subprocess.Popen], starting: tuple[str, ...] = ()) -> None:
+        """`starting`: processes that start with the phase (their start says nothing: no growth for them)."""
+        self.processes, self.starting = processes, starting
+        start = self.now(processes)
+        self.readings[phase] = {"start": start, "peak": dict(start), "end": dict(start)}
+        say(f"{phase} phase begins: " + ", ".join(f"{n} {k / 1024:.0f} MiB" for n, k in start.items()))
+
+    def read(self, phase: str) -> None:
         """Called on every poll of the watcher (cheap: one small /proc file per process)."""
-        if not self.start and elapsed >= warmup:
-            self.start = self.now()
-            say("warm-up done: " + ", ".join(f"{n} {k / 1024:.0f} MiB" for n, k in self.start.items()))
-        if not self.settled and elapsed >= settled_at:
-            self.settled = self.now()
-            say(f"{settled_at:.0f} s: " + ", ".join(f"{n} {k / 1024:.0f} MiB" for n, k in self.settled.items()))
-        if self.settled:
-            for name, kib in self.now().items():
-                self.peak[name] = max(kib, self.peak.get(name, 0))
+        phase_readings = self.readings[phase]
+        for name, kib in self.now(self.processes).items():
+            phase_readings["peak"][name] = max(kib, phase_readings["peak"].get(name, 0))
+            phase_readings["end"][name] = kib
 
-    def lines(self) -> list[dict]:
-        base = self.settled or self.start
+    def lines(self, phase: str) -> list[dict]:
+        if phase not in self.readings:
+            return []
+        start, peak, end = (self.readings[phase][k] for k in ("start", "peak", "end"))
         return [
-            {"process": name, "start_mib": mib(self.start[name]), "settled_mib": mib(base[name]),
-             "peak_mib": mib(self.peak.get(name, base[name])), "end_mib": mib(self.end[name]),
-             "growth": round(max(self.end[name], self.peak.get(name, 0)) / base[name] - 1, 3)}
-            for name in self.processes
+            {"process": name, "start_mib": mib(start[name]), "peak_mib": mib(peak[name]), "end_mib": mib(end[name]),
+             "growth": None if name in self.starting else round(max(end[name], peak[name]) / start[name] - 1, 3)}
+            for name in start
         ]
 
 
@@ -319,8 +332,8 @@ def mib(kib: int) -> float:
 
 class Cpu:
     """CPU seconds of each long-running process (with its children) and of the embedded
-    PostgreSQL and broker over the measured window (from the warm-up's end to the
-    publisher's last send), per 1,000 events it handled in that window: a stage behind
+    PostgreSQL and broker over the steady phase, per 1,000 events it handled in that
+    phase: a stage behind
     handles fewer than were published, and its cost is per event it handled (the ingest,
     the relay and the projector each by its own count; the others by the ingest's)."""
 
@@ -342,8 +355,8 @@ class Cpu:
         self.first, self.started_at = tree_cpu_seconds(self.pids), time.monotonic()
         self.first_positions = self.stages.positions()
 
-    def mark_end(self, publisher_seconds: float) -> None:
-        self.last, self.ended_at = tree_cpu_seconds(self.pids) | {"publisher": publisher_seconds}, time.monotonic()
+    def mark_end(self) -> None:
+        self.last, self.ended_at = tree_cpu_seconds(self.pids), time.monotonic()
         self.last_positions = self.stages.positions()
 
     def lines(self) -> list[dict]:
@@ -363,13 +376,17 @@ class Cpu:
         return lines
 
 
+PHASES = ("steady", "rebalance")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=int, default=5000, help="usage events published per second")
-    parser.add_argument("--seconds", type=float, default=300, help="how long to publish, after the warm-up")
-    parser.add_argument("--warmup", type=float, default=15, help="seconds of load before latency and CPU count")
+    parser.add_argument("--warmup", type=float, default=30, help="seconds of load before anything counts")
+    parser.add_argument("--seconds", type=float, default=300, help="the steady phase: seconds nobody joins")
+    parser.add_argument("--rebalance-seconds", type=float, default=60,
+                        help="the rebalance phase: seconds of load after a second ingest member starts (0: none)")
     parser.add_argument("--customers", type=int, default=200, help="customers the load is spread over")
-    parser.add_argument("--no-rebalance", action="store_true", help="no second ingest member halfway")
     parser.add_argument("--logs", type=Path, default=Path("/tmp"), help="where the processes' output goes")
     args = parser.parse_args()
 
@@ -384,42 +401,52 @@ def main() -> None:
         second_ingest: subprocess.Popen | None = None
         context = multiprocessing.get_context("spawn")
         samples, started = context.Queue(), context.Event()
-        total = args.warmup + args.seconds
+        total = args.warmup + args.seconds + args.rebalance_seconds
         publisher = context.Process(target=publish, args=(settings, customers, probes, args.rate, total, samples, started))
-        memory = Memory(processes)
-        # Memory is judged from MEMORY_SETTLED_SECONDS of load on, in a run long enough to have a rest to judge.
-        settled_at = MEMORY_SETTLED_SECONDS if total >= 2 * MEMORY_SETTLED_SECONDS else args.warmup
+        memory = Memory()
         try:
             say(f"the pipeline showed a first usage event after {wait_until_running(settings, ready, processes, 120):.1f} s")
             publisher.start()
             started.wait(60)
             begin = time.monotonic()
-            say(f"publishing {args.rate:,} usage events/s for {args.warmup:.0f} s of warm-up and {args.seconds:.0f} s")
-            rebalance: dict[str, float] = {}
+            steady_from, rebalance_from = begin + args.warmup, begin + args.warmup + args.seconds
+            say(f"publishing {args.rate:,} usage events/s: {args.warmup:.0f} s of warm-up, a steady phase of "
+                f"{args.seconds:.0f} s, a rebalance phase of {args.rebalance_seconds:.0f} s")
             stages = StageLog(settings, args.rate, begin, total, processes)
             cpu = Cpu(settings, processes, stages)
             cpu.add("publisher", publisher.pid)
+            phase = None
 
-            def rebalance_at() -> float | None:
-                return rebalance.get("at")
+            def phase_of(sent_at: float) -> str | None:
+                if sent_at < steady_from:
+                    return None  # the warm-up
+                return "steady" if sent_at < rebalance_from else "rebalance"
 
             def on_the_way() -> None:
-                """Memory and CPU after the warm-up; the second ingest member halfway (from the watcher's loop)."""
-                nonlocal second_ingest
+                """Each phase's start and end as the watcher's loop passes them (memory, CPU, the second member)."""
+                nonlocal second_ingest, phase
                 stages.tick()
-                elapsed = time.monotonic() - begin
-                if not cpu.first and elapsed >= args.warmup:
+                now = time.monotonic()
+                if phase is None and now >= steady_from:
+                    phase = "steady"
                     cpu.mark_start()
-                memory.read(elapsed, args.warmup, settled_at)
-                if not args.no_rebalance and second_ingest is None and elapsed >= args.warmup + args.seconds / 2:
+                    memory.begin(phase, processes)
+                elif phase == "steady" and now >= rebalance_from and args.rebalance_seconds > 0:
+                    cpu.mark_end()
+                    memory.read(phase)
+                    phase = "rebalance"
                     second_ingest = start("ingest", env, args.logs)
-                    cpu.add("ingest (second)", second_ingest.pid)
-                    rebalance["at"] = time.monotonic()
-                    say("a second ingest member started")
+                    say("rebalance phase: a second ingest member started")
+                    memory.begin(phase, {**processes, "ingest (second)": second_ingest}, starting=("ingest (second)",))
+                if phase is not None:
+                    memory.read(phase)
 
-            steady, during, unseen = watch(settings, probes, samples, begin + args.warmup, rebalance_at, on_the_way,
-                                           deadline=begin + total + 60, published_by=cpu.mark_end)
-            memory.end = memory.now()
+            def published_by(_seconds: float) -> None:
+                if not cpu.last:  # a run without a rebalance phase: the steady phase ends with the publishing
+                    cpu.mark_end()
+
+            phases, unseen = watch(settings, probes, samples, phase_of, on_the_way,
+                                   deadline=begin + total + 60, published_by=published_by)
         finally:
             publisher.join(timeout=30)
             for process in [*processes.values(), second_ingest]:
@@ -429,26 +456,36 @@ def main() -> None:
                 if process is not None:
                     process.wait(timeout=60)
 
-    memory_lines, cpu_lines = memory.lines(), cpu.lines()
-    steady_figures, rebalance_figures = steady.summary(), during.summary()
-    say(f"freshness at {args.rate:,} usage events/s over {args.seconds:.0f} s (publish to customer_balances row):")
-    say(f"  steady:    {figures_text(steady_figures)}")
-    say(f"  rebalance: {figures_text(rebalance_figures)} (samples sent within {REBALANCE_SECONDS:.0f} s of a second ingest member starting)")
+    figures = {name: phases.get(name, Latencies()).summary() for name in PHASES}
+    figures["whole"] = Latencies([s for p in phases.values() for s in p.seconds]).summary()
+    recovered = phases["rebalance"].back_under(P99_TARGET, rebalance_from) if "rebalance" in phases else None
+    memory_lines = {name: memory.lines(name) for name in PHASES}
+    cpu_lines = cpu.lines()
+    say(f"freshness at {args.rate:,} usage events/s (publish to customer_balances row):")
+    say(f"  steady, {args.seconds:.0f} s after {args.warmup:.0f} s of warm-up, nobody joining: {figures_text(figures['steady'])}")
+    if args.rebalance_seconds > 0:
+        say(f"  rebalance, the {args.rebalance_seconds:.0f} s after a second ingest member started: "
+            f"{figures_text(figures['rebalance'])}; every sample shown within {P99_TARGET:.0f} s again from "
+            + ("never" if recovered is None else f"{recovered:.1f} s after it started"))
+    say(f"  the whole run after the warm-up: {figures_text(figures['whole'])}")
     say(f"  never shown: {unseen}")
-    for line in memory_lines:
-        say(f"  {line['process']:8} resident MiB: {line['start_mib']:6.1f} after warm-up, {line['settled_mib']:6.1f} at "
-            f"{settled_at:.0f} s, peak {line['peak_mib']:6.1f} after, {line['end_mib']:6.1f} at the end "
-            f"({line['growth']:+.1%}: peak or end against {settled_at:.0f} s)")
+    for name in PHASES:
+        for line in memory_lines[name]:
+            growth = "started with the phase" if line["growth"] is None else f"{line['growth']:+.1%}: peak or end against the start"
+            say(f"  {name:9} {line['process']:16} resident MiB: {line['start_mib']:6.1f} at its start, peak "
+                f"{line['peak_mib']:6.1f}, {line['end_mib']:6.1f} at its end ({growth})")
     for line in cpu_lines:
-        say(f"  {line['process']:16} CPU {line['cpu_seconds']:7.1f} s ({line['cores']:.2f} of a core), "
+        say(f"  steady    {line['process']:16} CPU {line['cpu_seconds']:7.1f} s ({line['cores']:.2f} of a core), "
             f"{line['ms_per_1000_events']:6.1f} ms per 1,000 events it handled ({line['events']:,})")
     report(
-        "freshness_p99_seconds", steady_figures.get("p99", float("nan")), "s",
-        rate=args.rate, seconds=args.seconds, steady=steady_figures, rebalance=rebalance_figures, unseen=unseen,
-        memory=memory_lines, memory_from_seconds=settled_at, cpu=cpu_lines, target_p99=P99_TARGET,
+        "freshness_p99_seconds", figures["steady"].get("p99", float("nan")), "s",
+        rate=args.rate, warmup=args.warmup, seconds=args.seconds, rebalance_seconds=args.rebalance_seconds,
+        steady=figures["steady"], rebalance=figures["rebalance"], whole=figures["whole"],
+        rebalance_recovered_after=recovered, unseen=unseen, memory=memory_lines["steady"],
+        memory_rebalance=memory_lines["rebalance"], cpu_steady=cpu_lines, target_p99=P99_TARGET,
         target_growth=GROWTH_TARGET,
-        met=bool(steady_figures.get("p99", math.inf) < P99_TARGET and unseen == 0
-                 and all(line["growth"] <= GROWTH_TARGET for line in memory_lines)),
+        met=bool(figures["steady"].get("p99", math.inf) < P99_TARGET and unseen == 0
+                 and all(line["growth"] <= GROWTH_TARGET for line in memory_lines["steady"])),
     )
 
 

@@ -73,7 +73,9 @@ def request_limit(settings: KafkaSettings) -> int:
 
 # How long a member may go unheard before the group drops it, and how quickly the group
 # moves on. The embedded broker answers a join after about half the session timeout, at the
-# first join and at every rebalance, and the members read nothing meanwhile (measured, one
+# first join and at every rebalance (its source holds each JoinGroup until half the session
+# timeout has passed, in one-second steps; nothing else in the request shortens that: see
+# docs/performance.md, the rebalance stall), and the members read nothing meanwhile (measured, one
 # member joined by a second: 5.0 s of no reading at 10 s, 3.0 s at 6 s, 2.0 s at 4 s, 1.0 s
 # at 2 s; the heartbeat interval only moves when the first member hears of the rebalance).
 # 6 s is the least a Kafka broker accepts by default (group.min.session.timeout.ms); a

@@ -56,9 +56,13 @@ CREATE TABLE IF NOT EXISTS {schema}.{log} (
 CREATE OR REPLACE FUNCTION {schema}.chain_field(x bytea) RETURNS bytea
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$ SELECT CASE WHEN x IS NULL THEN '\\x00'::bytea ELSE '\\x01'::bytea || int4send(octet_length(x)) || x END $$;
+-- STABLE, as what it calls is (convert_to, extract from a timestamptz): declared IMMUTABLE,
+-- PostgreSQL would not inline it into the chain trigger's expression, and each stored event
+-- ran it through the SQL-function executor (measured: the trigger's time per event fell by a
+-- third to a half, of an insert's two thirds). The same bytes are hashed either way.
 CREATE OR REPLACE FUNCTION {schema}.event_hash(
         prev bytea, n bigint, o uuid, v bigint, t text, s bytea, c text, r timestamptz) RETURNS bytea
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE
     AS $$ SELECT sha256(prev || int8send(n) || uuid_send(o) || int8send(v)
         || {schema}.chain_field(convert_to(t, 'UTF8')) || {schema}.chain_field(s)
         || {schema}.chain_field(convert_to(c, 'UTF8'))

@@ -61,9 +61,11 @@ def cmd_demo(settings: Settings, args) -> int:
 
 
 def run_processes(settings: Settings, args, build) -> int:
+    from consumers.allocator import keep_heap_flat
     from consumers.collector import tune_collector
     from ledger.processes import run
 
+    keep_heap_flat()  # first: before the processes' clients start their threads
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
