@@ -83,6 +83,10 @@ DROP INDEX IF EXISTS {schema}.ledger_events_by_customer;
 CUSTOMER_INDEX = "events_by_customer"
 
 
+class StoreNotMigrated(RuntimeError):
+    """The store lacks what this version writes through, and this process may not create it."""
+
+
 class LedgerRecorder(PostgresProcessRecorder):
     """The library's process recorder, with a batch insert of its own, ingest counts, and queries.
 
@@ -141,6 +145,20 @@ class LedgerRecorder(PostgresProcessRecorder):
             curs.execute(SQL(CUSTOMER_COLUMN_DDL).format(**names))
             # Last: from here on the table refuses updates (eventstore/chain.py).
             install_chain(curs, self.datastore.schema, self.events_table_name)
+
+    def check_migrated(self) -> None:
+        """For a process that may not create the store's objects (not its owner): the append
+        function it writes through is there, or it says which command makes it, before any write
+        fails on PostgreSQL's "function does not exist"."""
+        append = f"append_{self.events_table_name}"
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute("SELECT to_regproc(format('%%I.%%I', %s::text, %s::text)) IS NOT NULL AS found",
+                         (self.datastore.schema, append))
+            if not curs.fetchone()["found"]:
+                raise StoreNotMigrated(
+                    f"the event store in schema {self.datastore.schema!r} has no {append}(): it was made by an "
+                    "earlier version or not at all; run `ledger db migrate` with its owner's credentials first"
+                )
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs) -> Sequence[int] | None:
         tracking: Tracking | None = kwargs.get("tracking")
@@ -366,6 +384,18 @@ def setup_lock(database_url: str) -> Iterator[None]:
             conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
 
 
+def as_migrated(app, owner: bool):
+    """`app`, once a process that is not the store's owner has found the store migrated (closed
+    and refused otherwise: `LedgerRecorder.check_migrated`)."""
+    if not owner:
+        try:
+            app.recorder.check_migrated()
+        except StoreNotMigrated:
+            app.close()
+            raise
+    return app
+
+
 def open_application(settings: StoreSettings) -> BillingLedger:
     from eventstore.index import PostgresLedgerIndex
 
@@ -373,7 +403,7 @@ def open_application(settings: StoreSettings) -> BillingLedger:
         owner = may_set_up(settings.database_url, settings.store_schema)
         if owner:
             ensure_schema(settings.database_url, settings.store_schema)
-        app = BillingLedger(env=application_env(settings, create_tables=owner))
+        app = as_migrated(BillingLedger(env=application_env(settings, create_tables=owner)), owner)
         app.index = PostgresLedgerIndex(app, create=owner)
     return app
 
@@ -385,4 +415,4 @@ def open_access_log(settings: StoreSettings) -> AccessLog:
         owner = may_set_up(settings.database_url, settings.store_schema)
         if owner:
             ensure_schema(settings.database_url, settings.store_schema)
-        return AccessLog(env=application_env(settings, create_tables=owner))
+        return as_migrated(AccessLog(env=application_env(settings, create_tables=owner)), owner)

@@ -77,6 +77,26 @@ def test_the_application_role_records_and_reads_events_through_the_recorder(sett
     assert walk(settings).broken is None
 
 
+def test_the_application_role_on_a_store_not_migrated_is_told_to_migrate_before_any_write(settings, roles, app):
+    from eventstore.postgres import StoreNotMigrated
+
+    table = app.recorder.events_table_name
+    execute(settings, f'DROP FUNCTION "{settings.store_schema}"."append_{table}"')  # as a store of an earlier version
+    before = ids(settings)
+
+    with pytest.raises(StoreNotMigrated, match=r"has no append_.*run `ledger db migrate` with its owner's credentials"):
+        open_application(as_role(settings, roles["app"]))
+    assert ids(settings) == before
+
+    open_application(as_role(settings, roles["owner"])).close()  # the owner's start, as `ledger db migrate`, makes it
+    migrated = open_application(as_role(settings, roles["app"]))
+    try:
+        open_customer(migrated, "CUST-3")
+    finally:
+        migrated.close()
+    assert len(ids(settings)) > len(before)
+
+
 def test_the_owner_changes_an_event_only_with_the_logged_switch(settings, roles):
     first = ids(settings)[0]
     update = f"UPDATE {events(settings)} SET topic = topic WHERE notification_id = {first}"
