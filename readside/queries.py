@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -20,7 +19,6 @@ from projections.balances import BALANCES_VIEW
 from projections.base import Filter, View
 from projections.collections import COLLECTIONS_VIEW
 from readside.settings import ReadSideSettings
-from readside.tables import cell, display_amount, render
 
 BALANCE_COLUMNS = BALANCES_VIEW.shown_columns
 _OPERATORS = {"=": SQL("="), ">=": SQL(">="), "<=": SQL("<=")}
@@ -87,59 +85,6 @@ def balances(settings: ReadSideSettings, customer_id: str | None = None) -> list
     return [{c: r[c] for c in BALANCE_COLUMNS} for r in rows]
 
 
-def view_table(view: View, rows: list[dict], fmt: str, columns: list[str] | None = None) -> str:
-    columns = columns or view.shown_columns
-    if fmt == "table" and any(isinstance(r.get(c), (list, dict)) for r in rows for c in columns):
-        return render_sections(view, rows, columns)
-    if fmt == "table":
-        rows = [
-            {**r, **{a: display_amount(r[a], r.get(c)) for a, c in view.amounts.items() if r.get(a) is not None}}
-            for r in rows
-        ]
-    return render(rows, columns, fmt)
-
-
-def render_sections(view: View, rows: list[dict], columns: list[str]) -> str:
-    """Rows that hold lists (a customer's invoices, payments, timeline...) read better one at
-    a time: a line per value, and a small table per list."""
-    blocks = []
-    for row in rows:
-        currency = row.get("currency")
-        lines = [f"{view.key}: {cell(row[view.key])}"]
-        for column in columns:
-            value = row.get(column)
-            if column == view.key:
-                continue
-            if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-                lines.append(f"{column}:")
-                table = [{k: _cell(v, k, view, currency) for k, v in item.items()} for item in value]
-                lines += ["  " + line for line in render(table, list(value[0]), "table").splitlines()]
-            else:
-                shown = cell(_cell(value, column, view, currency)) if value not in (None, []) else "(none)"
-                lines.append(f"{column}: {shown}")
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks)
-
-
-def _cell(value: Any, name: str | None, view: View, currency: str | None) -> str:
-    if value is None:
-        return ""
-    if name in view.amounts and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-        return display_amount(value, currency)
-    if isinstance(value, list):
-        return ", ".join(_cell(v, None, view, currency) for v in value)
-    if isinstance(value, dict):
-        return " ".join(_cell(v, k, view, currency) for k, v in value.items())
-    return str(value)
-
-
-def balance_table(rows: list[dict], fmt: str) -> str:
-    return view_table(BALANCES_VIEW, rows, fmt)
-
-
-SUMMARY_COLUMNS = ["customer_id", "currency", "invoiced", "paid", "balance", "overdue", "collection_status", "unbilled_usage"]
-
-
 def billing_summary(settings: ReadSideSettings, as_of: date | None = None) -> list[dict]:
     """Per customer, its balance and its collection status, both as of one day."""
     with psycopg.connect(settings.database_url) as conn:  # one transaction: one as-of, one snapshot
@@ -147,7 +92,3 @@ def billing_summary(settings: ReadSideSettings, as_of: date | None = None) -> li
         statuses = ViewQuery(COLLECTIONS_VIEW, as_of=as_of).rows(conn, settings.views_schema)
     status_of = {r["customer_id"]: r["collection_status"] for r in statuses}
     return [{**r, "collection_status": status_of.get(r["customer_id"])} for r in rows]
-
-
-def summary_table(rows: list[dict], fmt: str) -> str:
-    return view_table(BALANCES_VIEW, rows, fmt, SUMMARY_COLUMNS)
