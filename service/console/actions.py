@@ -13,7 +13,6 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 
 from domain.errors import InvalidCommand, LedgerError, PermissionDenied, UnknownCustomer
 from domain.money import minor_units_exactly
@@ -24,6 +23,7 @@ from service.console.support_page import customer_page
 from service.console.web import done, needs, new_id, page, principal_of, today_of
 from service.errors import ServiceError
 from service.routes import billing, cases, collections
+from service.threads import in_thread
 from service.values import Money
 
 router = APIRouter(include_in_schema=False)
@@ -61,9 +61,9 @@ async def posted(request: Request, work: Callable[..., Any], *args: Any):
     `work(request, staff, form, *args)`. Only reading the form is async: the ledger's work
     runs in the thread pool, as the API's (sync) endpoints do, so that one slow command does
     not hold up every other page."""
-    staff = await run_in_threadpool(session.staff_of, request)
+    staff = await in_thread(session.staff_of, request)
     form = await form_of(request, staff)
-    return await run_in_threadpool(work, request, staff, form, *args)
+    return await in_thread(work, request, staff, form, *args)
 
 
 async def on_customer(request: Request, customer_id: str, handler: Callable, call: Callable[[dict, Acting, str], Any],

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from domain.roles import Permission
 from ledger.runs import COLLECTIONS_RUN
 from projections.collections import COLLECTIONS_VIEW
+from service import values
 from service.auth import context
 from service.console import charts, preview, reads
 from service.console.session import SIGN_IN_COOKIE, new_sign_in_token, set_cookie
@@ -117,6 +118,5 @@ def collection_statuses(request: Request, status: str = "", after: str = "") -> 
 
 def paged(rows: list[dict], after: str) -> dict:
     """A page of the customers behind a bar (one more was read: there is a next page)."""
-    shown = rows[:reads.PAGE]
-    more = len(rows) > reads.PAGE
-    return {"behind": shown, "after": after, "next_after": shown[-1]["customer_id"] if more else None}
+    page_of = values.paged(rows, reads.PAGE, lambda row: row["customer_id"])
+    return {"behind": page_of["data"], "after": after, "next_after": page_of["next"]}

@@ -77,7 +77,10 @@ def _filter_values(view: View, given: dict[str, Any]) -> list:
 
 
 def read(request: Request, query: ViewQuery) -> list[dict]:
-    ctx = context(request)
+    return rows_of(context(request), query)
+
+
+def rows_of(ctx, query: ViewQuery) -> list[dict]:
     with ctx.views_pool.connection() as conn:
         return query.rows(conn, ctx.settings.views_schema)
 
@@ -139,8 +142,7 @@ def read_support(customer_id: str, request: Request, as_of: date | None = Query(
 def support_answer(ctx, customer_id: str, as_of: date | None) -> bytes:
     """A customer's support view as the API answers it: its JSON, built once (the row is
     already what SupportRow declares; checking it again against the model cost more than the query)."""
-    with ctx.views_pool.connection() as conn:
-        rows = ViewQuery(SUPPORT, key=customer_id, as_of=as_of).rows(conn, ctx.settings.views_schema)
+    rows = rows_of(ctx, ViewQuery(SUPPORT, key=customer_id, as_of=as_of))
     if not rows:
         raise ServiceError(404, "not_projected", f"no support view for customer {customer_id!r} "
                            "(no such account, or not projected yet)", customer_id=customer_id)
