@@ -12,25 +12,24 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
+
+from bench.common import children_cpu_seconds
 
 
 def timed(env: dict[str, str], args: list[str]) -> tuple[float, float]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = children_cpu_seconds()
     started = time.perf_counter()
     done = subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True)
     wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(args)}: exit {done.returncode}: {done.stderr.strip()}")
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, children_cpu_seconds() - cpu
 
 
 def report(name: str, env: dict[str, str], args: list[str], runs: int) -> None:

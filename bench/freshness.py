@@ -363,12 +363,9 @@ class Cpu:
         if not self.first or not self.last:
             return []
         window = self.ended_at - self.started_at
-        used_by: dict[str, float] = {}
-        for name, seconds in self.last.items():
-            process = name.split(" (")[0]  # the second ingest member counts with the first
-            used_by[process] = used_by.get(process, 0.0) + seconds - self.first.get(name, 0.0)
         lines = []
-        for name, used in used_by.items():
+        for name, seconds in self.last.items():  # the steady phase's: no second member is counted
+            used = seconds - self.first.get(name, 0.0)
             counted = self.COUNTED_BY.get(name, "consumed")
             events = max(1, self.last_positions[counted] - self.first_positions[counted])
             lines.append({"process": name, "cpu_seconds": round(used, 2), "cores": round(used / window, 2),

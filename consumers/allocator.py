@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 import sys
 
@@ -39,6 +40,7 @@ ARENAS = 2
 ENVIRONMENT = {M_MMAP_THRESHOLD: "MALLOC_MMAP_THRESHOLD_", M_ARENA_MAX: "MALLOC_ARENA_MAX"}
 
 
+@functools.cache  # looked up once: find_library runs `ldconfig -p`, and the trim comes every TRIM_SECONDS
 def _libc():
     if not sys.platform.startswith("linux"):
         return None
