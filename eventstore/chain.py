@@ -5,10 +5,14 @@ Three triggers on the recorder's events table, installed with the table:
 * `ledger_events_append_only` refuses UPDATE, DELETE and TRUNCATE for every role, unless
   the transaction sets `ledger.maintenance` to a reason and the role is (a member of) the
   table's owner; each such statement is logged in `maintenance_log` (who, when, why, what).
-* `ledger_events_serialise` takes the table's EXCLUSIVE lock before any row of an INSERT
+* `ledger_events_serialise` takes the table's append lock before any row of an INSERT
   gets its notification id (the recorder takes it first, through `lock_<table>()`,
-  as the library does): notification ids are then issued in commit order, and the
-  previous event of each new one is committed and final.
+  where the library takes the table's EXCLUSIVE lock): notification ids are then issued
+  in commit order, and the previous event of each new one is committed and final. The
+  append lock is a transaction-level advisory lock keyed by the table, not a table lock:
+  EXCLUSIVE conflicts with the lock VACUUM and ANALYZE take, so every automatic vacuum of
+  a store being written to stalled all writers for `deadlock_timeout` (1 s) and was then
+  cancelled, again at each retry, and the store was never vacuumed.
 * `ledger_events_chain` sets each new event's `recorded_at` to the transaction's time
   (whatever the writer passed) and its `chain_hash`: SHA-256 over the previous event's
   hash and this event's stored bytes (`event_hash`). It is computed in the inserting
@@ -38,6 +42,7 @@ from psycopg.rows import dict_row
 from psycopg.sql import SQL, Identifier, Literal
 
 GENESIS = bytes(32)  # the "previous hash" of the first event
+APPEND_LOCK_CLASS = 0x1ED6E  # first key of the append lock (the second is the table's OID)
 MAINTENANCE_SETTING = "ledger.maintenance"
 MAINTENANCE_LOG = "maintenance_log"
 CHAIN_COLUMNS = "notification_id, originator_id, originator_version, topic, state, customer_id, recorded_at, chain_hash"
@@ -68,7 +73,13 @@ CREATE OR REPLACE FUNCTION {schema}.event_hash(
         || {schema}.chain_field(convert_to(c, 'UTF8'))
         || {schema}.chain_field(int8send((extract(epoch FROM r) * 1000000)::bigint))) $$;
 
--- Runs with its owner's rights: the application role may insert, not lock the table.
+-- The append lock: held until the transaction ends, by every writer of the table (the
+-- serialise trigger takes it for any INSERT), and by nothing else: not by VACUUM or ANALYZE,
+-- which a table lock in EXCLUSIVE mode would make wait, or cancel when they were automatic.
+-- An INSERT still takes ROW EXCLUSIVE, which conflicts with a writer of an older version
+-- that takes the table's EXCLUSIVE lock: the two exclude each other during an upgrade too.
+-- The key: a class of the ledger's own (in the two-key space, apart from the single-key
+-- locks of the projector and the migrations) and the table's OID.
 CREATE OR REPLACE FUNCTION {lock}() RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog
     AS $$ BEGIN
@@ -76,7 +87,7 @@ CREATE OR REPLACE FUNCTION {lock}() RETURNS void
             -- the chain reads the previous event after the lock: an older snapshot would miss it
             RAISE EXCEPTION 'events are stored in READ COMMITTED transactions only' USING ERRCODE = '25001';
         END IF;
-        LOCK TABLE {schema}.{events} IN EXCLUSIVE MODE;
+        PERFORM pg_advisory_xact_lock({lock_class}, '{schema}.{events}'::regclass::oid::integer);
     END $$;
 -- An append in one statement: the lock, the notification and the insert, so that a writer
 -- in autocommit holds the lock for no round trip to the client (and no wait of the client's
@@ -157,6 +168,7 @@ def chain_names(schema: str, events_table: str) -> dict:
         "schema": Identifier(schema),
         "events": Identifier(events_table),
         "lock": Identifier(schema, f"lock_{events_table}"),
+        "lock_class": Literal(APPEND_LOCK_CLASS),
         "append": Identifier(schema, f"append_{events_table}"),
         # the library's channel for the table (PostgresApplicationRecorder.channel_name)
         "channel": Identifier(events_table.replace(".", "_")),

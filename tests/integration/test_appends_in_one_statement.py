@@ -96,3 +96,34 @@ def test_events_with_a_tracking_record_are_stored_with_it_or_not_at_all(settings
         app.recorder.insert_events([StoredEvent(uuid4(), 1, "test.Appended", b"{}")], tracking=Tracking("test-source", 5))
     assert stored_ids(settings) == [*before, *ids]
     assert app.recorder.max_tracking_id("test-source") == 5
+
+
+@pytest.mark.parametrize("tracked", [False, True], ids=["a command's append", "a consumer's batch"])
+def test_an_append_goes_on_while_a_vacuum_holds_the_store(settings, app, tracked):
+    """VACUUM and ANALYZE, automatic ones too, hold the table's SHARE UPDATE EXCLUSIVE lock for
+    as long as they run. The append lock must not wait for it: a table lock in EXCLUSIVE mode
+    did, until PostgreSQL cancelled the automatic vacuum after `deadlock_timeout`, every writer
+    stalled meanwhile, and the store was never vacuumed while it was written to."""
+    outcome: dict = {}
+
+    def append() -> None:
+        try:
+            events = [StoredEvent(uuid4(), 1, "test.Appended", b"{}") for _ in range(3)]
+            tracking = Tracking(f"vacuum-test-{uuid4()}", 1) if tracked else None
+            outcome["ids"] = app.recorder.insert_events(events, tracking=tracking)
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            outcome["error"] = error
+
+    with psycopg.connect(settings.database_url) as vacuum:
+        vacuum.execute(f"LOCK TABLE {settings.store_schema}.{EVENTS_TABLE} IN SHARE UPDATE EXCLUSIVE MODE")
+        writer = threading.Thread(target=append)
+        writer.start()
+        writer.join(timeout=30)
+        appended_during_the_vacuum = not writer.is_alive()
+        vacuum.rollback()  # the "vacuum" ends: a writer still waiting goes on
+    writer.join()
+    assert appended_during_the_vacuum, "the append waited for the vacuum's lock"
+    assert "error" not in outcome, outcome.get("error")
+    assert len(outcome["ids"]) == 3
+    with psycopg.connect(settings.database_url) as conn:
+        assert walk_chain(conn, settings.store_schema, EVENTS_TABLE).broken is None
