@@ -135,6 +135,16 @@ class ProjectorProcess:
 # costs, and it holds them only until it stops.
 LIVE_POLL_RECORDS = 1_000
 UNTIL_IDLE_POLL_RECORDS = 5_000
+# Bytes a live member's fetch asks for: in all, and of each partition. The message limit (8 MiB,
+# KafkaSettings.max_message_bytes) is no bound for a live member: behind, its fetches came
+# back that full, and it held each one's bytes twice (the socket's chunks and their join) with
+# what was decoded of it (measured in the live ingest, behind: 10.6 MiB of fetched data held
+# between polls, 2 MiB once caught up). A poll takes LIVE_POLL_RECORDS: 1 MiB is some 3,000
+# usage events or 1,500 ledger events, more than one poll's worth. Both limits are soft on the
+# broker's side (KIP-74: a first batch larger than them still comes whole), so a message up to
+# the message limit is still read.
+LIVE_FETCH_BYTES = 1024 * 1024
+LIVE_PARTITION_FETCH_BYTES = 256 * 1024
 
 
 # How long the broker may hold a fetch that finds nothing new. The embedded broker answers
@@ -177,7 +187,9 @@ def tracked_member(settings: Settings, group: str, topic: str, handler, until_id
     itself instead (TrackedMember's assign_all), with a consumer without a group id, so that
     it neither joins the group nor commits in its name."""
     if not until_idle:
-        consumer = kafka_clients.consumer(settings, group, fetch_max_wait_ms=LIVE_FETCH_WAIT_MS)
+        consumer = kafka_clients.consumer(settings, group, fetch_max_wait_ms=LIVE_FETCH_WAIT_MS,
+                                          fetch_max_bytes=LIVE_FETCH_BYTES,
+                                          max_partition_fetch_bytes=LIVE_PARTITION_FETCH_BYTES)
         return TrackedMember(consumer, topic, handler.recorded_position, handler.handle_batch,
                              poll_interval=LIVE_POLL_INTERVAL, max_records=LIVE_POLL_RECORDS, **options)
     consumer = kafka_clients.consumer(settings, None, fetch_max_wait_ms=UNTIL_IDLE_FETCH_WAIT_MS)
