@@ -185,6 +185,23 @@ class Latencies:
         return round(max(0.0, ordered[last_late + 1][0] - since), 1)
 
 
+class Worst:
+    """The slowest sample shown since the last stage line: when in the run the tail happens."""
+
+    def __init__(self):
+        self.latency: float | None = None
+
+    def note(self, latency: float) -> None:
+        self.latency = latency if self.latency is None else max(self.latency, latency)
+
+    def take(self) -> str:
+        taken, self.latency = self.latency, None
+        return "none shown" if taken is None else f"{taken:.2f} s"
+
+
+WORST = Worst()
+
+
 def shown_usage_lines(conn: psycopg.Connection, settings: Settings, probes: list[str]) -> dict[str, int]:
     try:
         rows = conn.execute(
@@ -221,7 +238,9 @@ def watch(settings, probes, samples, phase_of, tick, deadline: float, published_
             for probe, n, sent_at in waiting:
                 if shown.get(probe, 0) < n:
                     still.append((probe, n, sent_at))
-                elif (phase := phase_of(sent_at)) is not None:
+                    continue
+                WORST.note(now - sent_at)
+                if (phase := phase_of(sent_at)) is not None:
                     phases.setdefault(phase, Latencies()).add(sent_at, now - sent_at)
             waiting = still
             if published and (not waiting or now > deadline):
@@ -282,7 +301,8 @@ class StageLog:
         with contextlib.suppress(psycopg.errors.UndefinedTable):
             published, consumed, stored, relayed, projected = self.positions().values()
             say(f"  {now - self.begin:5.0f} s: published ~{published:,}, ingested {consumed:,}, "
-                f"stored to #{stored:,}, relayed to #{relayed:,}, projected to #{projected:,}; MiB "
+                f"stored to #{stored:,}, relayed to #{relayed:,}, projected to #{projected:,}; "
+                f"slowest sample since {WORST.take()}; MiB "
                 + " ".join(f"{name} {resident_kib(p.pid) / 1024:.0f}" for name, p in self.processes.items() if p.poll() is None))
 
 
