@@ -29,6 +29,7 @@ from fastavro.read import LOGICAL_READERS
 
 Conversion = Callable[[Any], Any]
 
+REMEMBERED = 1024  # converted values kept per field: a few hundred KiB at most for the busiest schema
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 # The Python type fastavro reads each stripped Avro type as: how a union's value tells its branch.
@@ -94,16 +95,34 @@ def _decimal(schema: dict) -> Conversion:
     multiply = Context(prec=schema["precision"]).multiply
     step = Decimal((0, (1,), -schema.get("scale", 0)))
     from_bytes = int.from_bytes
-    return lambda data: multiply(from_bytes(data, "big", signed=True), step)
+    return _remembered(lambda data: multiply(from_bytes(data, "big", signed=True), step))
 
 
 def _timestamp_micros(schema: dict) -> Conversion:
     add = _EPOCH.__add__
-    return lambda micros: add(timedelta(0, 0, micros))
+    return _remembered(lambda micros: add(timedelta(0, 0, micros)))
 
 
 def _date(schema: dict) -> Conversion:
-    return lambda days: date.fromordinal(days + _EPOCH_ORDINAL)
+    return _remembered(lambda days: date.fromordinal(days + _EPOCH_ORDINAL))
+
+
+def _remembered(conversion: Conversion) -> Conversion:
+    """The conversion, giving a value it made again for the same raw value: values repeat
+    (every event of an hour has its period's bounds, every event of a subscription its
+    price), and a Decimal, a datetime or a date is immutable. At most REMEMBERED per field."""
+    made: dict = {}
+    get = made.get
+
+    def convert(raw: Any) -> Any:
+        value = get(raw)
+        if value is None:
+            if len(made) >= REMEMBERED:
+                made.clear()
+            value = made[raw] = conversion(raw)
+        return value
+
+    return convert
 
 
 _CONVERSIONS: dict[str, Callable[[dict], Conversion]] = {

@@ -245,3 +245,17 @@ PRIMITIVES = {
     "float": st.floats(width=32, allow_nan=False), "double": st.floats(allow_nan=False),
     "bytes": st.binary(max_size=8), "string": st.text(max_size=8),
 }
+
+
+def test_a_value_seen_again_is_given_again_and_past_the_remembered_count_as_fastavro_gives_it(monkeypatch):
+    monkeypatch.setattr("schemas.logical.REMEMBERED", 3)
+    schema = registry().latest("billing.usage.UsageEvent")
+    reader = straight_reader(schema.source)
+    sample = {"event_id": "u", "source_system": "s", "customer_id": "C", "subscription_id": "C-vm", "product": "p",
+              "meter": "m", "unit": "h", "usage_start": 0, "usage_end": 3_600_000_000, "attributes": {}}
+    bodies = [encode_with(schema, {**sample, "quantity": Decimal(n % 5), "observed_at": n}) for n in range(12)]
+
+    for body in bodies + bodies:
+        assert_same(reader.read(body, HEADER_LENGTH), full_decode(schema.parsed, body))
+    first, again = reader.read(bodies[0], HEADER_LENGTH), reader.read(bodies[0], HEADER_LENGTH)
+    assert first["usage_start"] is again["usage_start"] and first["quantity"] is again["quantity"]
