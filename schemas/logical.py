@@ -75,15 +75,16 @@ def straight_reader(source: dict, uuid_as_text: bool = False) -> StraightReader 
         return None
 
 
-def stripped(node: Any) -> Any:
-    """The schema with every logical type taken off: the types it annotates, read raw."""
+def stripped(node: Any, only: frozenset[str] | None = None) -> Any:
+    """The schema with its logical types taken off (`only` these, if given): the types they
+    annotate, read raw."""
     if isinstance(node, dict):
-        if "logicalType" in node:
+        if "logicalType" in node and (only is None or node["logicalType"] in only):
             plain = {key: value for key, value in node.items() if key not in ("logicalType", "precision", "scale")}
-            return plain["type"] if plain.keys() == {"type"} else stripped(plain)
-        return {key: stripped(value) for key, value in node.items()}
+            return plain["type"] if plain.keys() == {"type"} else stripped(plain, only)
+        return {key: stripped(value, only) for key, value in node.items()}
     if isinstance(node, list):
-        return [stripped(item) for item in node]
+        return [stripped(item, only) for item in node]
     return node
 
 
