@@ -3,10 +3,12 @@ logical types stripped, then only the values that have a logical type converted,
 conversions built once per schema from the schema itself (the .avsc files stay the one
 source of truth of which field is a decimal, a timestamp, a date or a uuid).
 
-Why: fastavro converts each logical value through a generic dispatch that costs about half
-of a record's decode (a UsageRecorded v2: 13.9 µs on its schema, 6.5 µs stripped). The
-conversions here give the very values fastavro gives, which tests/unit/test_logical_decoding.py
-holds them to: a decimal is the unscaled integer rounded to the schema's precision, half-even,
+Why: fastavro's conversions, a generic lookup per value, were more than half of a record's
+decode (a UsageRecorded v2: 13.4 µs on its schema, 6.0 µs stripped; 8.8 µs read here: see
+bench/decode_cost.py). Each field's conversion here is one closure, and remembers the values
+it made for the last raw values it saw (period bounds and prices repeat from event to event).
+They give the very values fastavro gives, which tests/unit/test_logical_decoding.py holds
+them to: a decimal is the unscaled integer rounded to the schema's precision, half-even,
 at exponent -scale (so `0` at scale 9 is `0E-9`, as fastavro has it); a timestamp-micros is an
 aware UTC datetime; a date is a date; a uuid a uuid.UUID, or the text on the wire where the
 reader keeps uuids as text.
@@ -48,8 +50,8 @@ class StraightReader:
 
     def __init__(self, source: dict, uuid_as_text: bool = False):
         self.parsed = fastavro.parse_schema(stripped(source))
-        full = fastavro.parse_schema(source)
-        self.convert = _conversion(full, full.get("__named_schemas", {}), uuid_as_text, frozenset())
+        named: dict = {}  # full name -> schema of every named type, as parse_schema resolves references
+        self.convert = _conversion(fastavro.parse_schema(source, named_schemas=named), named, uuid_as_text, frozenset())
 
     def read(self, data: bytes, start: int) -> Any | None:
         """The record in data[start:], or None when it cannot be read straight (any error, bytes

@@ -112,6 +112,21 @@ def test_a_union_whose_value_does_not_tell_its_branch_is_left_to_fastavro():
     assert straight_reader(source) is None
 
 
+def test_a_named_type_used_again_by_its_name_is_converted_there_too():
+    source = {"type": "record", "name": "Window", "namespace": "t", "fields": [
+        {"name": "first", "type": {"type": "record", "name": "Span", "fields": [
+            {"name": "at", "type": {"type": "long", "logicalType": "timestamp-micros"}}]}},
+        {"name": "then", "type": {"type": "array", "items": "Span"}},
+        {"name": "maybe", "type": ["null", "t.Span"]}]}
+    schema = SchemaVersion.from_json("t.Window", 1, source)
+    body = encode_with(schema, {"first": {"at": -1}, "then": [{"at": 0}, {"at": 2**40}], "maybe": {"at": 5}})
+
+    got = straight_reader(source).read(body, HEADER_LENGTH)
+
+    assert_same(got, full_decode(schema.parsed, body))
+    assert isinstance(got["then"][1]["at"], datetime) and isinstance(got["maybe"]["at"], datetime)
+
+
 def test_a_recursive_type_is_left_to_fastavro():
     source = {"type": "record", "name": "t.Node", "fields": [
         {"name": "at", "type": {"type": "long", "logicalType": "timestamp-micros"}},
