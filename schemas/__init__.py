@@ -147,7 +147,7 @@ class SchemaRegistry:
 
     def _read_straight(self, schema: SchemaVersion, data: bytes) -> dict[str, Any] | None:
         """The record read on the schema stripped of its logical types, then converted
-        (schemas/logical.py: the same values, at half the CPU); None when that cannot read it."""
+        (schemas/logical.py: the same values for less CPU); None when that cannot read it."""
         straight = self.straight.get(schema.fingerprint, False)
         if straight is False:
             straight = self.straight[schema.fingerprint] = straight_reader(schema.source)
