@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from consumers.ledger_decoder import LedgerDecoder
 from schemas import HEADER_LENGTH, SchemaRegistry, SchemaVersion, encode_with, registry
 from schemas.logical import straight_reader, stripped
+from tests.factories import usage_recorded
 from tests.unit.test_projector_decoding import as_record
 
 SCHEMAS = sorted(registry().by_fingerprint.values(), key=lambda schema: schema.file_name)
@@ -33,7 +34,7 @@ def test_every_schema_of_the_ledger_and_usage_is_read_straight():
 
 
 @pytest.mark.parametrize("schema", SCHEMAS, ids=lambda schema: schema.file_name)
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_a_straight_read_gives_what_fastavro_gives_on_the_full_schema(schema: SchemaVersion, data):
     body = data.draw(wire_records(schema))
@@ -48,7 +49,7 @@ def test_a_straight_read_gives_what_fastavro_gives_on_the_full_schema(schema: Sc
 
 
 @pytest.mark.parametrize("schema", SCHEMAS, ids=lambda schema: schema.file_name)
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_a_straight_read_keeping_uuids_as_text_gives_what_fastavro_gives_without_the_uuid_type(schema, data):
     body = data.draw(wire_records(schema))
@@ -136,7 +137,7 @@ def test_a_recursive_type_is_left_to_fastavro():
 
 
 def test_a_body_cut_short_or_too_long_is_not_read_straight_and_the_registry_names_why():
-    body = registry().encode("billing.ledger.UsageRecorded", registry_sample())
+    body = registry().encode("billing.ledger.UsageRecorded", usage_recorded())
     reader = straight_reader(registry().latest("billing.ledger.UsageRecorded").source)
 
     assert reader.read(body, HEADER_LENGTH) is not None
@@ -184,12 +185,6 @@ def assert_same(got: Any, expected: Any, where: str = "record") -> None:
         assert (got, got.tzinfo) == (expected, expected.tzinfo), where
     else:
         assert got == expected, where
-
-
-def registry_sample() -> dict:
-    from tests.factories import usage_recorded
-
-    return usage_recorded()
 
 
 # -- records as fastavro encodes them, from raw wire values ---------------------------------
