@@ -57,8 +57,9 @@ def publish(settings, messages) -> None:
 
 def ingest_member(settings: Settings, count: int, profile: Path | None, joined, results) -> None:
     """One ingest process: join the group, then ingest until the group has consumed `count`;
-    report when this member's first batch started and its last ended, its counts, and its
-    resident memory once it had joined, at its peak and at the end (KiB)."""
+    report when this member's first batch started and its last ended (wall clock, then its own
+    CPU clock: PostgreSQL's CPU is not in it), its counts, and its resident memory once it had
+    joined, at its peak and at the end (KiB)."""
     app = open_application(settings)
     process = ingest_process(settings, app)
     tune_collector()  # as `ledger ingest` does
@@ -66,11 +67,11 @@ def ingest_member(settings: Settings, count: int, profile: Path | None, joined, 
     spans: list[float] = []
 
     def timed(source, records):
-        started = time.perf_counter()
+        started = (time.perf_counter(), time.process_time())
         try:
             return handle(source, records)
         finally:
-            spans[:] = [spans[0] if spans else started, time.perf_counter()]
+            spans[:] = [*(spans[:2] or started), time.perf_counter(), time.process_time()]
 
     process.member.handle_batch = timed
     while not process.member.consumer.assignment():
@@ -87,7 +88,8 @@ def ingest_member(settings: Settings, count: int, profile: Path | None, joined, 
     app.close()
 
 
-def ingest_rate(settings: Settings, messages, processes: int, profile: Path | None) -> tuple[float, list]:
+def ingest_rate(settings: Settings, messages, processes: int, profile: Path | None) -> tuple[float, float, list, list]:
+    """(usage events/s, the members' CPU seconds, their counts, their memory)."""
     context = multiprocessing.get_context("spawn")  # no inherited connections
     joined, results = context.Queue(), context.Queue()
     members = [
@@ -107,8 +109,9 @@ def ingest_rate(settings: Settings, messages, processes: int, profile: Path | No
     for member in members:
         member.join(timeout=60)
     spans = [span for span, _, _ in reported if span]
-    elapsed = max(end for _, end in spans) - min(start for start, _ in spans)
-    return len(messages) / elapsed, [counts for _, counts, _ in reported], [memory for _, _, memory in reported]
+    elapsed = max(end for _, _, end, _ in spans) - min(start for start, _, _, _ in spans)
+    cpu = sum(cpu_end - cpu_start for _, cpu_start, _, cpu_end in spans)
+    return len(messages) / elapsed, cpu, [counts for _, counts, _ in reported], [memory for _, _, memory in reported]
 
 
 def main() -> None:
@@ -126,8 +129,9 @@ def main() -> None:
         say(f"published {options.events} usage events in {publishing.seconds:.1f}s")
         raw = raw_consume_rate(settings, raw_topic, options.events)
         say(f"raw kafka-python consume: {raw:,.0f} messages/s")
-        rate, counts, memory = ingest_rate(settings, messages, options.processes, options.profile)
+        rate, cpu, counts, memory = ingest_rate(settings, messages, options.processes, options.profile)
         say(f"ingest: {rate:,.0f} usage events/s with {options.processes} process(es) ({counts})")
+        say(f"ingest CPU: {cpu * 1e6 / options.events:,.1f} ms per 1,000 usage events (the members' own process time, not PostgreSQL's)")
         for m in memory:
             say(f"  member resident: {m['joined'] / 1024:.0f} MiB once joined, {m['peak'] / 1024:.0f} MiB at its peak, "
                 f"{m['end'] / 1024:.0f} MiB at the end")
@@ -137,7 +141,7 @@ def main() -> None:
     report(
         "ingest_usage_events_per_second", rate, "events/s",
         raw_consume_per_second=round(raw, 1), ratio=round(ratio, 3), events=options.events,
-        recorded=recorded, processes=options.processes, target=20_000, target_ratio=0.6,
+        recorded=recorded, processes=options.processes, cpu_ms_per_1000_events=round(cpu * 1e6 / options.events, 2), target=20_000, target_ratio=0.6,
         member_peak_mib=[round(m["peak"] / 1024, 1) for m in memory],
     )
 

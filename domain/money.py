@@ -47,20 +47,19 @@ def price_usage(quantity: Decimal, unit_price: Decimal, markup_percent: Decimal)
     digit is lost, and a rounding (inputs past the bounds) is an error, never a silent change.
     """
     with localcontext(bounds.EXACT):
-        return _without_trailing_zeros(quantity * unit_price * (1 + markup_percent / 100))
+        return without_trailing_zeros(quantity * unit_price * (1 + markup_percent / 100))
 
 
 def without_trailing_zeros(value: Decimal) -> Decimal:
     """The same exact value without the zeros Avro's fixed scales add (2.000000000 -> 2)."""
     # normalize() and quantize() round to the context's precision: past 28 digits, only
-    # bounds.EXACT keeps the value (and refuses what it cannot keep).
-    with localcontext(bounds.EXACT):
-        return _without_trailing_zeros(value)
+    # bounds.EXACT keeps the value (and refuses what it cannot keep). Given to each call, not
+    # entered as a localcontext: that cost three times the rest (the projector's per event).
+    normalized = value.normalize(bounds.EXACT)
+    return normalized.quantize(_ONE, context=bounds.EXACT) if normalized.as_tuple().exponent > 0 else normalized
 
 
-def _without_trailing_zeros(value: Decimal) -> Decimal:
-    normalized = value.normalize()
-    return normalized.quantize(Decimal(1)) if normalized.as_tuple().exponent > 0 else normalized
+_ONE = Decimal(1)
 
 
 def minor_units_exactly(amount: Decimal, currency: str, what: str = "the amount") -> int:

@@ -23,7 +23,7 @@ MONEY_COLUMNS = ("invoiced", "credited", "paid", "reversed", "refunded", "writte
 ADDED = ("metered_subscriptions", "usage_lines", "unbilled_usage", *MONEY_COLUMNS)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ took 1.5 µs more per event (no change is kept past its write)
 class BalanceChange:
     customer_id: str
     last_notification_id: int
@@ -96,12 +96,12 @@ def usage_amount(event: dict[str, Any]) -> Decimal:
     amount = event.get("amount")
     if amount is None:
         return price_usage(event["quantity"], event["unit_price"], event["markup_percent"])
-    return _exact(amount)
+    return without_trailing_zeros(amount)
 
 
-def _exact(amount: Decimal) -> Decimal:
-    with localcontext(EXACT):
-        return without_trailing_zeros(amount)
+def _taken_off(amount: Decimal) -> Decimal:
+    """The amount negated exactly: `-amount` rounds to the default context's 28 digits."""
+    return EXACT.minus(amount)
 
 
 def change_for(event_type: str, event: dict[str, Any]) -> BalanceChange | None:
@@ -109,7 +109,7 @@ def change_for(event_type: str, event: dict[str, Any]) -> BalanceChange | None:
     if event_type == "UsageRecorded":
         return BalanceChange(customer, position, at, usage_lines=1, unbilled_usage=usage_amount(event))
     if event_type == "UsageInvoiced":  # the line's amount leaves unbilled usage: it is billed now
-        return BalanceChange(customer, position, at, unbilled_usage=-usage_amount(event))
+        return BalanceChange(customer, position, at, unbilled_usage=_taken_off(usage_amount(event)))
     if event_type == "AccountOpened":
         return BalanceChange(customer, position, at, event["name"], event["currency"], "open")
     if event_type == "AccountProfileChanged":
@@ -117,7 +117,7 @@ def change_for(event_type: str, event: dict[str, Any]) -> BalanceChange | None:
     if event_type == "InvoiceIssued" and event.get("billed_usage") is not None:
         # v2: the usage the invoice bills leaves unbilled usage with it (before v2, each
         # line's own UsageInvoiced took it off, and the invoice carries none)
-        return BalanceChange(customer, position, at, unbilled_usage=-_exact(event["billed_usage"]), **_money(event_type, event))
+        return BalanceChange(customer, position, at, unbilled_usage=_taken_off(without_trailing_zeros(event["billed_usage"])), **_money(event_type, event))
     if event_type == "MeteredSubscriptionAdded":
         return BalanceChange(customer, position, at, metered_subscriptions=1)
     if event_type == "AccountClosed":
@@ -137,16 +137,17 @@ def fold(changes: list[BalanceChange]) -> list[BalanceChange]:
 
 
 def _combined(group: list[BalanceChange]) -> BalanceChange:
-    def last(name: str):
-        return next((v for v in (getattr(c, name) for c in reversed(group)) if v), None)
+    """The group's last change, with the last name, currency and status any change set, and
+    the sums of what they add (read a change at a time: a pass per column cost more)."""
+    last = group[-1]
+    named = (next((value for value in reversed(values) if value), None) for values in zip(*map(_NAMED, group)))
+    sums = map(sum, zip(*map(_ADDED, group)))
+    return BalanceChange(last.customer_id, last.last_notification_id, last.last_event_at,
+                         **dict(zip(NAMED, named)), **dict(zip(ADDED, sums)))
 
-    return replace(
-        group[-1],
-        customer_name=last("customer_name"),
-        currency=last("currency"),
-        account_status=last("account_status"),
-        **{name: sum(map(attrgetter(name), group)) for name in ADDED},
-    )
+
+NAMED = ("customer_name", "currency", "account_status")  # a later change's value, if it sets one, wins
+_NAMED, _ADDED = attrgetter(*NAMED), attrgetter(*ADDED)
 
 
 BALANCES_VIEW = View(
