@@ -71,7 +71,7 @@ class SchemaVersion:
     def header(self) -> bytes:
         return MARKER + self.fingerprint
 
-    @property
+    @cached_property
     def short_name(self) -> str:
         return self.name.rsplit(".", 1)[-1]
 
