@@ -161,3 +161,17 @@ def test_the_records_handed_in_are_not_changed():
     before = {**record, "lines": [dict(line)]}
     encode_with(PROBE, record)
     assert record == before and record["lines"][0] is line and line == {"price": Decimal("2.5"), "day": date(2026, 1, 1)}
+
+
+def test_a_schema_whose_conversions_are_not_made_here_is_written_with_its_full_schema():
+    """A union of two logical types (which branch a converted value picks is fastavro's to say)
+    and a type that refers to itself."""
+    either = SchemaVersion.from_json("test.Either", 1, {
+        "type": "record", "name": "Either", "fields": [
+            {"name": "at", "type": ["null", {"type": "int", "logicalType": "date"}, {"type": "long", "logicalType": "timestamp-micros"}]},
+            {"name": "next", "type": ["null", "Either"]},
+        ],
+    })
+    assert either.writer[0] is either.parsed
+    for record in ({"at": date(2026, 1, 1), "next": None}, {"at": on(9, 1), "next": {"at": None, "next": None}}):
+        assert encode_with(either, record) == full_schema_encoding(either, record)
