@@ -28,7 +28,6 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, Inexact
 from typing import Any
-from uuid import UUID
 
 import fastavro
 from fastavro.logical_writers import LOGICAL_WRITERS
@@ -158,7 +157,6 @@ DECIMALS_REMEMBERED = 4096
 
 
 def _decimal(precision: int, scale: int, as_fastavro: Convert) -> Convert:
-    digits_carried = 10**precision
     # scaleb in this context only moves the exponent: the coefficient (at most `precision`
     # digits, checked first) is kept whole.
     exact = Context(prec=precision, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[Inexact])

@@ -23,7 +23,8 @@ from domain.roles import Role
 from schemas import MARKER, SchemaVersion, encode_with, registry
 from tests.billing_life import HELPDESK, on, whole_life
 from tests.factories import ADMIN
-from tests.unit.test_a_store_from_before_the_account_moved_still_loads import old_store  # noqa: F401 (a fixture)
+from tests.unit.in_memory import open_in_memory
+from tests.unit.test_a_store_from_before_the_account_moved_still_loads import STORE, stored
 
 
 def full_schema_encoding(schema: SchemaVersion, record: dict) -> bytes:
@@ -61,13 +62,21 @@ def published_types(app) -> set[type]:
     return {type(e) for e in events}
 
 
-def test_every_ledger_event_type_is_published_with_the_bytes_of_its_full_schema(app, old_store):  # noqa: F811
+@pytest.fixture
+def old_store():
+    """Every account event as an older release stored it (InvoiceIssued v1, upcast as it loads)."""
+    app = open_in_memory()
+    app.recorder.insert_events([stored(e) for e in STORE["events"]])
+    yield app
+    app.close()
+
+
+def test_every_ledger_event_type_is_published_with_the_bytes_of_its_full_schema(app, old_store):
     whole_life(app)
     app.revoke_role(HELPDESK, Role.HELPDESK_AGENT, at=on(12, 2), actor=ADMIN)
     app.grant_role(HELPDESK, Role.HELPDESK_AGENT, at=on(12, 2), actor=ADMIN)
     app.resolve_case("CASE-1", "the October seats were credited", at=on(12, 3), actor=HELPDESK)
     app.reopen_case("CASE-1", "asks again", at=on(12, 4), actor=HELPDESK)
-    # the old store: every account event as stored before (InvoiceIssued v1, upcast as it loads)
     seen = published_types(app) | published_types(old_store)
     assert set(SCHEMA_OF_EVENT) <= seen, sorted(t.__qualname__ for t in set(SCHEMA_OF_EVENT) - seen)
 
