@@ -79,7 +79,8 @@ STATES = [
 def test_writes_the_same_bytes_and_reads_the_same_values_as_the_library(state):
     library, fast = transcoders(ColourAsName(), DateAsISO())
     assert fast.encode(state) == library.encode(state)
-    assert fast.decode(library.encode(state)) == library.decode(library.encode(state))
+    # repr, not ==: equal decimals may differ in their exponent (12.5, 12.500), and the Avro bytes with it
+    assert repr(fast.decode(library.encode(state))) == repr(library.decode(library.encode(state)))
 
 
 def test_refuses_what_the_library_refuses():

@@ -15,15 +15,18 @@ from uuid import uuid5
 
 import fastavro
 import pytest
+from eventsourcing.utils import get_topic
 from hypothesis import example, given, settings, strategies as st
 
 from consumers.ledger_events import COMMON_FIELDS, DERIVED_FIELDS, SCHEMA_OF_EVENT
 from consumers.relay import ledger_messages
+from domain.application import BillingLedger
 from domain.roles import Role
 from schemas import MARKER, SchemaVersion, encode_with, registry
 from tests.billing_life import HELPDESK, on, whole_life
-from tests.factories import ADMIN
-from tests.unit.in_memory import open_in_memory
+from eventstore.postgres import FastJSONTranscoder, LedgerMapper
+from tests.factories import ADMIN, OPENED_AT
+from tests.unit.in_memory import IN_MEMORY, MemoryLedgerIndex
 from tests.unit.test_a_store_from_before_the_account_moved_still_loads import STORE, stored
 
 
@@ -62,22 +65,50 @@ def published_types(app) -> set[type]:
     return {type(e) for e in events}
 
 
+# The library's transcoder and mapper (the unit tests' in-memory store), and the event store's
+# own (eventstore/: FastJSONTranscoder, LedgerMapper), on the in-memory backend.
+MAPPERS = {
+    "library": {},
+    "event store": {"TRANSCODER_TOPIC": get_topic(FastJSONTranscoder), "MAPPER_TOPIC": get_topic(LedgerMapper)},
+}
+
+
+def in_memory(mapper: str) -> BillingLedger:
+    app = BillingLedger(env={**IN_MEMORY, **MAPPERS[mapper]})
+    app.index = MemoryLedgerIndex(app)
+    return app
+
+
+@pytest.fixture(params=sorted(MAPPERS))
+def mapper(request) -> str:
+    return request.param
+
+
 @pytest.fixture
-def old_store():
-    """Every account event as an older release stored it (InvoiceIssued v1, upcast as it loads)."""
-    app = open_in_memory()
-    app.recorder.insert_events([stored(e) for e in STORE["events"]])
-    yield app
-    app.close()
-
-
-def test_every_ledger_event_type_is_published_with_the_bytes_of_its_full_schema(app, old_store):
+def life(mapper):
+    """A customer's whole life, and the staff and support events it does not have."""
+    app = in_memory(mapper)
+    app.bootstrap_admin(ADMIN, at=OPENED_AT, actor="operator")
     whole_life(app)
     app.revoke_role(HELPDESK, Role.HELPDESK_AGENT, at=on(12, 2), actor=ADMIN)
     app.grant_role(HELPDESK, Role.HELPDESK_AGENT, at=on(12, 2), actor=ADMIN)
     app.resolve_case("CASE-1", "the October seats were credited", at=on(12, 3), actor=HELPDESK)
     app.reopen_case("CASE-1", "asks again", at=on(12, 4), actor=HELPDESK)
-    seen = published_types(app) | published_types(old_store)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def old_store(mapper):
+    """Every account event as an older release stored it (InvoiceIssued v1, upcast as it loads)."""
+    app = in_memory(mapper)
+    app.recorder.insert_events([stored(e) for e in STORE["events"]])
+    yield app
+    app.close()
+
+
+def test_every_ledger_event_type_is_published_with_the_bytes_of_its_full_schema(life, old_store):
+    seen = published_types(life) | published_types(old_store)
     assert set(SCHEMA_OF_EVENT) <= seen, sorted(t.__qualname__ for t in set(SCHEMA_OF_EVENT) - seen)
 
 
