@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
+from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
 from domain.accounts import CustomerAccount
-from domain.ids import name_based_id
+from domain.ids import name_based_id, name_based_id_text
 from domain.money import price_usage
 from domain.numbering import NumberSeries
 from domain.policy import PolicyBook
@@ -77,21 +78,34 @@ def ledger_event_id(aggregate_id: UUID, version: int) -> UUID:
     return name_based_id(aggregate_id.bytes, str(version))
 
 
+def ledger_event_id_text(aggregate_id: UUID, version: int) -> str:
+    """str(ledger_event_id(aggregate_id, version)): what the record and the header carry."""
+    return name_based_id_text(aggregate_id.bytes, str(version))
+
+
 # Every ledger schema starts with these, in this order (the record keeps the schema's order).
 COMMON_FIELDS = ("event_id", "notification_id", "aggregate_id", "aggregate_version", "customer_id", "occurred_at")
 
 
 @cache
-def _layout(event_type: type) -> tuple[SchemaVersion, tuple[str, ...]]:
-    """The event type's ledger schema and the fields read off the event (not the common ones)."""
+def _layout(event_type: type) -> tuple[SchemaVersion, tuple[str, ...], Callable[[Any], tuple]]:
+    """The event type's ledger schema, the fields read off the event (not the common ones),
+    in the schema's order, and a getter of their values, all at once."""
     schema = registry().latest(SCHEMA_OF_EVENT[event_type])
-    return schema, tuple(f["name"] for f in schema.parsed["fields"] if f["name"] not in COMMON_FIELDS)
+    own_fields = tuple(f["name"] for f in schema.parsed["fields"] if f["name"] not in COMMON_FIELDS)
+    derived = DERIVED_FIELDS.get(event_type, {})
+    if derived or len(own_fields) < 2:  # attrgetter of one name gives the value, not a tuple
+        def values(event: Any) -> tuple:
+            return tuple(derived[name](event) if name in derived else getattr(event, name) for name in own_fields)
+
+        return schema, own_fields, values
+    return schema, own_fields, attrgetter(*own_fields)
 
 
 def to_ledger_record(event: Any, notification_id: int) -> tuple[SchemaVersion, dict[str, Any]]:
-    schema, own_fields = _layout(type(event))
+    schema, own_fields, values = _layout(type(event))
     record = {
-        "event_id": str(ledger_event_id(event.originator_id, event.originator_version)),
+        "event_id": ledger_event_id_text(event.originator_id, event.originator_version),
         "notification_id": notification_id,
         "aggregate_id": str(event.originator_id),
         "aggregate_version": event.originator_version,
@@ -99,7 +113,5 @@ def to_ledger_record(event: Any, notification_id: int) -> tuple[SchemaVersion, d
         "customer_id": getattr(event, "customer_id", ""),
         "occurred_at": event.timestamp,
     }
-    derived = DERIVED_FIELDS.get(type(event), {})
-    for name in own_fields:
-        record[name] = derived[name](event) if name in derived else getattr(event, name)
+    record.update(zip(own_fields, values(event)))
     return schema, record

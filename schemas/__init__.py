@@ -24,8 +24,9 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
@@ -34,6 +35,7 @@ from fastavro.read import SchemaResolutionError
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 from schemas.logical import StraightReader, straight_reader
+from schemas.writer import plain_writer
 
 MARKER = b"\xc3\x01"
 HEADER_LENGTH = len(MARKER) + 8
@@ -60,7 +62,17 @@ class SchemaVersion:
     fingerprint: bytes
     source: dict = field(default_factory=dict, compare=False, repr=False)  # the .avsc as written
 
-    @property
+    @cached_property
+    def writer(self) -> tuple[Any, Callable[[dict], dict]]:
+        """The schema the body is written with and the record's conversion before
+        (schemas/writer.py: the same bytes as fastavro with this schema, for less)."""
+        return plain_writer(self.parsed)
+
+    @cached_property
+    def header(self) -> bytes:
+        return MARKER + self.fingerprint
+
+    @cached_property
     def short_name(self) -> str:
         return self.name.rsplit(".", 1)[-1]
 
@@ -155,10 +167,10 @@ class SchemaRegistry:
 
 
 def encode_with(schema: SchemaVersion, record: dict[str, Any]) -> bytes:
-    body = io.BytesIO()
-    body.write(MARKER)
-    body.write(schema.fingerprint)
-    fastavro.schemaless_writer(body, schema.parsed, record)
+    plain_schema, convert = schema.writer
+    body = io.BytesIO(schema.header)
+    body.seek(HEADER_LENGTH)
+    fastavro.schemaless_writer(body, plain_schema, convert(record))
     return body.getvalue()
 
 

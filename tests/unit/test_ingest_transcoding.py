@@ -4,7 +4,7 @@ events stay readable by the library's own mapper (and by SQL that reads their JS
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from enum import Enum
 from uuid import UUID
@@ -104,3 +104,12 @@ def test_an_encoded_state_holds_the_memory_of_its_own_length_only():
     finally:
         tracemalloc.stop()
     assert per_state < length + 200, f"{per_state:.0f} bytes held per state of {length} bytes"
+
+
+def test_reads_decimals_with_their_exponent_and_times_with_their_offset():
+    # repr, not ==: equal decimals may differ in their exponent (12.5, 12.500), and the Avro bytes with it
+    library, fast = transcoders()
+    state = {"quantity": Decimal("12.500"), "price": Decimal("1E+3"), "zero": Decimal("-0.000"),
+             "at": datetime(2026, 9, 1, 12, 30, 0, 5, tzinfo=timezone(timedelta(hours=2))), "lines": [{"amount": Decimal("2.50")}]}
+    stored = library.encode(state)
+    assert repr(fast.decode(stored)) == repr(library.decode(stored))

@@ -1,0 +1,188 @@
+"""Writing a record: fastavro on the schema with its logical types taken out, the values
+turned into their Avro base types here first. The bytes are those fastavro writes with the
+full schema.
+
+fastavro looks each field's logical type up and converts its value while it writes: on a
+UsageRecorded ledger event (four decimals, three timestamps, two uuids) that was more than
+half of its 17 µs, and the relay encodes every stored event. Each schema's conversions are
+made once from its own logicalType annotations (the .avsc files stay the one source of
+truth), then applied to each record before fastavro writes it with the stripped schema.
+
+| logical type | value converted here | becomes |
+| --- | --- | --- |
+| decimal (bytes) | `Decimal` | its unscaled value at the schema's scale, two's complement big-endian, in (bit length of its magnitude + 8) // 8 bytes |
+| timestamp-micros | `datetime` with a time zone | microseconds since 1970-01-01 UTC |
+| date | `date` (not a datetime) | days since 1970-01-01 |
+| uuid | `UUID` | its 36-character text |
+
+Any other value (already a base type, a naive datetime, a value of the wrong type) and any
+other logical type is handed to fastavro's own conversion, so that it is converted, passed
+through or refused as before. A decimal is refused, as fastavro refuses it, when it has more
+digits than the precision, more decimal places than the scale (trailing zeros count) or is
+not finite; the error names the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, Inexact
+from typing import Any
+
+import fastavro
+from fastavro.logical_writers import LOGICAL_WRITERS
+
+Convert = Callable[[Any], Any]
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
+# Attributes that only a logical type reads: without them the schema writes the base type.
+_LOGICAL_ATTRIBUTES = ("logicalType", "precision", "scale")
+
+
+class Unconvertible(Exception):
+    """A schema shape whose conversions are not made here (a union of two logical types,
+    a recursive type): it is written with its full schema, as before."""
+
+
+def plain_writer(parsed: dict) -> tuple[dict, Convert]:
+    """The schema to write a record with, and the conversion of the record before."""
+    try:
+        convert = _converter(parsed, parsed.get("__named_schemas", {}), set())
+    except Unconvertible:
+        return parsed, _unchanged
+    if convert is None:
+        return parsed, _unchanged
+    return fastavro.parse_schema(_stripped(parsed)), convert
+
+
+def _unchanged(record: Any) -> Any:
+    return record
+
+
+def _stripped(schema: Any) -> Any:
+    if isinstance(schema, list):
+        return [_stripped(branch) for branch in schema]
+    if not isinstance(schema, dict):
+        return schema
+    plain = {k: v for k, v in schema.items() if k not in _LOGICAL_ATTRIBUTES and not k.startswith("__")}
+    if "fields" in plain:
+        plain["fields"] = [dict(f, type=_stripped(f["type"])) for f in plain["fields"]]
+    for key in ("items", "values", "type"):
+        if key in plain:
+            plain[key] = _stripped(plain[key])
+    return plain["type"] if plain.keys() == {"type"} else plain
+
+
+def _converter(schema: Any, named: dict, seen: set[str]) -> Convert | None:
+    """The conversion of a value of this schema, or None when it is written as it is."""
+    if isinstance(schema, str):
+        if schema not in named:
+            return None  # a primitive
+        if schema in seen:
+            raise Unconvertible(f"{schema} refers to itself")
+        return _converter(named[schema], named, seen | {schema})
+    if isinstance(schema, list):
+        return _union(schema, named, seen)
+    kind = schema["type"]
+    logical = schema.get("logicalType")
+    if logical is not None and f"{kind}-{logical}" in LOGICAL_WRITERS:
+        return _logical(schema, f"{kind}-{logical}")
+    if kind == "record":
+        return _record(schema, named, seen | {schema["name"]})
+    if kind == "array":
+        items = _converter(schema["items"], named, seen)
+        return None if items is None else lambda values: [items(v) for v in values]
+    if kind == "map":
+        values = _converter(schema["values"], named, seen)
+        return None if values is None else lambda entries: {k: values(v) for k, v in entries.items()}
+    if isinstance(kind, (dict, list)):
+        return _converter(kind, named, seen)
+    return None
+
+
+def _union(branches: list, named: dict, seen: set[str]) -> Convert | None:
+    converters = [_converter(b, named, seen) for b in branches]
+    converting = [c for c in converters if c is not None]
+    if not converting:
+        return None
+    if len(branches) == 2 and "null" in branches:
+        (convert,) = converting
+        return lambda value: None if value is None else convert(value)
+    # fastavro picks the branch by the value before conversion: which branch a converted value
+    # would pick is not checked here.
+    raise Unconvertible(f"a union of {branches}")
+
+
+def _record(schema: dict, named: dict, seen: set[str]) -> Convert | None:
+    converting = tuple(
+        (f["name"], convert) for f in schema["fields"] if (convert := _converter(f["type"], named, seen)) is not None
+    )
+    if not converting:
+        return None
+
+    def convert_record(record: dict) -> dict:
+        plain = dict(record)  # the caller's record (an event's lines) stays as it was
+        for name, convert in converting:
+            if name in plain:  # a missing field is fastavro's to fill with its default, or refuse
+                try:
+                    plain[name] = convert(plain[name])
+                except (ValueError, TypeError, ArithmeticError) as error:
+                    raise ValueError(f"field {name}: {error}") from error
+        return plain
+
+    return convert_record
+
+
+def _logical(schema: dict, key: str) -> Convert:
+    fastavros = LOGICAL_WRITERS[key]
+
+    def as_fastavro(value: Any) -> Any:
+        return fastavros(value, schema)
+
+    if key == "bytes-decimal":
+        return _decimal(schema["precision"], schema.get("scale", 0), as_fastavro)
+    if key == "long-timestamp-micros":
+        return lambda value: (value - _EPOCH) // _MICROSECOND if type(value) is datetime and value.tzinfo is not None else as_fastavro(value)
+    if key == "int-date":
+        return lambda value: value.toordinal() - _EPOCH_DAY if type(value) is date else as_fastavro(value)
+    if key == "string-uuid":
+        return lambda value: value if type(value) is str else as_fastavro(value)
+    return as_fastavro
+
+
+# Decimals written, per field, remembered up to this many: unit prices and markups repeat
+# along a subscription's usage, and an amount along equal quantities.
+DECIMALS_REMEMBERED = 4096
+
+
+def _decimal(precision: int, scale: int, as_fastavro: Convert) -> Convert:
+    # scaleb in this context only moves the exponent: the coefficient (at most `precision`
+    # digits, checked first) is kept whole.
+    exact = Context(prec=precision, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[Inexact])
+    # value -> (the value written, its bytes). Equal decimals may differ in their exponent
+    # (1.5 and 1.50), and a longer one may be refused: a remembered value is used only for a
+    # decimal of the same exponent (same_quantum).
+    written: dict[Decimal, tuple[Decimal, bytes]] = {}
+
+    def to_bytes(value: Any) -> Any:
+        if type(value) is not Decimal:
+            return as_fastavro(value)
+        if not value.is_finite():
+            raise ValueError(f"{value} is not a number a decimal field carries")
+        known = written.get(value)
+        if known is not None and value.same_quantum(known[0]):
+            return known[1]
+        digits, exponent = value.as_tuple()[1:]
+        if len(digits) > precision:
+            raise ValueError(f"{value} has {len(digits)} digits; the schema's decimal carries {precision}")
+        if exponent + scale < 0:
+            raise ValueError(f"{value} has {-exponent} decimal places; the schema's decimal carries {scale}")
+        unscaled = int(value.scaleb(scale, exact))
+        encoded = unscaled.to_bytes((abs(unscaled).bit_length() + 8) // 8, "big", signed=True)
+        if len(written) >= DECIMALS_REMEMBERED:
+            written.clear()
+        written[value] = (value, encoded)
+        return encoded
+
+    return to_bytes
