@@ -9,10 +9,12 @@ Three triggers on the recorder's events table, installed with the table:
   gets its notification id (the recorder takes it first, through `lock_<table>()`,
   where the library takes the table's EXCLUSIVE lock): notification ids are then issued
   in commit order, and the previous event of each new one is committed and final. The
-  append lock is a transaction-level advisory lock keyed by the table, not a table lock:
-  EXCLUSIVE conflicts with the lock VACUUM and ANALYZE take, so every automatic vacuum of
-  a store being written to stalled all writers for `deadlock_timeout` (1 s) and was then
-  cancelled, again at each retry, and the store was never vacuumed.
+  append lock is the EXCLUSIVE lock of an empty table of its own (`<table>_append_lock`),
+  not of the events table: EXCLUSIVE on the events table conflicts with the lock VACUUM and
+  ANALYZE take, so every automatic vacuum of a store being written to stalled all writers
+  for `deadlock_timeout` (1 s) and was then cancelled, again at each retry, and the store
+  was never vacuumed. Only the owner may lock that table (an advisory lock would do the
+  same for the writers, but any role that can connect could take it and stall them).
 * `ledger_events_chain` sets each new event's `recorded_at` to the transaction's time
   (whatever the writer passed) and its `chain_hash`: SHA-256 over the previous event's
   hash and this event's stored bytes (`event_hash`). It is computed in the inserting
@@ -42,7 +44,6 @@ from psycopg.rows import dict_row
 from psycopg.sql import SQL, Identifier, Literal
 
 GENESIS = bytes(32)  # the "previous hash" of the first event
-APPEND_LOCK_CLASS = 0x1ED6E  # first key of the append lock (the second is the table's OID)
 MAINTENANCE_SETTING = "ledger.maintenance"
 MAINTENANCE_LOG = "maintenance_log"
 CHAIN_COLUMNS = "notification_id, originator_id, originator_version, topic, state, customer_id, recorded_at, chain_hash"
@@ -73,13 +74,15 @@ CREATE OR REPLACE FUNCTION {schema}.event_hash(
         || {schema}.chain_field(convert_to(c, 'UTF8'))
         || {schema}.chain_field(int8send((extract(epoch FROM r) * 1000000)::bigint))) $$;
 
--- The append lock: held until the transaction ends, by every writer of the table (the
--- serialise trigger takes it for any INSERT), and by nothing else: not by VACUUM or ANALYZE,
--- which a table lock in EXCLUSIVE mode would make wait, or cancel when they were automatic.
--- An INSERT still takes ROW EXCLUSIVE, which conflicts with a writer of an older version
--- that takes the table's EXCLUSIVE lock: the two exclude each other during an upgrade too.
--- The key: a class of the ledger's own (in the two-key space, apart from the single-key
--- locks of the projector and the migrations) and the table's OID.
+-- The append lock: the EXCLUSIVE lock of an empty table nobody writes (so that no vacuum or
+-- analyze ever needs it for long), held until the transaction ends by every writer of the
+-- events table (the serialise trigger takes it for any INSERT), and by nothing else: VACUUM
+-- and ANALYZE of the events table do not wait for it, nor it for them. Only the owner may lock
+-- it (this function runs with the owner's rights). An INSERT into the events table still takes
+-- ROW EXCLUSIVE there, which conflicts with a writer of an older version that takes the events
+-- table's own EXCLUSIVE lock: the two exclude each other during an upgrade too.
+CREATE TABLE IF NOT EXISTS {schema}.{append_lock} ();
+REVOKE ALL ON {schema}.{append_lock} FROM PUBLIC;
 CREATE OR REPLACE FUNCTION {lock}() RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog
     AS $$ BEGIN
@@ -87,7 +90,7 @@ CREATE OR REPLACE FUNCTION {lock}() RETURNS void
             -- the chain reads the previous event after the lock: an older snapshot would miss it
             RAISE EXCEPTION 'events are stored in READ COMMITTED transactions only' USING ERRCODE = '25001';
         END IF;
-        PERFORM pg_advisory_xact_lock({lock_class}, '{schema}.{events}'::regclass::oid::integer);
+        LOCK TABLE {schema}.{append_lock} IN EXCLUSIVE MODE;
     END $$;
 -- An append in one statement: the lock, the notification and the insert, so that a writer
 -- in autocommit holds the lock for no round trip to the client (and no wait of the client's
@@ -168,7 +171,7 @@ def chain_names(schema: str, events_table: str) -> dict:
         "schema": Identifier(schema),
         "events": Identifier(events_table),
         "lock": Identifier(schema, f"lock_{events_table}"),
-        "lock_class": Literal(APPEND_LOCK_CLASS),
+        "append_lock": Identifier(append_lock_table(events_table)),
         "append": Identifier(schema, f"append_{events_table}"),
         # the library's channel for the table (PostgresApplicationRecorder.channel_name)
         "channel": Identifier(events_table.replace(".", "_")),
@@ -178,6 +181,11 @@ def chain_names(schema: str, events_table: str) -> dict:
         "genesis": SQL("'\\x{}'::bytea").format(SQL(GENESIS.hex())),
         "setting": SQL(MAINTENANCE_SETTING),
     }
+
+
+def append_lock_table(events_table: str) -> str:
+    """The empty table whose EXCLUSIVE lock is the events table's append lock (the owner's alone)."""
+    return f"{events_table}_append_lock"
 
 
 def install_chain(cursor, schema: str, events_table: str) -> None:
@@ -192,7 +200,7 @@ def append_statement(schema: str, events_table: str) -> SQL:
 
 
 def lock_statement(schema: str, events_table: str) -> SQL:
-    """What the recorder runs instead of LOCK TABLE: the same lock, with the owner's right to take it."""
+    """What the recorder runs instead of the library's LOCK TABLE: the append lock, with the owner's right to take it."""
     return SQL("SELECT {}()").format(Identifier(schema, f"lock_{events_table}"))
 
 
@@ -339,7 +347,7 @@ def unchained(conn, schema: str, events_table: str) -> int:
 def fill_chain(conn, schema: str, events_table: str, batch: int = 5000,
                progress: Callable[[int], None] = lambda _: None) -> int:
     """Hash the unhashed events in notification order, one committed batch at a time (so an
-    interrupted migration resumes where it stopped). Each batch holds the table's lock, so the
+    interrupted migration resumes where it stopped). Each batch holds the append lock, so the
     last one leaves no unhashed event behind for new ones to chain from. Returns the events hashed."""
     table = SQL("{}.{}").format(Identifier(schema), Identifier(events_table))
     first_unhashed = SQL("SELECT min(notification_id) AS n FROM {} WHERE chain_hash IS NULL").format(table)

@@ -94,7 +94,7 @@ class LedgerRecorder(PostgresProcessRecorder):
 
     The library inserts a batch with executemany in pipeline mode; with batches of
     thousands of events that stalled here (client and server each waiting to read).
-    One statement per batch (`append_<table>`, eventstore/chain.py) takes the table lock
+    One statement per batch (`append_<table>`, eventstore/chain.py) takes the append lock
     that keeps notification ids in commit order and inserts the batch, sent as five arrays:
     alone in autocommit when there is no tracking record (a command's events), last in the
     tracking record's transaction when there is one.
@@ -215,8 +215,8 @@ class LedgerRecorder(PostgresProcessRecorder):
             return self._append(curs, stored_events)
 
     def _append(self, curs, stored_events: Sequence[StoredEvent]) -> list[int]:
-        # `append_<table>` takes the library's lock through the owner's function (the
-        # application role may insert into the store, not lock it), notifies the library's
+        # `append_<table>` takes the append lock through the owner's function (the
+        # application role may insert into the store, not take that lock), notifies the library's
         # channel and inserts the arrays (%b: binary, without per-element quoting). The fifth
         # is each event's customer (LedgerMapper); an event stored by other means has its
         # customer read from its JSON.

@@ -27,7 +27,7 @@ from psycopg.sql import SQL, Identifier, Literal
 
 from consumers.projector import connect_read_models, set_up_read_side
 from domain.errors import LedgerError
-from eventstore.chain import MAINTENANCE_LOG
+from eventstore.chain import MAINTENANCE_LOG, append_lock_table
 from eventstore.postgres import open_access_log, open_application
 from projections.registry import all_projections
 from readside.event_log import APPEND_ONLY_LOGS, EVENTS_TABLE, log_exists
@@ -174,7 +174,7 @@ def _grant(cursor, settings, prefix: str) -> None:
     cursor.execute(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND c.relname <> ALL(%s)",
-        (settings.store_schema, [*APPEND_ONLY_LOGS, MAINTENANCE_LOG]),
+        (settings.store_schema, [*APPEND_ONLY_LOGS, *map(append_lock_table, APPEND_ONLY_LOGS), MAINTENANCE_LOG]),
     )
     for (table,) in cursor.fetchall():  # tracking, ingest counts (and the library's snapshots, if any)
         cursor.execute(SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {}").format(Identifier(settings.store_schema, table), app))

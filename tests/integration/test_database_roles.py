@@ -12,12 +12,19 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from consumers.projector import connect_read_models, set_up_read_side
+from eventstore.chain import append_lock_table
 from eventstore.postgres import open_application
 from projections.registry import all_projections
+from readside.event_log import EVENTS_TABLE
 from readside.roles import create_roles
 from tests.cli_helpers import ledger
 from tests.factories import open_customer
-from tests.integration.test_append_only_chained_store import MAINTENANCE, events, ids, walk
+from tests.integration.test_append_only_chained_store import (
+    MAINTENANCE,
+    events,
+    ids,
+    walk,
+)
 from tests.read_side_helpers import execute, record_usage
 
 REFUSED = (psycopg.errors.InsufficientPrivilege,)
@@ -64,6 +71,16 @@ def test_the_application_role_never_updates_deletes_or_truncates_the_store(setti
     assert refused(settings, roles["app"], sql)
     assert refused(settings, roles["app"], "BEGIN", MAINTENANCE, sql)  # the switch is the owner's
     assert ids(settings) == before
+
+
+@pytest.mark.parametrize("role", ["app", "projector"])
+def test_no_role_but_the_owner_can_take_the_append_lock_and_hold_the_writers_off(settings, roles, role):
+    """The append lock orders notification ids: whoever holds it stops every writer of the
+    store. The roles that write or read the store may not take it, only the owner's function
+    does, as part of an append."""
+    lock_table = f"{settings.store_schema}.{append_lock_table(EVENTS_TABLE)}"
+    assert refused(settings, roles[role], "BEGIN", f"LOCK TABLE {lock_table} IN ACCESS SHARE MODE")
+    assert refused(settings, roles[role], "BEGIN", f"SELECT * FROM {lock_table} FOR UPDATE")
 
 
 def test_the_application_role_records_and_reads_events_through_the_recorder(settings, roles):
