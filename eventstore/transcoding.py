@@ -57,9 +57,11 @@ class FastJSONTranscoder(JSONTranscoder):
     def decode(self, data: bytes) -> Any:
         try:
             parsed = orjson.loads(data)
-        except orjson.JSONDecodeError:
+            if type(parsed) is float:
+                raise _ReadAsFloat
+            return self._revive(parsed) if type(parsed) in _CONTAINERS else parsed
+        except (orjson.JSONDecodeError, _ReadAsFloat):
             return super().decode(data)
-        return self._revive(parsed) if type(parsed) in _CONTAINERS else parsed
 
     def decode_fields(self, data: bytes, names: tuple[str, ...]) -> tuple:
         """Only these top-level fields of a stored state, decoded as `decode` would: for a
@@ -84,9 +86,17 @@ class FastJSONTranscoder(JSONTranscoder):
                 value[key] = self._decode_obj(item) if decode is None else decode(item["_data_"])
             elif type(item) in _CONTAINERS:
                 value[key] = self._revive(item)
+            elif type(item) is float:
+                raise _ReadAsFloat
         if type(value) is dict and len(value) == 2 and "_type_" in value and "_data_" in value:
             return self._decode_obj(value)
         return value
+
+
+class _ReadAsFloat(Exception):
+    """orjson read a number as a float: an integer past 64 bits is one too (2**70 + 1 came back
+    as 1.1805916207174113e+21), so the state is read again by the library's decoder, which
+    reads integers whole (and floats as orjson does)."""
 
 
 def _fast(value: Any, registered: dict) -> bool:
