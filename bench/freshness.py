@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
+import functools
 import math
 import multiprocessing
 import os
@@ -105,9 +105,14 @@ class UsageMessages:
         return head + f"{kind}-{n:0{ID_DIGITS}d}".encode() + tail
 
 
+@functools.cache
 def librdkafka_installed() -> bool:
-    """confluent-kafka (the `bench` extra) is there: the publisher sends with librdkafka."""
-    return importlib.util.find_spec("confluent_kafka") is not None
+    """confluent-kafka (the `bench` extra) imports: the publisher sends with librdkafka."""
+    try:
+        import confluent_kafka  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 class UsageProducer:

@@ -14,7 +14,9 @@ aware UTC datetime; a date is a date; a uuid a uuid.UUID, or the text on the wir
 reader keeps uuids as text.
 
 A schema with a logical type fastavro converts and this module does not (timestamp-millis,
-fixed decimals, times...) or a recursive type gets no StraightReader: fastavro reads it.
+fixed decimals, times...), a recursive type, or a union whose value does not tell its branch
+(two branches read as the same Python type, one of them converted) gets no StraightReader:
+fastavro reads it.
 """
 
 from __future__ import annotations

@@ -17,9 +17,10 @@ truth), then applied to each record before fastavro writes it with the stripped 
 
 Any other value (already a base type, a naive datetime, a value of the wrong type) and any
 other logical type is handed to fastavro's own conversion, so that it is converted, passed
-through or refused as before. A decimal is refused, as fastavro refuses it, when it has more
-digits than the precision, more decimal places than the scale (trailing zeros count) or is
-not finite; the error names the field.
+through or refused as before. A decimal is refused when fastavro refuses it: more digits than
+the precision, more decimal places than the scale (trailing zeros count), or not finite. Every
+refusal of a converted value is a ValueError that names the field (fastavro raised a TypeError
+for some, a not-finite decimal among them; no caller tells the two apart).
 """
 
 from __future__ import annotations
