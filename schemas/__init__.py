@@ -66,7 +66,7 @@ class SchemaVersion:
     def writer(self) -> tuple[Any, Callable[[dict], dict]]:
         """The schema the body is written with and the record's conversion before
         (schemas/writer.py: the same bytes as fastavro with this schema, for less)."""
-        return plain_writer(self.parsed)
+        return plain_writer(self.source, self.parsed)
 
     @cached_property
     def header(self) -> bytes:

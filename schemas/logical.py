@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Context, Decimal
 from typing import Any
 from uuid import UUID
@@ -31,10 +31,11 @@ from uuid import UUID
 import fastavro
 from fastavro.read import LOGICAL_READERS
 
-Conversion = Callable[[Any], Any]
+from schemas.walk import AS_IS, Conversion, Direction, Fields, NotConverted, stripped
+from schemas.walk import conversion as conversion_of
 
 REMEMBERED = 1024  # converted values kept per field: about 0.5 MiB in all for a UsageRecorded of distinct instants and amounts
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 # The Python type fastavro reads each stripped Avro type as: how a union's value tells its branch.
 _PYTHON_TYPE = {
@@ -43,17 +44,13 @@ _PYTHON_TYPE = {
 }
 
 
-class NotStraight(Exception):
-    """A schema this module cannot convert the values of: fastavro's own decode reads it."""
-
-
 class StraightReader:
     """Reads bodies written with one schema, the reader's own (no resolution)."""
 
     def __init__(self, source: dict, uuid_as_text: bool = False):
         self.parsed = fastavro.parse_schema(stripped(source))
         named: dict = {}  # full name -> schema of every named type, as parse_schema resolves references
-        self.convert = _conversion(fastavro.parse_schema(source, named_schemas=named), named, uuid_as_text, frozenset())
+        self.convert = conversion_of(fastavro.parse_schema(source, named_schemas=named), named, _direction(uuid_as_text))
 
     def read(self, data: bytes, start: int) -> Any | None:
         """The record in data[start:], or None when it cannot be read straight (any error, bytes
@@ -75,26 +72,13 @@ def straight_reader(source: dict, uuid_as_text: bool = False) -> StraightReader 
         return None
     try:
         return StraightReader(source, uuid_as_text)
-    except NotStraight:
+    except NotConverted:
         return None
-
-
-def stripped(node: Any, only: frozenset[str] | None = None) -> Any:
-    """The schema with its logical types taken off (`only` these, if given): the types they
-    annotate, read raw."""
-    if isinstance(node, dict):
-        if "logicalType" in node and (only is None or node["logicalType"] in only):
-            plain = {key: value for key, value in node.items() if key not in ("logicalType", "precision", "scale")}
-            return plain["type"] if plain.keys() == {"type"} else stripped(plain, only)
-        return {key: stripped(value, only) for key, value in node.items()}
-    if isinstance(node, list):
-        return [stripped(item, only) for item in node]
-    return node
 
 
 def _decimal(schema: dict) -> Conversion:
     if "precision" not in schema:
-        raise NotStraight("a decimal without a precision")
+        raise NotConverted("a decimal without a precision")
     # fastavro's arithmetic: a context of the schema's precision (half-even), the unscaled
     # integer times 10^-scale; one multiply rounds as its create_decimal + scaleb do.
     multiply = Context(prec=schema["precision"]).multiply
@@ -135,49 +119,20 @@ _CONVERSIONS: dict[str, Callable[[dict], Conversion]] = {
 }
 
 
-def _conversion(schema: Any, named: dict, uuid_as_text: bool, seen: frozenset) -> Conversion | None:
-    """What turns a value read on the stripped schema into fastavro's; None when it is already."""
-    if isinstance(schema, str):
-        if schema not in named:
-            return None  # a primitive
-        if schema in seen:
-            raise NotStraight(f"the recursive type {schema}")
-        return _conversion(named[schema], named, uuid_as_text, seen)
-    if isinstance(schema, list):
-        return _union(schema, named, uuid_as_text, seen)
-    kind = schema["type"]
-    logical = schema.get("logicalType")
-    if logical is not None and isinstance(kind, str):
-        key = f"{kind}-{logical}"
+def _direction(uuid_as_text: bool) -> Direction:
+    def leaf(schema: dict, key: str) -> Conversion | None | object:
         if key == "string-uuid":
             return None if uuid_as_text else UUID
         if key in _CONVERSIONS:
             return _CONVERSIONS[key](schema)
         if key in LOGICAL_READERS:
-            raise NotStraight(f"the logical type {logical} on {kind}")
-        # a logical type fastavro does not know it reads as its plain type: so do we
-    if kind in ("record", "error"):
-        return _record(schema, named, uuid_as_text, seen | {schema["name"]})
-    if kind == "array":
-        items = _conversion(schema["items"], named, uuid_as_text, seen)
-        return None if items is None else lambda values: [items(value) for value in values]
-    if kind == "map":
-        values = _conversion(schema["values"], named, uuid_as_text, seen)
-        return None if values is None else lambda entries: {key: values(value) for key, value in entries.items()}
-    if isinstance(kind, (dict, list)) or kind in named:
-        return _conversion(kind, named, uuid_as_text, seen)
-    return None
+            raise NotConverted(f"the logical type {schema['logicalType']} on {schema['type']}")
+        return AS_IS  # a logical type fastavro does not know it reads as its plain type: so do we
+
+    return Direction(leaf=leaf, union=_union, record=_record)
 
 
-def _record(schema: dict, named: dict, uuid_as_text: bool, seen: frozenset) -> Conversion | None:
-    fields = []
-    for field in schema["fields"]:
-        conversion = _conversion(field["type"], named, uuid_as_text, seen)
-        if conversion is not None:
-            fields.append((field["name"], conversion))
-    if not fields:
-        return None
-
+def _record(fields: Fields) -> Conversion:
     def convert(record: dict) -> dict:
         for name, conversion in fields:
             record[name] = conversion(record[name])
@@ -186,16 +141,15 @@ def _record(schema: dict, named: dict, uuid_as_text: bool, seen: frozenset) -> C
     return convert
 
 
-def _union(branches: list, named: dict, uuid_as_text: bool, seen: frozenset) -> Conversion | None:
+def _union(branches: list, conversions: list, named: dict) -> Conversion | None:
     """A union's value is converted as its branch's, the branch told by the value's Python
     type: so a branch with a conversion must be the only one read as its type."""
     read_as = [_python_type(branch, named) for branch in branches]
     by_type = {}
-    for branch, python_type in zip(branches, read_as):
-        conversion = _conversion(branch, named, uuid_as_text, seen)
+    for python_type, conversion in zip(read_as, conversions):
         if conversion is not None:
             if python_type is None or read_as.count(python_type) > 1:
-                raise NotStraight("a union whose value does not tell its branch")
+                raise NotConverted("a union whose value does not tell its branch")
             by_type[python_type] = conversion
     if not by_type:
         return None

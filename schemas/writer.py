@@ -25,86 +25,55 @@ for some, a not-finite decimal among them; no caller tells the two apart).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, Inexact
 from typing import Any
 
 import fastavro
 from fastavro.logical_writers import LOGICAL_WRITERS
 
-Convert = Callable[[Any], Any]
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+from schemas.walk import (
+    AS_IS,
+    Conversion,
+    Direction,
+    Fields,
+    NotConverted,
+    conversion,
+    stripped,
+)
+
+Convert = Conversion
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _EPOCH_DAY = date(1970, 1, 1).toordinal()
-# Attributes that only a logical type reads: without them the schema writes the base type.
-_LOGICAL_ATTRIBUTES = ("logicalType", "precision", "scale")
 
 
-class Unconvertible(Exception):
-    """A schema shape whose conversions are not made here (a union of two logical types,
-    a recursive type): it is written with its full schema, as before."""
-
-
-def plain_writer(parsed: dict) -> tuple[dict, Convert]:
-    """The schema to write a record with, and the conversion of the record before."""
+def plain_writer(source: dict, parsed: dict) -> tuple[dict, Convert]:
+    """The schema to write a record with, and the conversion of the record before: the
+    schema's own (`parsed`, unchanged) when no conversion is made here (a union of two logical
+    types, a recursive type, no source to strip)."""
+    if not source:
+        return parsed, _unchanged
+    named: dict = {}  # full name -> schema of every named type, as parse_schema resolves references
     try:
-        convert = _converter(parsed, parsed.get("__named_schemas", {}), set())
-    except Unconvertible:
+        convert = conversion(fastavro.parse_schema(source, named_schemas=named), named, _WRITING)
+    except NotConverted:
         return parsed, _unchanged
     if convert is None:
         return parsed, _unchanged
-    return fastavro.parse_schema(_stripped(parsed)), convert
+    return fastavro.parse_schema(stripped(source)), convert
 
 
 def _unchanged(record: Any) -> Any:
     return record
 
 
-def _stripped(schema: Any) -> Any:
-    if isinstance(schema, list):
-        return [_stripped(branch) for branch in schema]
-    if not isinstance(schema, dict):
-        return schema
-    plain = {k: v for k, v in schema.items() if k not in _LOGICAL_ATTRIBUTES and not k.startswith("__")}
-    if "fields" in plain:
-        plain["fields"] = [dict(f, type=_stripped(f["type"])) for f in plain["fields"]]
-    for key in ("items", "values", "type"):
-        if key in plain:
-            plain[key] = _stripped(plain[key])
-    return plain["type"] if plain.keys() == {"type"} else plain
+def _leaf(schema: dict, key: str) -> Convert | object:
+    return _logical(schema, key) if key in LOGICAL_WRITERS else AS_IS
 
 
-def _converter(schema: Any, named: dict, seen: set[str]) -> Convert | None:
-    """The conversion of a value of this schema, or None when it is written as it is."""
-    if isinstance(schema, str):
-        if schema not in named:
-            return None  # a primitive
-        if schema in seen:
-            raise Unconvertible(f"{schema} refers to itself")
-        return _converter(named[schema], named, seen | {schema})
-    if isinstance(schema, list):
-        return _union(schema, named, seen)
-    kind = schema["type"]
-    logical = schema.get("logicalType")
-    if logical is not None and f"{kind}-{logical}" in LOGICAL_WRITERS:
-        return _logical(schema, f"{kind}-{logical}")
-    if kind == "record":
-        return _record(schema, named, seen | {schema["name"]})
-    if kind == "array":
-        items = _converter(schema["items"], named, seen)
-        return None if items is None else lambda values: [items(v) for v in values]
-    if kind == "map":
-        values = _converter(schema["values"], named, seen)
-        return None if values is None else lambda entries: {k: values(v) for k, v in entries.items()}
-    if isinstance(kind, (dict, list)):
-        return _converter(kind, named, seen)
-    return None
-
-
-def _union(branches: list, named: dict, seen: set[str]) -> Convert | None:
-    converters = [_converter(b, named, seen) for b in branches]
-    converting = [c for c in converters if c is not None]
+def _union(branches: list, conversions: list, named: dict) -> Convert | None:
+    converting = [c for c in conversions if c is not None]
     if not converting:
         return None
     if len(branches) == 2 and "null" in branches:
@@ -112,16 +81,10 @@ def _union(branches: list, named: dict, seen: set[str]) -> Convert | None:
         return lambda value: None if value is None else convert(value)
     # fastavro picks the branch by the value before conversion: which branch a converted value
     # would pick is not checked here.
-    raise Unconvertible(f"a union of {branches}")
+    raise NotConverted(f"a union of {branches}")
 
 
-def _record(schema: dict, named: dict, seen: set[str]) -> Convert | None:
-    converting = tuple(
-        (f["name"], convert) for f in schema["fields"] if (convert := _converter(f["type"], named, seen)) is not None
-    )
-    if not converting:
-        return None
-
+def _record(converting: Fields) -> Convert:
     def convert_record(record: dict) -> dict:
         plain = dict(record)  # the caller's record (an event's lines) stays as it was
         for name, convert in converting:
@@ -133,6 +96,9 @@ def _record(schema: dict, named: dict, seen: set[str]) -> Convert | None:
         return plain
 
     return convert_record
+
+
+_WRITING = Direction(leaf=_leaf, union=_union, record=_record)
 
 
 def _logical(schema: dict, key: str) -> Convert:
