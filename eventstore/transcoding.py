@@ -23,7 +23,12 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, Transcoding
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    DecimalAsStr,
+    JSONTranscoder,
+    Transcoding,
+)
 
 # Exact types that orjson writes as the json module does.
 _PLAIN = frozenset({str, int, bool, type(None)})
@@ -70,6 +75,9 @@ class FastJSONTranscoder(JSONTranscoder):
         values = []
         for name in names:
             value = parsed[name]
+            if type(value) is float:  # perhaps an integer past 64 bits: read whole, as decode does
+                state = super().decode(data)
+                return tuple(state[name] for name in names)
             if type(value) is dict and "_type_" in value:
                 decode = self._decoders.get(value["_type_"])
                 value = self._decode_obj(value) if decode is None else decode(value["_data_"])

@@ -135,7 +135,7 @@ class ProjectorProcess:
 # costs, and it holds them only until it stops.
 LIVE_POLL_RECORDS = 1_000
 UNTIL_IDLE_POLL_RECORDS = 5_000
-# Bytes a live member's fetch asks for, in all (and so at most of one partition). The message limit (8 MiB,
+# Bytes a live member's fetch asks for, in all and of one partition (a member with one partition may take the whole). The message limit (8 MiB,
 # KafkaSettings.max_message_bytes) is no bound for a live member: behind, its fetches came
 # back that full, and it held each one's bytes twice (the socket's chunks and their join) with
 # what was decoded of it (measured in the live ingest, behind: 10.6 MiB of fetched data held
@@ -144,7 +144,6 @@ UNTIL_IDLE_POLL_RECORDS = 5_000
 # broker's side (KIP-74: a first batch larger than them still comes whole), so a message up to
 # the message limit is still read.
 LIVE_FETCH_BYTES = 1024 * 1024
-LIVE_PARTITION_FETCH_BYTES = LIVE_FETCH_BYTES  # a member with one partition may take the whole of it
 
 
 # How long the broker may hold a fetch that finds nothing new. The embedded broker answers
@@ -189,7 +188,7 @@ def tracked_member(settings: Settings, group: str, topic: str, handler, until_id
     if not until_idle:
         consumer = kafka_clients.consumer(settings, group, fetch_max_wait_ms=LIVE_FETCH_WAIT_MS,
                                           fetch_max_bytes=LIVE_FETCH_BYTES,
-                                          max_partition_fetch_bytes=LIVE_PARTITION_FETCH_BYTES)
+                                          max_partition_fetch_bytes=LIVE_FETCH_BYTES)
         return TrackedMember(consumer, topic, handler.recorded_position, handler.handle_batch,
                              poll_interval=LIVE_POLL_INTERVAL, max_records=LIVE_POLL_RECORDS, **options)
     consumer = kafka_clients.consumer(settings, None, fetch_max_wait_ms=UNTIL_IDLE_FETCH_WAIT_MS)

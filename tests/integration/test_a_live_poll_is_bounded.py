@@ -9,7 +9,12 @@ import time
 from types import SimpleNamespace
 
 from consumers import kafka_clients
-from ledger.processes import LIVE_FETCH_BYTES, LIVE_PARTITION_FETCH_BYTES, LIVE_POLL_RECORDS, UNTIL_IDLE_POLL_RECORDS, tracked_member
+from ledger.processes import (
+    LIVE_FETCH_BYTES,
+    LIVE_POLL_RECORDS,
+    UNTIL_IDLE_POLL_RECORDS,
+    tracked_member,
+)
 
 WAITING = LIVE_POLL_RECORDS * 3
 
@@ -69,7 +74,7 @@ def test_a_live_member_fetches_a_bounded_amount_and_still_reads_a_message_larger
     deadline = time.monotonic() + 60  # a live member joins its group first
     try:
         config = member.consumer.config
-        assert (config["fetch_max_bytes"], config["max_partition_fetch_bytes"]) == (LIVE_FETCH_BYTES, LIVE_PARTITION_FETCH_BYTES)
+        assert (config["fetch_max_bytes"], config["max_partition_fetch_bytes"]) == (LIVE_FETCH_BYTES, LIVE_FETCH_BYTES)
         while len(read) < 3:
             assert time.monotonic() < deadline, f"read {len(read)} of 3 messages"
             member.poll_once()

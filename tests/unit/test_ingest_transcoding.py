@@ -3,13 +3,12 @@ events stay readable by the library's own mapper (and by SQL that reads their JS
 
 from __future__ import annotations
 
+import tracemalloc
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from enum import Enum
 from uuid import UUID
-
-import tracemalloc
 
 import pytest
 from eventsourcing.persistence import (
@@ -114,3 +113,10 @@ def test_reads_decimals_with_their_exponent_and_times_with_their_offset():
              "at": datetime(2026, 9, 1, 12, 30, 0, 5, tzinfo=timezone(timedelta(hours=2))), "lines": [{"amount": Decimal("2.50")}]}
     stored = library.encode(state)
     assert repr(fast.decode(stored)) == repr(library.decode(stored))
+
+
+def test_reads_a_few_fields_as_it_reads_the_whole_state_an_integer_past_64_bits_too():
+    library, fast = transcoders()
+    stored = library.encode({"big": 2**70 + 1, "quantity": Decimal("12.500"), "customer_id": "CUST-1"})
+    assert fast.decode_fields(stored, ("big", "quantity")) == (2**70 + 1, Decimal("12.500"))
+    assert type(fast.decode_fields(stored, ("big",))[0]) is int
