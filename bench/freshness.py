@@ -76,10 +76,13 @@ def start(command: str, env: dict[str, str], logs: Path) -> subprocess.Popen:
                             start_new_session=True)
 
 
-# The publisher sends in ticks of 10 ms; a linger of 20 ms makes a produce request of two
-# ticks' messages: the broker's CPU goes with requests (measured, 5,000 messages/s for 10 s:
-# the broker 0.6 s with 5 ms, 0.3 s with 20; the publisher 3.5 s and 3.0 s). A sample's
-# latency counts its linger (it is stamped when handed to the producer).
+# The publisher sends in ticks of 10 ms; a linger of 50 ms makes a produce request, and a
+# record batch a partition, of five ticks' messages. The embedded broker's CPU goes with
+# requests (measured, 5,000 messages/s for 20 s, nothing consuming: 1.9 s with 20 ms, 1.1 s
+# with 50), and each fetch of a partition lists every batch stored in it, so that its cost
+# grows through a run with the batches stored (docs/performance.md: with 20 ms the steady
+# p99 went over 1 s after some 200 s of a 300 s run). A sample's latency counts its linger
+# (it is stamped when handed to the producer): about 25 ms at p50.
 PUBLISHER_LINGER_MS = 50
 ID_DIGITS = 12  # usage ids of one width, so that one encoded template per customer serves them all
 

@@ -19,6 +19,7 @@ import psycopg
 
 from consumers import kafka_clients
 from consumers.allocator import TRIM_SECONDS, give_back_free_memory
+from consumers.collector import collect_cycles
 from consumers.dead_letters import DeadLetterSender
 from consumers.ingest import UsageIngest
 from consumers.partitions import TrackedMember
@@ -406,6 +407,7 @@ def run(
                     break
                 broker.check_deadline()
                 if time.monotonic() >= trim_at:  # resident memory that follows what is held, not its peak
+                    collect_cycles()  # first: what the cycles held is then free to give back
                     give_back_free_memory()
                     trim_at = time.monotonic() + TRIM_SECONDS
         finally:
