@@ -27,7 +27,8 @@ import fastavro
 
 from bench.common import report, say, usage_records
 from schemas import HEADER_LENGTH, SchemaRegistry, registry
-from schemas.logical import stripped, straight_reader
+from schemas.logical import straight_reader
+from schemas.walk import stripped
 
 USAGE = "billing.usage.UsageEvent"
 RECORDED = "billing.ledger.UsageRecorded"

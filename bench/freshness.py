@@ -118,6 +118,11 @@ def librdkafka_installed() -> bool:
     return True
 
 
+def publisher_client() -> str:
+    """The client the publisher sends with, as the run prints and reports it."""
+    return "librdkafka" if librdkafka_installed() else "kafka-python"
+
+
 class UsageProducer:
     """The publisher's producer: librdkafka's (confluent-kafka, the `bench` extra) where it is
     installed, else the project's kafka-python producer. With kafka-python, publisher and
@@ -451,7 +456,7 @@ def main() -> None:
             started.wait(60)
             begin = time.monotonic()
             steady_from, rebalance_from = begin + args.warmup, begin + args.warmup + args.seconds
-            say(f"the publisher sends with {'librdkafka' if librdkafka_installed() else 'kafka-python'}"
+            say(f"the publisher sends with {publisher_client()}"
                 + ("" if librdkafka_installed() else
                    " (`pip install -e '.[bench]'` for librdkafka: kafka-python takes some 0.13 of a core more at 5,000/s)"))
             say(f"publishing {args.rate:,} usage events/s: {args.warmup:.0f} s of warm-up, a steady phase of "
@@ -523,7 +528,7 @@ def main() -> None:
             f"{line['ms_per_1000_events']:6.1f} ms per 1,000 events it handled ({line['events']:,})")
     report(
         "freshness_p99_seconds", figures["steady"].get("p99", float("nan")), "s",
-        rate=args.rate, publisher="librdkafka" if librdkafka_installed() else "kafka-python", warmup=args.warmup, seconds=args.seconds, rebalance_seconds=args.rebalance_seconds,
+        rate=args.rate, publisher=publisher_client(), warmup=args.warmup, seconds=args.seconds, rebalance_seconds=args.rebalance_seconds,
         steady=figures["steady"], rebalance=figures["rebalance"], whole=figures["whole"],
         rebalance_recovered_after=recovered, unseen=unseen, memory=memory_lines["steady"],
         memory_rebalance=memory_lines["rebalance"], cpu_steady=cpu_lines, target_p99=P99_TARGET,

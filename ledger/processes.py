@@ -136,7 +136,8 @@ class ProjectorProcess:
 # costs, and it holds them only until it stops.
 LIVE_POLL_RECORDS = 1_000
 UNTIL_IDLE_POLL_RECORDS = 5_000
-# Bytes a live member's fetch asks for, in all and of one partition (a member with one partition may take the whole). The message limit (8 MiB,
+# Bytes a live member's fetch asks for, in all and of one partition (a member with one
+# partition may take the whole). The message limit (8 MiB,
 # KafkaSettings.max_message_bytes) is no bound for a live member: behind, its fetches came
 # back that full, and it held each one's bytes twice (the socket's chunks and their join) with
 # what was decoded of it (measured in the live ingest, behind: 10.6 MiB of fetched data held

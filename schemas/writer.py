@@ -42,13 +42,12 @@ from schemas.walk import (
     stripped,
 )
 
-Convert = Conversion
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _EPOCH_DAY = date(1970, 1, 1).toordinal()
 
 
-def plain_writer(source: dict, parsed: dict) -> tuple[dict, Convert]:
+def plain_writer(source: dict, parsed: dict) -> tuple[dict, Conversion]:
     """The schema to write a record with, and the conversion of the record before: the
     schema's own (`parsed`, unchanged) when no conversion is made here (a union of two logical
     types, a recursive type, no source to strip)."""
@@ -68,11 +67,11 @@ def _unchanged(record: Any) -> Any:
     return record
 
 
-def _leaf(schema: dict, key: str) -> Convert | object:
+def _leaf(schema: dict, key: str) -> Conversion | object:
     return _logical(schema, key) if key in LOGICAL_WRITERS else AS_IS
 
 
-def _union(branches: list, conversions: list, named: dict) -> Convert | None:
+def _union(branches: list, conversions: list, named: dict) -> Conversion | None:
     converting = [c for c in conversions if c is not None]
     if not converting:
         return None
@@ -84,7 +83,7 @@ def _union(branches: list, conversions: list, named: dict) -> Convert | None:
     raise NotConverted(f"a union of {branches}")
 
 
-def _record(converting: Fields) -> Convert:
+def _record(converting: Fields) -> Conversion:
     def convert_record(record: dict) -> dict:
         plain = dict(record)  # the caller's record (an event's lines) stays as it was
         for name, convert in converting:
@@ -101,7 +100,7 @@ def _record(converting: Fields) -> Convert:
 _WRITING = Direction(leaf=_leaf, union=_union, record=_record)
 
 
-def _logical(schema: dict, key: str) -> Convert:
+def _logical(schema: dict, key: str) -> Conversion:
     fastavros = LOGICAL_WRITERS[key]
 
     def as_fastavro(value: Any) -> Any:
@@ -123,7 +122,7 @@ def _logical(schema: dict, key: str) -> Convert:
 DECIMALS_REMEMBERED = 4096
 
 
-def _decimal(precision: int, scale: int, as_fastavro: Convert) -> Convert:
+def _decimal(precision: int, scale: int, as_fastavro: Conversion) -> Conversion:
     # scaleb in this context only moves the exponent: the coefficient (at most `precision`
     # digits, checked first) is kept whole.
     exact = Context(prec=precision, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[Inexact])

@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from consumers.ledger_decoder import LedgerDecoder
 from schemas import HEADER_LENGTH, SchemaRegistry, SchemaVersion, encode_with, registry
-from schemas.logical import straight_reader, stripped
+from schemas.logical import straight_reader
+from schemas.walk import stripped
 from tests.factories import usage_recorded
 from tests.unit.test_projector_decoding import as_record
 
